@@ -1,0 +1,76 @@
+"""The `knobless` command line. Every sub-command lives in its own module with `register()`."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from compiler.errors import EXIT_INVALID, EXIT_USAGE, KnoblessError
+
+# Sub-command modules of the compiler itself; each has `register(subparsers)`.
+COMMAND_MODULES: tuple[str, ...] = (
+    "compiler.commands.compile",
+    "compiler.commands.validate",
+    "compiler.commands.schema",
+)
+
+EPILOG = """\
+exit codes:
+  0  success
+  1  invalid input, stale rendered/ (--check), or a failed operation
+  2  usage error (unknown option, missing argument)
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from compiler.plugins import build_plugin_manager
+
+    parser = argparse.ArgumentParser(
+        prog="knobless",
+        description="Compile endpoint specs into Kubernetes manifests for GitOps, and run the "
+        "APA autoscaler.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"knobless {_version()}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for module in COMMAND_MODULES:
+        importlib.import_module(module).register(subparsers)
+    # Plugins (the APA scaler and simulator among them) add their own commands.
+    build_plugin_manager().hook.knobless_add_commands(subparsers=subparsers)
+    return parser
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("knobless")
+    except PackageNotFoundError:
+        return "0+unknown"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        return int(args.handler(args))
+    except KnoblessError as error:
+        from compiler.report import print_error
+
+        print_error(error)
+        return error.exit_code
+    except KeyboardInterrupt:
+        print("knobless: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return EXIT_INVALID
+    except SystemExit as exit_:
+        code = exit_.code
+        return code if isinstance(code, int) else (EXIT_USAGE if code else 0)
+
+
+def run() -> None:
+    sys.exit(main())

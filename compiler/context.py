@@ -1,0 +1,84 @@
+"""What the render hooks receive: resolved, frozen views of an endpoint in one environment."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from compiler.models.endpoint import EndpointSpec, ServedModel
+from compiler.models.environment import Environment
+
+
+@dataclass(frozen=True)
+class RuntimeChoice:
+    """The serving runtime of one served version, and why it was chosen."""
+
+    name: str
+    """Runtime name: mlflow, vllm, triton, custom, or a plugin's own."""
+    reason: str
+    """One sentence a user reads in the Deployment annotation and `knobless explain`."""
+
+
+@dataclass(frozen=True)
+class Resources:
+    """Concrete per-replica resources (a named workload resolved by the environment)."""
+
+    cpu: str
+    memory: str
+    gpu_count: int = 0
+    gpu_type: str | None = None
+    node_selector: tuple[tuple[str, str], ...] = ()
+    tolerations: tuple[dict[str, Any], ...] = ()
+    workload: str | None = None
+    """The named workload these came from, if any."""
+
+    @property
+    def cpu_cores(self) -> Decimal:
+        from compiler.models._base import parse_quantity_strict
+
+        return parse_quantity_strict(self.cpu)
+
+
+@dataclass(frozen=True)
+class ServedContext:
+    """One served version, resolved."""
+
+    spec: ServedModel
+    resources: Resources
+    runtime: RuntimeChoice
+    traffic_percent: int
+
+
+@dataclass(frozen=True)
+class EnvironmentContext:
+    """One environment, validated."""
+
+    environment: Environment
+    source: str
+    """Path of the environment file relative to the repository root."""
+
+    @property
+    def name(self) -> str:
+        return self.environment.name
+
+
+@dataclass(frozen=True)
+class EndpointContext:
+    """One endpoint in one environment: the merged, validated spec and its resolved parts."""
+
+    spec: EndpointSpec
+    environment: Environment
+    served: tuple[ServedContext, ...]
+    source: str
+    """Path of the endpoint file relative to the repository root."""
+    origins: dict[tuple[str | int, ...], str] = field(default_factory=dict, compare=False)
+    """For `knobless explain`: field path -> where its value came from."""
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def namespace(self) -> str:
+        return self.environment.namespace_for(self.spec.name)

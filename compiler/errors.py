@@ -1,0 +1,54 @@
+"""The one error tree of knobless.
+
+    KnoblessError                  root: every error a user may see derives from it
+    ├── UsageError                 bad command line or option (exit 2)
+    ├── InputError                 invalid specs or environments; carries every Diagnostic (exit 1)
+    ├── StaleOutputError           `compile --check` found rendered/ out of date (exit 1)
+    ├── ArgoCDError                raised by compiler.argocd (tree drawn there)
+    └── ScalerError                raised by the APA scaler at start-up (bad flags, ports, TLS files)
+
+Lower-level errors (OSError, yaml, jsonnet, pydantic) are mapped to these at the boundary where
+they happen, so the CLI only ever prints `KnoblessError`s and never a traceback.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from compiler.diagnostics import Diagnostic
+
+EXIT_OK = 0
+EXIT_INVALID = 1
+EXIT_USAGE = 2
+
+
+class KnoblessError(Exception):
+    """Root of every error knobless reports to a user."""
+
+    exit_code: int = EXIT_INVALID
+
+
+class UsageError(KnoblessError):
+    exit_code = EXIT_USAGE
+
+
+class InputError(KnoblessError):
+    """One or more problems in the user's files, all of them at once."""
+
+    def __init__(self, diagnostics: Iterable[Diagnostic]) -> None:
+        self.diagnostics = tuple(sorted(diagnostics))
+        super().__init__(f"{len(self.diagnostics)} problem(s) in the input")
+
+
+class StaleOutputError(KnoblessError):
+    """`compile --check`: rendered/ differs from what the sources produce."""
+
+
+class ArgoCDError(KnoblessError):
+    """Base of the Argo CD client's errors (see compiler.argocd.errors)."""
+
+
+class ScalerError(KnoblessError):
+    """The APA scaler cannot start (bad flags, unreadable TLS files, port in use)."""

@@ -1,0 +1,88 @@
+"""Every hook knobless calls, in pipeline order.
+
+Built-in features (plugins/) and third-party plugins implement these with `compiler.hookimpl`.
+Hooks receive frozen inputs and return new values (or nothing); they never mutate what they get.
+When several plugins implement a collecting hook, results are put in a stable order by the caller
+(plugin priority, then plugin name), never pluggy's registration order.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+if TYPE_CHECKING:
+    from compiler.context import EndpointContext, EnvironmentContext, RuntimeChoice, ServedContext
+    from compiler.diagnostics import Diagnostic
+    from compiler.manifest import Manifest
+    from compiler.models.endpoint import EndpointSpec, ServedModel
+    from compiler.models.environment import Environment
+
+PROJECT = "knobless"
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+
+@hookspec
+def knobless_add_commands(subparsers: argparse._SubParsersAction[Any]) -> None:  # type: ignore[type-arg]
+    """Called once while the CLI is built, before arguments are parsed (collect, results ignored).
+
+    Add sub-commands with `subparsers.add_parser(...)` and `set_defaults(handler=fn)`, where
+    `fn(args) -> int` returns the exit code. Only built-in and entry-point plugins are asked.
+    """
+
+
+@hookspec
+def knobless_validate_endpoint(
+    spec: EndpointSpec, environment: Environment, source: str
+) -> Iterable[Diagnostic] | None:
+    """Called per endpoint and environment after the merged spec has passed model validation
+    (collect). Return problems a schema cannot express (impossible runtime combinations, policy).
+    `source` is the endpoint file's path relative to the repository root.
+    """
+
+
+@hookspec(firstresult=True)
+def knobless_select_runtime(
+    served: ServedModel, spec: EndpointSpec, environment: Environment
+) -> RuntimeChoice | None:
+    """Called per served version while resolving (firstresult): the first plugin that returns a
+    RuntimeChoice claims the model. Built-in runtimes run last (trylast), so a third-party plugin
+    can claim a model first.
+    """
+
+
+@hookspec
+def knobless_render_endpoint(endpoint: EndpointContext) -> Iterable[Manifest] | None:
+    """Called per endpoint and environment (collect). Pure: data in, manifests out; no I/O, no clock."""
+
+
+@hookspec
+def knobless_render_environment(
+    environment: EnvironmentContext, endpoints: Sequence[EndpointContext]
+) -> Iterable[Manifest] | None:
+    """Called once per environment after every endpoint rendered (collect): platform objects such
+    as the APA scaler and the Argo CD Applications.
+    """
+
+
+@hookspec
+def knobless_postprocess(
+    manifests: tuple[Manifest, ...], environment: EnvironmentContext
+) -> tuple[Manifest, ...] | None:
+    """Called once per environment, plugin after plugin (a chain, in priority then name order):
+    each receives the previous plugin's output and returns a new tuple, or None to keep it.
+    Labels, annotations, sync waves, config hashes.
+    """
+
+
+@hookspec
+def knobless_check(
+    manifests: tuple[Manifest, ...], environment: EnvironmentContext
+) -> Iterable[Diagnostic] | None:
+    """Called once per environment on the final manifests (collect): policy checks and schema
+    validation. Any error-severity Diagnostic fails the compile.
+    """

@@ -1,0 +1,202 @@
+"""The environment: what `environments/<env>.jsonnet` evaluates to — what a cluster means.
+
+Blocks besides the ones in ../examples have defaults, so an environment only names what differs.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import AnyHttpUrl, Field, model_validator
+
+from compiler.models._base import DnsLabel, DnsSubdomain, Quantity, StrictModel
+from compiler.models.endpoint import Gpu, SecretRef
+
+KUBERNETES_VERSION = "1.33"
+"""Kubernetes minor version whose OpenAPI schemas every rendered object is validated against."""
+
+
+class Cluster(StrictModel):
+    """The cluster this environment deploys to."""
+
+    name: DnsSubdomain
+    """Cluster name (as registered in Argo CD)."""
+    server: AnyHttpUrl
+    """API server URL (Argo CD destination)."""
+
+
+class Automated(StrictModel):
+    """Argo CD automated sync."""
+
+    prune: bool = True
+    """Delete objects that are no longer in git."""
+    selfHeal: bool = True
+    """Revert changes made on the cluster by hand."""
+
+
+class ArgoCDSettings(StrictModel):
+    """How Argo CD syncs this environment's rendered/ folder."""
+
+    repoURL: Annotated[str, Field(min_length=1)]
+    """Git repository Argo CD reads rendered/ from."""
+    targetRevision: Annotated[str, Field(min_length=1)] = "HEAD"
+    """Branch, tag or commit to sync."""
+    project: DnsLabel = "default"
+    """Argo CD AppProject of the generated Applications."""
+    namespace: DnsLabel = "argocd"
+    """Namespace where Argo CD's Application objects live."""
+    automated: Automated | None = Field(default_factory=Automated)
+    """Automated sync settings; null turns auto-sync off (manual syncs, rollbacks allowed)."""
+
+
+class PrometheusSettings(StrictModel):
+    """Where the APA scaler reads its signals."""
+
+    url: AnyHttpUrl
+    """Prometheus base URL as seen from the scaler."""
+    queries: dict[str, str] = Field(default_factory=dict)
+    """Overrides of the scaler's PromQL query templates, by signal name."""
+
+
+class GatewaySettings(StrictModel):
+    """The Gateway API Gateway that routes to endpoints."""
+
+    name: DnsSubdomain
+    """Gateway name."""
+    namespace: DnsLabel
+    """Gateway namespace (allowed into endpoint namespaces by the NetworkPolicy)."""
+    sectionName: DnsLabel | None = None
+    """Listener of the Gateway to attach to."""
+    hostnames: tuple[str, ...] = ()
+    """Hostnames the routes answer on; endpoints are served under /<endpoint>/ on each."""
+
+
+class Workload(StrictModel):
+    """What a named workload means on this environment's clusters."""
+
+    cpu: Quantity
+    """CPU request per replica."""
+    memory: Quantity
+    """Memory request and limit per replica."""
+    gpu: Gpu | None = None
+    """GPUs per replica."""
+    nodeSelector: dict[str, str] = Field(default_factory=dict)
+    """Extra node selector for pods of this workload."""
+    tolerations: tuple[dict[str, Any], ...] = ()
+    """Tolerations for pods of this workload (e.g. GPU node taints)."""
+
+
+class RuntimeImages(StrictModel):
+    """Container images of the serving runtimes and sidecars."""
+
+    mlflow: str = "ghcr.io/mlflow/mlflow:v3.6.0"
+    """MLflow pyfunc scoring server image."""
+    vllm: str = "vllm/vllm-openai:v0.11.2"
+    """vLLM OpenAI-compatible server image."""
+    triton: str = "nvcr.io/nvidia/tritonserver:25.10-py3"
+    """NVIDIA Triton Inference Server image."""
+    otelCollector: str = "otel/opentelemetry-collector-contrib:0.139.0"
+    """OpenTelemetry Collector sidecar image."""
+
+
+class MLflowSettings(StrictModel):
+    """Where runtimes fetch models from."""
+
+    trackingUri: str = "http://mlflow.mlflow.svc:5000"
+    """MLflow tracking / model registry URI."""
+    credentials: SecretRef | None = None
+    """Secret holding the registry token (MLFLOW_TRACKING_TOKEN)."""
+
+
+class Observability(StrictModel):
+    """Where the OpenTelemetry sidecar exports and who may scrape."""
+
+    otlpEndpoint: str = "otel-collector.monitoring.svc:4317"
+    """OTLP gRPC endpoint traces and logs are exported to."""
+    monitoringNamespace: DnsLabel = "monitoring"
+    """Namespace of Prometheus and the collector (allowed to scrape endpoint pods)."""
+
+
+class EgressRule(StrictModel):
+    """A destination endpoint pods may reach besides DNS."""
+
+    cidr: str | None = None
+    """IP block, e.g. 10.0.0.0/8."""
+    namespace: DnsLabel | None = None
+    """A namespace in the cluster (e.g. the MLflow server's)."""
+    ports: tuple[Annotated[int, Field(ge=1, le=65535)], ...] = ()
+    """TCP ports; all when empty."""
+
+    @model_validator(mode="after")
+    def _one_target(self) -> EgressRule:
+        if (self.cidr is None) == (self.namespace is None):
+            raise ValueError("set exactly one of `cidr` or `namespace`")
+        return self
+
+
+class ScalerTLS(StrictModel):
+    """mTLS between KEDA and the APA scaler."""
+
+    enabled: bool = False
+    """Serve the scaler over mTLS and render TriggerAuthentications."""
+    secretName: DnsSubdomain = "knobless-apa-tls"
+    """Secret (in each endpoint namespace) with `ca.crt`, `tls.crt`, `tls.key` in PEM."""
+
+
+class ScalerSettings(StrictModel):
+    """The APA external scaler of this environment."""
+
+    image: str = "ghcr.io/knobless/knobless:0.1.0"
+    """The project's own image (see Dockerfile)."""
+    namespace: DnsLabel = "knobless-system"
+    """Namespace the scaler runs in."""
+    shards: Annotated[int, Field(ge=1, le=64)] = 1
+    """Number of scaler shards; each ScaledObject is assigned to one (rendezvous hashing)."""
+    port: Annotated[int, Field(ge=1, le=65535)] = 9090
+    """gRPC port."""
+    pollingInterval: Annotated[int, Field(ge=1, le=300)] = 15
+    """KEDA pollingInterval of the ScaledObjects, seconds."""
+    tls: ScalerTLS = Field(default_factory=ScalerTLS)
+    """mTLS settings."""
+
+
+class Environment(StrictModel):
+    """One environment (a cluster): `environments/<env>.jsonnet`."""
+
+    name: DnsLabel
+    """Environment name; equals the file name without `.jsonnet`."""
+    cluster: Cluster
+    """Target cluster."""
+    namespacePrefix: Annotated[str, Field(pattern=r"^([a-z0-9][-a-z0-9]*)?$", max_length=30)] = ""
+    """Prefix of endpoint namespaces: namespace = prefix + endpoint name."""
+    argocd: ArgoCDSettings
+    """Argo CD settings."""
+    prometheus: PrometheusSettings
+    """Prometheus the scaler reads."""
+    gateway: GatewaySettings
+    """Gateway the HTTPRoutes attach to."""
+    workloads: dict[DnsLabel, Workload] = Field(default_factory=dict)
+    """Named workloads endpoints may refer to."""
+    defaults: dict[str, Any] = Field(default_factory=dict)
+    """Partial endpoint spec filling what endpoint files leave out (lowest precedence)."""
+    patch: dict[str, Any] = Field(default_factory=dict)
+    """Partial endpoint spec laid over every endpoint."""
+    overrides: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    """Partial endpoint specs laid over one endpoint each, by name (highest precedence)."""
+    exclude: tuple[str, ...] = ()
+    """Endpoints not deployed to this environment."""
+    runtimes: RuntimeImages = Field(default_factory=RuntimeImages)
+    """Runtime and sidecar images."""
+    mlflow: MLflowSettings = Field(default_factory=MLflowSettings)
+    """Model registry access."""
+    observability: Observability = Field(default_factory=Observability)
+    """Telemetry export."""
+    egress: tuple[EgressRule, ...] = ()
+    """Extra egress allowed from endpoint pods (DNS and the MLflow namespace are always allowed)."""
+    scaler: ScalerSettings = Field(default_factory=ScalerSettings)
+    """The APA scaler."""
+    kubernetesVersion: Annotated[str, Field(pattern=r"^1\.\d+$")] = KUBERNETES_VERSION
+    """Kubernetes minor version rendered objects are validated against."""
+
+    def namespace_for(self, endpoint: str) -> str:
+        return f"{self.namespacePrefix}{endpoint}"
