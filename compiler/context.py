@@ -10,6 +10,23 @@ from compiler.models.endpoint import EndpointSpec, ServedModel
 from compiler.models.environment import Environment
 
 
+@dataclass(frozen=True, order=True)
+class Origin:
+    """Where a resolved value came from: a file position and the layer that set it."""
+
+    path: str
+    """File relative to the repository root (endpoint YAML or environment jsonnet/libsonnet)."""
+    line: int
+    """1-based line; 0 when the layer gives no position (e.g. a compiler default)."""
+    col: int
+    layer: str
+    """One of: endpoint, defaults, patch, override, workload, runtime, compiler-default."""
+
+    def format(self) -> str:
+        where = f"{self.path}:{self.line}:{self.col}" if self.line else self.path
+        return f"{where} ({self.layer})"
+
+
 @dataclass(frozen=True)
 class RuntimeChoice:
     """The serving runtime of one served version, and why it was chosen."""
@@ -72,8 +89,18 @@ class EndpointContext:
     served: tuple[ServedContext, ...]
     source: str
     """Path of the endpoint file relative to the repository root."""
-    origins: dict[tuple[str | int, ...], str] = field(default_factory=dict, compare=False)
-    """For `knobless explain`: field path -> where its value came from."""
+    origins: dict[tuple[str | int, ...], Origin] = field(default_factory=dict, compare=False)
+    """Field path (as in the spec, e.g. ("scaling", "concurrency", "max")) -> where its value came
+    from. Every leaf of the merged spec has an entry; `locate` answers for inner paths too."""
+
+    def locate(self, path: tuple[str | int, ...]) -> Origin:
+        """Origin of a field, or of its nearest ancestor that has one (the endpoint file otherwise)."""
+        probe = path
+        while probe:
+            if probe in self.origins:
+                return self.origins[probe]
+            probe = probe[:-1]
+        return self.origins.get((), Origin(self.source, 1, 1, "endpoint"))
 
     @property
     def name(self) -> str:
