@@ -1,0 +1,436 @@
+"""The scaler's decision logic: samples in, decision out. No I/O, no clock (time is passed in).
+
+Shared by the gRPC server and `knobless simulate`, so what the simulator predicts is what runs.
+
+Horizontal axis: `replicas_needed` = clamp(max concurrency over the window, floor, max) / target.
+KEDA v2.20 reads the HPA target only on reconcile, so the scaler keeps the HPA target at 1 and
+reports replicas needed; the HPA computes ceil(value).
+
+Vertical axis: `decide` adjusts the learned per-replica `target` from resource, latency and queue
+signals: quick to decrease under stress, slow to increase when replicas are saturated on
+concurrency yet healthy; only after a metric crossed its threshold for several samples in a row,
+by a capped step, always within the per-replica bounds.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+from croniter import croniter
+
+from plugins.apa.metadata import ScheduleFloor, TriggerMetadata
+
+
+@dataclass(frozen=True)
+class Bounds:
+    """Concurrency range of one served version and bounds of its learned per-replica target."""
+
+    concurrency_min: float
+    concurrency_max: float
+    per_replica_min: float
+    per_replica_max: float
+    per_replica_initial: float
+
+    @classmethod
+    def from_metadata(cls, m: TriggerMetadata) -> Bounds:
+        return cls(
+            concurrency_min=m.concurrency_min,
+            concurrency_max=m.concurrency_max,
+            per_replica_min=m.per_replica_min,
+            per_replica_max=m.per_replica_max,
+            per_replica_initial=m.per_replica_initial,
+        )
+
+    def clamp_target(self, target: float) -> float:
+        return min(max(target, self.per_replica_min), self.per_replica_max)
+
+
+# ---------------------------------------------------------------------------------------------
+# Horizontal
+
+
+class ConcurrencyWindow:
+    """Max of the samples whose time is within the last `window_s` seconds (t > now - window_s).
+
+    A monotonic deque: each sample is pushed and popped at most once, so add/max are O(1)
+    amortized. Samples must be added in non-decreasing time order.
+    """
+
+    def __init__(self, window_s: float = 20.0) -> None:
+        if window_s <= 0:
+            raise ValueError("window_s must be > 0")
+        self.window_s = window_s
+        self._samples: deque[tuple[float, float]] = deque()  # values strictly decreasing
+        self.last_t: float | None = None
+
+    def add(self, t: float, value: float) -> None:
+        if self.last_t is not None and t < self.last_t:
+            raise ValueError(f"sample at {t} is older than the last one at {self.last_t}")
+        self.last_t = t
+        samples = self._samples
+        while samples and samples[-1][1] <= value:
+            samples.pop()
+        samples.append((t, value))
+
+    def max(self, now: float) -> float | None:
+        """The window's max, or None when no sample is inside it (missing data)."""
+        samples = self._samples
+        horizon = now - self.window_s
+        while samples and samples[0][0] <= horizon:
+            samples.popleft()
+        return samples[0][1] if samples else None
+
+
+def replicas_needed(
+    window_max: float | None,
+    bounds: Bounds,
+    target: float,
+    *,
+    floor: float = 0.0,
+    previous: float | None = None,
+) -> float:
+    """clamp(window_max, max(concurrency_min, floor), concurrency_max) / target.
+
+    The ceiling wins over a floor above it. Missing data (window_max None) never scales down or
+    to zero: with `previous` the answer is max(previous, clamped floor / target) — the last answer,
+    raised if a floor (e.g. a schedule window) opened meanwhile; without it, clamped floor / target.
+    """
+    if not target > 0:
+        raise ValueError(f"target must be > 0, got {target}")
+    low = max(bounds.concurrency_min, floor)
+    floor_value = min(low, bounds.concurrency_max) / target
+    if window_max is None:
+        return floor_value if previous is None else max(previous, floor_value)
+    return min(max(window_max, low), bounds.concurrency_max) / target
+
+
+def schedule_floor(schedule: Sequence[ScheduleFloor], now_utc: datetime) -> float:
+    """Highest `min_concurrency` of the windows open at `now_utc` (0 when none is open).
+
+    A window is open from the most recent `start` firing (<= now) until the first `end` firing
+    after that start. Cron is evaluated on local wall time in the window's zone, so 08:00 stays
+    08:00 across daylight-saving changes; a firing time skipped by a spring-forward gap fires at
+    the first instant after the gap.
+    """
+    if now_utc.tzinfo is None:
+        raise ValueError("now_utc must be timezone-aware")
+    best = 0.0
+    for window in schedule:
+        if window.min_concurrency <= best:
+            continue
+        zone = ZoneInfo(window.timezone)
+        if _window_open(window, now_utc.astimezone(zone), zone):
+            best = window.min_concurrency
+    return best
+
+
+def _window_open(window: ScheduleFloor, now_local: datetime, zone: ZoneInfo) -> bool:
+    # Work on naive wall time (croniter's DST handling of aware datetimes is not what we want),
+    # then map wall times back to instants with zoneinfo.
+    wall_now = now_local.replace(tzinfo=None)
+    # Step one second past now so a start firing exactly at `now` counts as most recent.
+    start_wall = croniter(window.start, wall_now + timedelta(seconds=1)).get_prev(datetime)
+    start = _instant(start_wall, zone)
+    if start > now_local:  # a wall time after now in real time (the repeated hour in autumn)
+        start_wall = croniter(window.start, start_wall).get_prev(datetime)
+        start = _instant(start_wall, zone)
+    end_iter = croniter(window.end, start_wall)
+    end = _instant(end_iter.get_next(datetime), zone)
+    while end <= start:  # an ambiguous/skipped wall time may map at or before the start
+        end = _instant(end_iter.get_next(datetime), zone)
+    return start <= now_local < end
+
+
+def _instant(wall: datetime, zone: ZoneInfo) -> datetime:
+    """Wall time in `zone` -> aware instant. A wall time skipped by a spring-forward gap maps to
+    the first existing minute after it (as cron daemons run skipped jobs); an ambiguous one
+    (autumn) to its first occurrence."""
+    probe = wall
+    for _ in range(24 * 60):  # gaps are at most a few hours; bounded anyway
+        aware = probe.replace(tzinfo=zone, fold=0)
+        if aware.astimezone(_UTC).astimezone(zone).replace(tzinfo=None) == probe:
+            return aware
+        probe = (probe + timedelta(minutes=1)).replace(second=0, microsecond=0)
+    raise ValueError(f"no valid wall time after {wall} in {zone}")
+
+
+_UTC = ZoneInfo("UTC")
+
+
+# ---------------------------------------------------------------------------------------------
+# Vertical
+
+
+@dataclass(frozen=True)
+class Signals:
+    """One sample of a served version, aggregated over its replicas. None = missing."""
+
+    t: float
+    replicas: float | None = None
+    concurrency_per_replica: float | None = None
+    cpu_utilization: float | None = None  # fraction of the CPU request, may exceed 1
+    gpu_utilization: float | None = None  # 0..1
+    memory_utilization: float | None = None  # fraction of the memory limit
+    latency_ms: float | None = None  # mean (or p90) per request
+    queue_per_replica: float | None = None  # requests waiting per replica
+
+
+@dataclass(frozen=True)
+class VerticalConfig:
+    """Thresholds and pacing of the vertical axis.
+
+    A resource is under stress above its `*_high`; it leaves room to grow below `*_low`.
+    """
+
+    cpu_high: float = 0.85
+    cpu_low: float = 0.70
+    gpu_high: float = 0.95
+    gpu_low: float = 0.85
+    memory_high: float = 0.90
+    memory_low: float = 0.80
+    latency_factor: float = 1.5  # stress when latency > baseline x this
+    latency_ok_factor: float = 1.2  # healthy when latency <= baseline x this
+    baseline_alpha: float = 0.1  # EWMA weight of a healthy latency sample in the baseline
+    queue_high: float = 1.0  # waiting requests per replica
+    saturation: float = 0.9  # replicas "saturated" at >= this fraction of the target
+    hysteresis_samples: int = 2  # consecutive stressed samples before a decrease
+    increase_samples: int = 4  # consecutive saturated-and-healthy samples before an increase
+    interval_s: float = 30.0
+    max_step_up: float = 0.10  # an increase is at most +10 %
+    max_step_down: float = 0.30  # a decrease is at most -30 %
+
+    def __post_init__(self) -> None:
+        if not 0 < self.max_step_down < 1 or self.max_step_up <= 0:
+            raise ValueError("max_step_down must be in (0, 1) and max_step_up > 0")
+        if self.hysteresis_samples < 1 or self.increase_samples < 1:
+            raise ValueError("hysteresis sample counts must be >= 1")
+
+
+STRESS_METRICS = ("cpu", "gpu", "memory", "latency", "queue")
+
+
+@dataclass(frozen=True)
+class VerticalState:
+    """The learned per-replica target and what hysteresis and the latency baseline need."""
+
+    target: float
+    stress_streaks: tuple[tuple[str, int], ...] = ()  # (metric, consecutive stressed samples)
+    growth_streak: int = 0  # consecutive saturated-and-healthy samples
+    latency_baseline_ms: float | None = None
+    decided_at: float | None = None
+
+    @classmethod
+    def initial(cls, bounds: Bounds) -> VerticalState:
+        return cls(target=bounds.clamp_target(bounds.per_replica_initial))
+
+    def streak(self, metric: str) -> int:
+        return dict(self.stress_streaks).get(metric, 0)
+
+
+Action = Literal["hold", "increase", "decrease"]
+
+
+@dataclass(frozen=True)
+class Decision:
+    state: VerticalState
+    target: float
+    action: Action
+    reason: str
+    code: str = "steady"  # low-cardinality reason (metrics label): steady, no_data, stress_cpu...
+
+
+def _stress(sample: Signals, config: VerticalConfig, baseline: float | None) -> dict[str, float]:
+    """Stressed metric -> the factor the target should shrink by (threshold / observed)."""
+    found: dict[str, float] = {}
+    if sample.cpu_utilization is not None and sample.cpu_utilization > config.cpu_high:
+        found["cpu"] = config.cpu_high / sample.cpu_utilization
+    if sample.gpu_utilization is not None and sample.gpu_utilization > config.gpu_high:
+        found["gpu"] = config.gpu_high / sample.gpu_utilization
+    if sample.memory_utilization is not None and sample.memory_utilization > config.memory_high:
+        found["memory"] = config.memory_high / sample.memory_utilization
+    if sample.latency_ms is not None and baseline is not None and baseline > 0:
+        limit = baseline * config.latency_factor
+        if sample.latency_ms > limit:
+            found["latency"] = limit / sample.latency_ms
+    if sample.queue_per_replica is not None and sample.queue_per_replica > config.queue_high:
+        running = sample.concurrency_per_replica
+        found["queue"] = running / (running + sample.queue_per_replica) if running else 0.0
+    return found
+
+
+def _known(sample: Signals) -> dict[str, float]:
+    return {
+        name: value
+        for name, value in (
+            ("cpu", sample.cpu_utilization),
+            ("gpu", sample.gpu_utilization),
+            ("memory", sample.memory_utilization),
+            ("latency", sample.latency_ms),
+            ("queue", sample.queue_per_replica),
+        )
+        if value is not None
+    }
+
+
+def _healthy_headroom(
+    sample: Signals, config: VerticalConfig, baseline: float | None
+) -> float | None:
+    """Growth factor allowed by resource headroom, or None if the sample is not clearly healthy."""
+    health = _known(sample)
+    health.pop("memory", None)  # memory alone says nothing about room for more requests
+    if not health:
+        return None  # no evidence of health: never grow blind
+    factor = math.inf
+    for value, low, high in (
+        (sample.cpu_utilization, config.cpu_low, config.cpu_high),
+        (sample.gpu_utilization, config.gpu_low, config.gpu_high),
+        (sample.memory_utilization, config.memory_low, config.memory_high),
+    ):
+        if value is None:
+            continue
+        if value > low:
+            return None
+        if value > 0:
+            factor = min(factor, high / value)
+    if sample.latency_ms is not None and (
+        baseline is None or sample.latency_ms > baseline * config.latency_ok_factor
+    ):
+        return None
+    if sample.queue_per_replica is not None and sample.queue_per_replica > 0:
+        return None
+    return factor
+
+
+def decide(
+    state: VerticalState,
+    samples: Sequence[Signals],
+    bounds: Bounds,
+    config: VerticalConfig,
+    now: float,
+) -> Decision:
+    """One vertical decision from the samples observed since the previous one (oldest first).
+
+    Each sample extends or resets the per-metric stress streaks and the growth streak (a missing
+    value leaves its streak unchanged). Decrease when some metric has been stressed for
+    `hysteresis_samples` samples in a row, by the strongest indicated factor but at most
+    `max_step_down`; otherwise increase when replicas have run at >= `saturation` x target while
+    healthy for `increase_samples` samples, by at most `max_step_up` and the resource headroom.
+    Streaks restart after every change. The target always stays within the per-replica bounds.
+    """
+    streaks = dict(state.stress_streaks)
+    growth = state.growth_streak
+    baseline = state.latency_baseline_ms
+    stress_now: dict[str, float] = {}
+    headroom: float | None = None
+    seen_data = False
+    for sample in samples:
+        known = _known(sample)
+        seen_data = seen_data or bool(known) or sample.concurrency_per_replica is not None
+        stress_now = _stress(sample, config, baseline)
+        for metric in STRESS_METRICS:
+            if metric in stress_now:
+                streaks[metric] = streaks.get(metric, 0) + 1
+            elif metric in known and not (metric == "latency" and baseline is None):
+                streaks.pop(metric, None)
+        headroom = _healthy_headroom(sample, config, baseline)
+        saturated = (
+            sample.concurrency_per_replica is not None
+            and sample.concurrency_per_replica >= config.saturation * state.target
+        )
+        if sample.concurrency_per_replica is not None or known:
+            growth = growth + 1 if (saturated and headroom is not None and not stress_now) else 0
+        if sample.latency_ms is not None and "latency" not in stress_now:
+            if baseline is None:
+                baseline = sample.latency_ms
+            elif sample.latency_ms <= baseline * config.latency_ok_factor:
+                baseline += config.baseline_alpha * (sample.latency_ms - baseline)
+    base = replace(
+        state,
+        stress_streaks=tuple(sorted(streaks.items())),
+        growth_streak=growth,
+        latency_baseline_ms=baseline,
+        decided_at=now,
+    )
+    target = state.target
+    clamped = bounds.clamp_target(target)
+    stable = {m: f for m, f in stress_now.items() if streaks.get(m, 0) >= config.hysteresis_samples}
+    if stable and target > bounds.per_replica_min:
+        factor = max(min(stable.values()), 1.0 - config.max_step_down)
+        new = bounds.clamp_target(target * factor)
+        worst = min(stable, key=lambda m: (stable[m], m))
+        detail = ", ".join(_describe(m, samples[-1], config, baseline) for m in sorted(stable))
+        new_state = replace(base, target=new, stress_streaks=(), growth_streak=0)
+        return Decision(
+            new_state,
+            new,
+            "decrease",
+            f"decrease target {_fmt(target)} -> {_fmt(new)}: {detail} for {streaks[worst]} samples",
+            f"stress_{worst}",
+        )
+    can_grow = headroom is not None and clamped < bounds.per_replica_max
+    if growth >= config.increase_samples and can_grow and headroom is not None:
+        factor = min(1.0 + config.max_step_up, headroom)
+        new = bounds.clamp_target(target * factor)
+        if new > target:
+            new_state = replace(base, target=new, stress_streaks=(), growth_streak=0)
+            return Decision(
+                new_state,
+                new,
+                "increase",
+                f"increase target {_fmt(target)} -> {_fmt(new)}: replicas saturated at "
+                f"{_fmt(samples[-1].concurrency_per_replica or 0.0)} in flight and healthy "
+                f"for {growth} samples",
+                "saturated_healthy",
+            )
+    if clamped != target:
+        return Decision(
+            replace(base, target=clamped),
+            clamped,
+            "decrease" if clamped < target else "increase",
+            f"target {_fmt(target)} moved into per-replica bounds "
+            f"{_fmt(bounds.per_replica_min)}..{_fmt(bounds.per_replica_max)}",
+            "bounds",
+        )
+    if not seen_data:
+        return Decision(base, target, "hold", f"hold target {_fmt(target)}: no data", "no_data")
+    if stress_now:
+        pending = ", ".join(
+            f"{m} {streaks.get(m, 0)}/{config.hysteresis_samples}" for m in sorted(stress_now)
+        )
+        why = "at per-replica minimum" if target <= bounds.per_replica_min else "not yet stable"
+        return Decision(
+            base, target, "hold", f"hold target {_fmt(target)}: stress {why} ({pending})", "pending"
+        )
+    if growth:
+        why = (
+            "at per-replica maximum"
+            if clamped >= bounds.per_replica_max
+            else f"saturated and healthy {growth}/{config.increase_samples}"
+        )
+        return Decision(base, target, "hold", f"hold target {_fmt(target)}: {why}", "pending")
+    return Decision(base, target, "hold", f"hold target {_fmt(target)}: steady", "steady")
+
+
+def _describe(metric: str, sample: Signals, config: VerticalConfig, baseline: float | None) -> str:
+    if metric == "cpu":
+        return f"cpu {_fmt(sample.cpu_utilization or 0.0)} > {_fmt(config.cpu_high)}"
+    if metric == "gpu":
+        return f"gpu {_fmt(sample.gpu_utilization or 0.0)} > {_fmt(config.gpu_high)}"
+    if metric == "memory":
+        return f"memory {_fmt(sample.memory_utilization or 0.0)} > {_fmt(config.memory_high)}"
+    if metric == "latency":
+        return (
+            f"latency {_fmt(sample.latency_ms or 0.0)} ms > {_fmt(config.latency_factor)} x "
+            f"baseline {_fmt(baseline or 0.0)} ms"
+        )
+    return f"queue {_fmt(sample.queue_per_replica or 0.0)}/replica > {_fmt(config.queue_high)}"
+
+
+def _fmt(value: float) -> str:
+    return f"{value:.3g}" if abs(value) < 1000 else f"{value:.0f}"
