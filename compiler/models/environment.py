@@ -34,6 +34,29 @@ class Automated(StrictModel):
     """Revert changes made on the cluster by hand."""
 
 
+_GO_DURATION = r"^([0-9]+|([0-9]+(\.[0-9]+)?(ns|us|ms|s|m|h))+)$"
+
+
+class Backoff(StrictModel):
+    """Backoff between Argo CD's sync retries."""
+
+    duration: Annotated[str, Field(pattern=_GO_DURATION)] = "5s"
+    """First wait (Go duration such as 5s, 2m; a bare number means seconds)."""
+    factor: Annotated[int, Field(ge=1, le=10)] = 2
+    """Each wait is the previous one times this factor."""
+    maxDuration: Annotated[str, Field(pattern=_GO_DURATION)] = "3m"
+    """Longest wait between two attempts."""
+
+
+class Retry(StrictModel):
+    """How Argo CD retries a failed sync (e.g. a ScaledObject applied before KEDA's CRD exists)."""
+
+    limit: Annotated[int, Field(ge=-1, le=100)] = 5
+    """Attempts after the first failure; -1 retries forever, 0 never."""
+    backoff: Backoff = Field(default_factory=Backoff)
+    """Waits between attempts."""
+
+
 class ArgoCDSettings(StrictModel):
     """How Argo CD syncs this environment's rendered/ folder."""
 
@@ -43,10 +66,25 @@ class ArgoCDSettings(StrictModel):
     """Branch, tag or commit to sync."""
     project: DnsLabel = "default"
     """Argo CD AppProject of the generated Applications."""
+    rootProject: DnsLabel | None = None
+    """AppProject of the `<env>-root` app-of-apps (it creates Application objects in `namespace`
+    on `controlPlaneServer`, which the project must allow); defaults to `project`."""
     namespace: DnsLabel = "argocd"
     """Namespace where Argo CD's Application objects live."""
+    controlPlaneServer: Annotated[str, Field(pattern=r"^https://\S+[^/]$")] = (
+        "https://kubernetes.default.svc"
+    )
+    """API server of the cluster Argo CD itself runs in (where Application objects are created);
+    the in-cluster address unless Argo CD manages this environment from another cluster's view."""
     automated: Automated | None = Field(default_factory=Automated)
     """Automated sync settings; null turns auto-sync off (manual syncs, rollbacks allowed)."""
+    retry: Retry = Field(default_factory=Retry)
+    """Retries of failed syncs."""
+    syncOptions: dict[Annotated[str, Field(pattern=r"^[A-Za-z]+$")], str] = Field(
+        default_factory=dict
+    )
+    """Overrides of the generated sync options by name, e.g. `{PrunePropagationPolicy:
+    'background'}` or `{ServerSideApply: 'false'}`; an empty value removes the option."""
 
 
 class PrometheusSettings(StrictModel):
