@@ -131,31 +131,42 @@ def schedule_floor(schedule: Sequence[ScheduleFloor], now_utc: datetime) -> floa
 
 
 def _window_open(window: ScheduleFloor, now_local: datetime, zone: ZoneInfo) -> bool:
-    # Work on naive wall time (croniter's DST handling of aware datetimes is not what we want),
-    # then map wall times back to instants with zoneinfo.
+    # Cron runs on naive wall time (croniter's handling of aware datetimes across DST is not what
+    # we want); wall times map back to instants with zoneinfo, and instants are compared in UTC
+    # (aware datetimes sharing a tzinfo compare by wall time, ignoring fold).
+    now = now_local.astimezone(_UTC)
     wall_now = now_local.replace(tzinfo=None)
-    # Step one second past now so a start firing exactly at `now` counts as most recent.
-    start_wall = croniter(window.start, wall_now + timedelta(seconds=1)).get_prev(datetime)
+    if now_local.fold:
+        # In the repeated autumn hour the first pass already reached later wall times.
+        first = wall_now.replace(tzinfo=zone, fold=0).utcoffset() or timedelta()
+        second = wall_now.replace(tzinfo=zone, fold=1).utcoffset() or timedelta()
+        wall_now += first - second
+    # One second past the probe so a start firing exactly at `now` counts as the most recent.
+    starts = croniter(window.start, wall_now + timedelta(seconds=1))
+    start_wall = starts.get_prev(datetime)
+    for _ in range(1000):  # skip firings whose instant is still ahead (repeated hour), bounded
+        if _instant(start_wall, zone) <= now:
+            break
+        start_wall = starts.get_prev(datetime)
     start = _instant(start_wall, zone)
-    if start > now_local:  # a wall time after now in real time (the repeated hour in autumn)
-        start_wall = croniter(window.start, start_wall).get_prev(datetime)
-        start = _instant(start_wall, zone)
-    end_iter = croniter(window.end, start_wall)
-    end = _instant(end_iter.get_next(datetime), zone)
-    while end <= start:  # an ambiguous/skipped wall time may map at or before the start
-        end = _instant(end_iter.get_next(datetime), zone)
-    return start <= now_local < end
+    ends = croniter(window.end, start_wall)
+    end = _instant(ends.get_next(datetime), zone)
+    for _ in range(1000):  # a skipped/ambiguous end wall time may map at or before the start
+        if end > start:
+            break
+        end = _instant(ends.get_next(datetime), zone)
+    return start <= now < end
 
 
 def _instant(wall: datetime, zone: ZoneInfo) -> datetime:
-    """Wall time in `zone` -> aware instant. A wall time skipped by a spring-forward gap maps to
+    """Wall time in `zone` -> instant (UTC). A wall time skipped by a spring-forward gap maps to
     the first existing minute after it (as cron daemons run skipped jobs); an ambiguous one
     (autumn) to its first occurrence."""
     probe = wall
     for _ in range(24 * 60):  # gaps are at most a few hours; bounded anyway
         aware = probe.replace(tzinfo=zone, fold=0)
         if aware.astimezone(_UTC).astimezone(zone).replace(tzinfo=None) == probe:
-            return aware
+            return aware.astimezone(_UTC)
         probe = (probe + timedelta(minutes=1)).replace(second=0, microsecond=0)
     raise ValueError(f"no valid wall time after {wall} in {zone}")
 

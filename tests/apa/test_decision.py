@@ -1,0 +1,314 @@
+"""The pure decision logic: exact expectations for the window, replicas, vertical and schedule."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime
+
+import pytest
+
+from plugins.apa.decision import (
+    Bounds,
+    ConcurrencyWindow,
+    Signals,
+    VerticalConfig,
+    VerticalState,
+    decide,
+    replicas_needed,
+    schedule_floor,
+)
+from plugins.apa.metadata import ScheduleFloor, TriggerMetadata
+
+BOUNDS = Bounds(
+    concurrency_min=2, concurrency_max=100, per_replica_min=2, per_replica_max=20,
+    per_replica_initial=10,
+)  # fmt: skip
+CONFIG = VerticalConfig()
+
+
+# --- horizontal ----------------------------------------------------------------------------
+
+
+def test_window_keeps_the_max_of_the_last_window_seconds() -> None:
+    window = ConcurrencyWindow(20.0)
+    assert window.max(0.0) is None
+    window.add(1.0, 5.0)
+    window.add(2.0, 9.0)
+    window.add(3.0, 4.0)
+    assert window.max(3.0) == 9.0
+    assert window.max(21.9) == 9.0  # the sample at t=2 is inside (21.9 - 20 < 2)
+    assert window.max(22.0) == 4.0  # t=2 left the window, t=3 is still in
+    assert window.max(23.0) is None  # nothing within 20 s: missing data, not zero
+    window.add(30.0, 0.0)
+    assert window.max(30.0) == 0.0
+
+
+def test_window_rejects_samples_out_of_order() -> None:
+    window = ConcurrencyWindow(5.0)
+    window.add(2.0, 1.0)
+    with pytest.raises(ValueError, match="older than the last one"):
+        window.add(1.0, 1.0)
+
+
+def test_window_is_a_sliding_max() -> None:
+    values = [3, 1, 4, 1, 5, 9, 2, 6, 5, 3, 5, 8, 9, 7, 9, 3, 2, 3, 8, 4]
+    window = ConcurrencyWindow(3.0)
+    for t, value in enumerate(values):
+        window.add(float(t), float(value))
+        assert window.max(float(t)) == max(values[max(0, t - 2) : t + 1])
+
+
+def test_replicas_needed_clamps_and_divides() -> None:
+    assert replicas_needed(35.0, BOUNDS, 10.0) == 3.5
+    assert replicas_needed(0.0, BOUNDS, 10.0) == 0.2  # provisioned floor: concurrency_min 2
+    assert replicas_needed(500.0, BOUNDS, 10.0) == 10.0  # ceiling
+    assert replicas_needed(5.0, BOUNDS, 10.0, floor=30.0) == 3.0  # schedule floor
+    assert replicas_needed(5.0, BOUNDS, 10.0, floor=300.0) == 10.0  # ceiling wins over a floor
+    zero_min = replace(BOUNDS, concurrency_min=0.0)
+    assert replicas_needed(0.0, zero_min, 10.0) == 0.0
+
+
+def test_missing_data_never_scales_down() -> None:
+    assert replicas_needed(None, BOUNDS, 10.0, previous=7.0) == 7.0
+    assert replicas_needed(None, BOUNDS, 10.0) == 0.2  # nothing known: the floor
+    assert replicas_needed(None, BOUNDS, 10.0, floor=90.0, previous=7.0) == 9.0  # floor opened
+    zero_min = replace(BOUNDS, concurrency_min=0.0)
+    assert replicas_needed(None, zero_min, 10.0, previous=3.0) == 3.0
+
+
+def test_replicas_needed_rejects_a_non_positive_target() -> None:
+    with pytest.raises(ValueError, match="target must be > 0"):
+        replicas_needed(1.0, BOUNDS, 0.0)
+
+
+def test_bounds_from_metadata() -> None:
+    m = TriggerMetadata("e", "v1", "ns", "vllm", 0, 64, 1, 32, 8)
+    assert Bounds.from_metadata(m) == Bounds(0, 64, 1, 32, 8)
+
+
+# --- vertical ------------------------------------------------------------------------------
+
+
+def run(state: VerticalState, *samples: Signals, bounds: Bounds = BOUNDS, config=CONFIG):  # type: ignore[no-untyped-def]
+    return decide(state, samples, bounds, config, now=samples[-1].t if samples else 0.0)
+
+
+def hot(t: float, cpu: float = 1.0) -> Signals:
+    return Signals(t=t, replicas=3, concurrency_per_replica=10, cpu_utilization=cpu)
+
+
+def calm(t: float) -> Signals:
+    return Signals(t=t, replicas=3, concurrency_per_replica=5, cpu_utilization=0.5)
+
+
+def saturated(t: float, cpu: float = 0.5) -> Signals:
+    return Signals(t=t, replicas=3, concurrency_per_replica=9.5, cpu_utilization=cpu)
+
+
+def test_initial_state_is_the_clamped_initial_target() -> None:
+    assert VerticalState.initial(BOUNDS).target == 10.0
+    assert VerticalState.initial(replace(BOUNDS, per_replica_initial=50)).target == 20.0
+
+
+def test_cpu_stress_decreases_after_hysteresis() -> None:
+    first = run(VerticalState.initial(BOUNDS), hot(30))
+    assert (first.action, first.target, first.code) == ("hold", 10.0, "pending")
+    assert first.reason == "hold target 10: stress not yet stable (cpu 1/2)"
+    second = run(first.state, hot(60))
+    assert (second.action, second.target, second.code) == ("decrease", 8.5, "stress_cpu")
+    assert second.reason == "decrease target 10 -> 8.5: cpu 1 > 0.85 for 2 samples"
+    assert second.state.target == 8.5
+    assert second.state.stress_streaks == ()  # a change restarts hysteresis
+    assert second.state.decided_at == 60
+    third = run(second.state, hot(90))
+    assert third.action == "hold"
+
+
+def test_decrease_is_capped_per_decision() -> None:
+    decision = run(VerticalState.initial(BOUNDS), hot(30, cpu=3.0), hot(60, cpu=3.0))
+    assert (decision.action, decision.target) == ("decrease", 7.0)  # -30 %, not -72 %
+
+
+def test_interrupted_stress_does_not_count() -> None:
+    state = VerticalState.initial(BOUNDS)
+    for sample in (hot(30), calm(60), hot(90)):
+        decision = run(state, sample)
+        state = decision.state
+        assert decision.action == "hold"
+    assert state.streak("cpu") == 1
+
+
+def test_missing_value_keeps_the_streak() -> None:
+    state = run(VerticalState.initial(BOUNDS), hot(30)).state
+    gap = Signals(t=60, replicas=3, concurrency_per_replica=10, cpu_utilization=None)
+    state = run(state, gap).state
+    assert state.streak("cpu") == 1
+    assert run(state, hot(90)).action == "decrease"
+
+
+def test_decrease_stops_at_per_replica_min() -> None:
+    state = VerticalState(target=2.5)
+    decision = run(state, hot(30, cpu=3.0), hot(60, cpu=3.0))
+    assert decision.target == 2.0
+    held = run(decision.state, hot(90, cpu=3.0), hot(120, cpu=3.0))
+    assert (held.action, held.target) == ("hold", 2.0)
+    assert held.reason == "hold target 2: stress at per-replica minimum (cpu 2/2)"
+
+
+def test_saturated_and_healthy_increases_slowly() -> None:
+    state = VerticalState.initial(BOUNDS)
+    for t in (30, 60, 90):
+        decision = run(state, saturated(t))
+        assert decision.action == "hold"
+        state = decision.state
+    assert decision.reason == "hold target 10: saturated and healthy 3/4"
+    decision = run(state, saturated(120))
+    assert (decision.action, decision.target, decision.code) == (
+        "increase",
+        11.0,
+        "saturated_healthy",
+    )
+    assert decision.reason == (
+        "increase target 10 -> 11: replicas saturated at 9.5 in flight and healthy for 4 samples"
+    )
+    assert decision.state.growth_streak == 0
+
+
+def test_increase_needs_health_evidence_and_room() -> None:
+    blind = Signals(t=30, replicas=3, concurrency_per_replica=9.5)
+    state = VerticalState.initial(BOUNDS)
+    for t in range(8):
+        state = run(state, replace(blind, t=t)).state
+    assert state.target == 10.0
+    busy_cpu = VerticalState.initial(BOUNDS)
+    for t in range(8):
+        busy_cpu = run(busy_cpu, saturated(t, cpu=0.8)).state  # above cpu_low: no room
+    assert busy_cpu.target == 10.0
+
+
+def test_increase_capped_by_headroom_and_max() -> None:
+    config = VerticalConfig(max_step_up=0.5, increase_samples=1)
+    decision = run(VerticalState.initial(BOUNDS), saturated(1, cpu=0.68), config=config)
+    assert decision.target == pytest.approx(12.5)  # 0.85 / 0.68 = 1.25 < 1.5
+    near_max = VerticalState(target=19.0)
+    sample = Signals(t=1, replicas=3, concurrency_per_replica=19, cpu_utilization=0.5)
+    assert run(near_max, sample, config=config).target == 20.0
+    at_max = run(
+        VerticalState(target=20.0), replace(sample, concurrency_per_replica=20), config=config
+    )
+    assert (at_max.action, at_max.reason) == ("hold", "hold target 20: at per-replica maximum")
+
+
+def test_latency_against_learned_baseline() -> None:
+    state = VerticalState.initial(BOUNDS)
+
+    def lat(t: float, ms: float) -> Signals:
+        return Signals(t=t, replicas=2, concurrency_per_replica=5, latency_ms=ms)
+
+    state = run(state, lat(1, 100), lat(2, 110)).state
+    assert state.latency_baseline_ms == pytest.approx(101.0)  # 100 + 0.1 x (110 - 100)
+    decision = run(state, lat(3, 202), lat(4, 202))
+    assert (decision.action, decision.code) == ("decrease", "stress_latency")
+    assert decision.target == pytest.approx(7.5)  # 151.5 / 202 = 0.75
+    assert decision.state.latency_baseline_ms == pytest.approx(101.0)  # stress never teaches
+    assert (
+        decision.reason
+        == "decrease target 10 -> 7.5: latency 202 ms > 1.5 x baseline 101 ms for 2 samples"
+    )
+
+
+def test_queue_building_decreases_quickly() -> None:
+    queued = Signals(t=1, replicas=2, concurrency_per_replica=8, queue_per_replica=2)
+    decision = run(VerticalState.initial(BOUNDS), queued, replace(queued, t=2))
+    assert (decision.action, decision.target, decision.code) == ("decrease", 8.0, "stress_queue")
+
+
+def test_worst_metric_names_the_code_and_all_are_reported() -> None:
+    sample = Signals(t=1, concurrency_per_replica=8, cpu_utilization=1.0, memory_utilization=0.95)
+    decision = run(VerticalState.initial(BOUNDS), sample, replace(sample, t=2))
+    assert decision.code == "stress_cpu"  # 0.85 < 0.947
+    assert decision.reason == (
+        "decrease target 10 -> 8.5: cpu 1 > 0.85, memory 0.95 > 0.9 for 2 samples"
+    )
+
+
+def test_no_samples_hold_with_reason() -> None:
+    decision = decide(VerticalState.initial(BOUNDS), (), BOUNDS, CONFIG, now=30.0)
+    assert (decision.action, decision.code, decision.reason) == (
+        "hold",
+        "no_data",
+        "hold target 10: no data",
+    )
+
+
+def test_changed_bounds_move_the_target_inside() -> None:
+    narrowed = replace(BOUNDS, per_replica_max=6)
+    decision = run(VerticalState(target=10.0), calm(1), bounds=narrowed)
+    assert (decision.action, decision.target, decision.code) == ("decrease", 6.0, "bounds")
+    assert decision.reason == "target 10 moved into per-replica bounds 2..6"
+
+
+def test_decide_is_deterministic() -> None:
+    samples = [hot(1), saturated(2), calm(3), hot(4), hot(5)]
+    a = decide(VerticalState.initial(BOUNDS), samples, BOUNDS, CONFIG, 5.0)
+    b = decide(VerticalState.initial(BOUNDS), samples, BOUNDS, CONFIG, 5.0)
+    assert a == b
+
+
+# --- schedule ------------------------------------------------------------------------------
+
+OFFICE = ScheduleFloor("0 8 * * 1-5", "0 18 * * 1-5", "Europe/Berlin", 20.0)
+
+
+def at(*args: int) -> datetime:
+    return datetime(*args, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("now", "expected"),
+    [
+        (at(2026, 3, 27, 6, 59), 0.0),  # Fri 07:59 CET
+        (at(2026, 3, 27, 7, 0), 20.0),  # Fri 08:00 CET
+        (at(2026, 3, 27, 16, 59), 20.0),  # Fri 17:59 CET
+        (at(2026, 3, 27, 17, 0), 0.0),  # Fri 18:00 CET
+        (at(2026, 3, 28, 9, 0), 0.0),  # Saturday
+        (at(2026, 3, 30, 5, 59), 0.0),  # Mon 07:59 CEST (after spring forward)
+        (at(2026, 3, 30, 6, 0), 20.0),  # Mon 08:00 CEST
+        (at(2026, 3, 30, 15, 59), 20.0),
+        (at(2026, 3, 30, 16, 0), 0.0),  # Mon 18:00 CEST
+        (at(2026, 10, 26, 6, 59), 0.0),  # Mon 07:59 CET (after fall back)
+        (at(2026, 10, 26, 7, 0), 20.0),
+    ],
+)
+def test_schedule_follows_local_time_across_dst(now: datetime, expected: float) -> None:
+    assert schedule_floor((OFFICE,), now) == expected
+
+
+def test_start_in_the_spring_gap_fires_after_the_gap() -> None:
+    night = ScheduleFloor("30 2 * * *", "30 3 * * *", "Europe/Berlin", 5.0)
+    # 2026-03-29 02:00 CET -> 03:00 CEST: 02:30 does not exist, the window opens at 03:00 CEST.
+    assert schedule_floor((night,), at(2026, 3, 29, 0, 59)) == 0.0  # 01:59 CET
+    assert schedule_floor((night,), at(2026, 3, 29, 1, 0)) == 5.0  # 03:00 CEST
+    assert schedule_floor((night,), at(2026, 3, 29, 1, 29)) == 5.0  # 03:29 CEST
+    assert schedule_floor((night,), at(2026, 3, 29, 1, 30)) == 0.0  # 03:30 CEST
+    assert schedule_floor((night,), at(2026, 3, 30, 0, 30)) == 5.0  # next day 02:30 CEST
+
+
+def test_repeated_autumn_hour_opens_once() -> None:
+    night = ScheduleFloor("30 2 * * *", "0 3 * * *", "Europe/Berlin", 5.0)
+    # 2026-10-25 03:00 CEST -> 02:00 CET: 02:30 happens twice; the window opens at the first
+    # (00:30 UTC) and closes at 03:00 CET (02:00 UTC), spanning the repeated hour.
+    assert schedule_floor((night,), at(2026, 10, 25, 0, 29)) == 0.0
+    assert schedule_floor((night,), at(2026, 10, 25, 0, 30)) == 5.0
+    assert schedule_floor((night,), at(2026, 10, 25, 1, 15)) == 5.0  # 02:15 CET, second pass
+    assert schedule_floor((night,), at(2026, 10, 25, 1, 59)) == 5.0
+    assert schedule_floor((night,), at(2026, 10, 25, 2, 0)) == 0.0
+
+
+def test_highest_open_window_wins_and_naive_time_is_refused() -> None:
+    always = ScheduleFloor("0 0 * * *", "0 0 1 1 *", "UTC", 3.0)
+    assert schedule_floor((always, OFFICE), at(2026, 3, 27, 9, 0)) == 20.0
+    assert schedule_floor((always, OFFICE), at(2026, 3, 28, 9, 0)) == 3.0
+    assert schedule_floor((), at(2026, 3, 28, 9, 0)) == 0.0
+    with pytest.raises(ValueError, match="timezone-aware"):
+        schedule_floor((OFFICE,), datetime(2026, 3, 27, 9, 0))
