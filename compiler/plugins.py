@@ -28,6 +28,7 @@ BUILTIN_PLUGINS: tuple[tuple[str, str], ...] = (
     ("knobless.runtimes", "plugins.runtimes"),
     ("knobless.namespace", "plugins.namespace"),
     ("knobless.workload", "plugins.workload"),
+    ("knobless.autoscaling", "plugins.autoscaling"),
 )
 
 DEFAULT_PRIORITY = 100

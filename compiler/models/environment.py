@@ -196,6 +196,12 @@ class ScalerSettings(StrictModel):
     """KEDA pollingInterval of the ScaledObjects, seconds."""
     tls: ScalerTLS = Field(default_factory=ScalerTLS)
     """mTLS settings."""
+    kedaNamespace: DnsLabel = "keda"
+    """Namespace of KEDA's operator and metrics server (allowed to call the scaler)."""
+    cpu: Quantity = "2"
+    """CPU request of one scaler shard (one shard answers ~3,500 calls/s on 2 cores)."""
+    memory: Quantity = "512Mi"
+    """Memory request and limit of one scaler shard."""
 
 
 class Environment(StrictModel):

@@ -1,0 +1,38 @@
+"""Built-in autoscaling: a KEDA ScaledObject per served version, the APA scaler's platform objects.
+
+Modules by output: `scaledobject` (one per served version), `triggerauth` (mTLS to the scaler),
+`scaler_platform` (the scaler's StatefulSet and friends); the arithmetic in `sizing`, the
+runtime table in `defaults`, the HPA behavior in `behavior`, shard assignment in `sharding`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from compiler import EndpointContext, EnvironmentContext, Manifest, hookimpl
+from plugins.autoscaling.scaledobject import endpoint_namespace, render_scaled_object
+from plugins.autoscaling.scaler_platform import render_platform
+from plugins.autoscaling.triggerauth import render_trigger_authentication
+
+
+@hookimpl
+def knobless_render_endpoint(endpoint: EndpointContext) -> Iterable[Manifest]:
+    manifests = [
+        Manifest(endpoint.spec.name, render_scaled_object(endpoint, served))
+        for served in endpoint.served
+    ]
+    if endpoint.environment.scaler.tls.enabled:
+        manifests.append(
+            Manifest(
+                endpoint.spec.name,
+                render_trigger_authentication(endpoint_namespace(endpoint), endpoint.environment),
+            )
+        )
+    return manifests
+
+
+@hookimpl
+def knobless_render_environment(
+    environment: EnvironmentContext, endpoints: Sequence[EndpointContext]
+) -> Iterable[Manifest]:
+    return render_platform(environment.environment)

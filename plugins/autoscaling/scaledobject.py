@@ -1,0 +1,124 @@
+"""The KEDA ScaledObject of one served version: one `external` trigger to its APA scaler shard.
+
+The trigger's metadata is the scaler contract (`plugins.apa.metadata.TriggerMetadata`) plus
+KEDA's own keys: `scalerAddress` (the shard chosen by rendezvous hashing) and, with mTLS,
+`enableTLS` and an `authenticationRef` to the namespace's TriggerAuthentication. The scaler
+reports replicas needed against a fixed target of 1 (DESIGN.md, "Coupling"), so the metric type
+is AverageValue and the HPA computes ceil(value).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from compiler.context import EndpointContext, ServedContext
+from plugins.apa.metadata import DEFAULT_WINDOW_SECONDS, ScheduleFloor, TriggerMetadata
+from plugins.autoscaling.behavior import hpa_behavior
+from plugins.autoscaling.defaults import per_replica
+from plugins.autoscaling.sharding import assign_shard, shard_address
+from plugins.autoscaling.sizing import ServedBounds, schedule_floor, served_bounds
+from plugins.autoscaling.triggerauth import TRIGGER_AUTH_NAME
+
+COOLDOWN_SECONDS = 300
+"""Idle time before scaling to zero, measured from the last active moment (KEDA's default)."""
+MODEL_CONTAINER = "model"
+"""Name of the model container in the served Deployment (the workload plugin's convention)."""
+
+
+def endpoint_namespace(endpoint: EndpointContext) -> str:
+    return endpoint.environment.namespace_for(endpoint.spec.name)
+
+
+def served_name(endpoint: EndpointContext, served: ServedContext) -> str:
+    """Deployment, Service and ScaledObject name of a served version: `<endpoint>-<served>`."""
+    return f"{endpoint.spec.name}-{served.spec.name}"
+
+
+def selectors(endpoint: EndpointContext, served: ServedContext) -> tuple[tuple[str, str], ...]:
+    """Label values the scaler's PromQL templates filter on, sorted by name."""
+    name = served_name(endpoint, served)
+    return (
+        ("container", MODEL_CONTAINER),
+        ("namespace", endpoint_namespace(endpoint)),
+        ("pod", f"{name}-.*"),
+        ("service", name),
+    )
+
+
+def plan(endpoint: EndpointContext, served: ServedContext) -> tuple[TriggerMetadata, ServedBounds]:
+    """The scaler metadata and KEDA replica bounds of one served version."""
+    scaling = endpoint.spec.scaling
+    spec_range = scaling.perReplica
+    replica = per_replica(
+        served,
+        None if spec_range is None else spec_range.min,
+        None if spec_range is None else spec_range.max,
+    )
+    bounds = served_bounds(
+        endpoint_min=scaling.concurrency.min,
+        endpoint_max=scaling.concurrency.max,
+        percent=served.traffic_percent,
+        per_replica=replica,
+        has_schedule=bool(scaling.schedule),
+    )
+    floors = tuple(
+        ScheduleFloor(
+            start=window.start,
+            end=window.end,
+            timezone=window.timezone,
+            min_concurrency=float(
+                schedule_floor(
+                    window.minConcurrency, served.traffic_percent, bounds.concurrency_max
+                )
+            ),
+        )
+        for window in scaling.schedule
+    )
+    metadata = TriggerMetadata(
+        endpoint=endpoint.spec.name,
+        served=served.spec.name,
+        namespace=endpoint_namespace(endpoint),
+        runtime=served.runtime.name,
+        # floats: the contract's fields are floats (format_number prints 8.0 as "8").
+        concurrency_min=float(bounds.concurrency_min),
+        concurrency_max=float(bounds.concurrency_max),
+        per_replica_min=float(replica.min),
+        per_replica_max=float(replica.max),
+        per_replica_initial=float(replica.initial),
+        window_seconds=DEFAULT_WINDOW_SECONDS,
+        schedule=floors,
+        selectors=selectors(endpoint, served),
+    )
+    return metadata, bounds
+
+
+def render_scaled_object(endpoint: EndpointContext, served: ServedContext) -> dict[str, Any]:
+    scaler = endpoint.environment.scaler
+    name = served_name(endpoint, served)
+    namespace = endpoint_namespace(endpoint)
+    metadata, bounds = plan(endpoint, served)
+    shard = assign_shard(namespace, name, scaler.shards)
+    trigger_metadata = {
+        **metadata.to_metadata(),
+        "scalerAddress": shard_address(shard, scaler.namespace, scaler.port),
+    }
+    trigger: dict[str, Any] = {"type": "external", "metricType": "AverageValue"}
+    if scaler.tls.enabled:
+        trigger_metadata["enableTLS"] = "true"
+        trigger["authenticationRef"] = {"name": TRIGGER_AUTH_NAME, "kind": "TriggerAuthentication"}
+    # A map: sorted, so the rendered YAML is stable and easy to read.
+    trigger["metadata"] = dict(sorted(trigger_metadata.items()))
+    return {
+        "apiVersion": "keda.sh/v1alpha1",
+        "kind": "ScaledObject",
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": {
+            "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": name},
+            "pollingInterval": scaler.pollingInterval,
+            "cooldownPeriod": COOLDOWN_SECONDS,
+            "minReplicaCount": bounds.min_replicas,
+            "maxReplicaCount": bounds.max_replicas,
+            "advanced": {"horizontalPodAutoscalerConfig": {"behavior": hpa_behavior()}},
+            "triggers": [trigger],
+        },
+    }
