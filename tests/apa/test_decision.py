@@ -10,6 +10,7 @@ import pytest
 from plugins.apa.decision import (
     Bounds,
     ConcurrencyWindow,
+    Decision,
     Signals,
     VerticalConfig,
     VerticalState,
@@ -89,7 +90,12 @@ def test_bounds_from_metadata() -> None:
 # --- vertical ------------------------------------------------------------------------------
 
 
-def run(state: VerticalState, *samples: Signals, bounds: Bounds = BOUNDS, config=CONFIG):  # type: ignore[no-untyped-def]
+def run(
+    state: VerticalState,
+    *samples: Signals,
+    bounds: Bounds = BOUNDS,
+    config: VerticalConfig = CONFIG,
+) -> Decision:
     return decide(state, samples, bounds, config, now=samples[-1].t if samples else 0.0)
 
 
@@ -260,8 +266,8 @@ def test_decide_is_deterministic() -> None:
 OFFICE = ScheduleFloor("0 8 * * 1-5", "0 18 * * 1-5", "Europe/Berlin", 20.0)
 
 
-def at(*args: int) -> datetime:
-    return datetime(*args, tzinfo=UTC)
+def at(year: int, month: int, day: int, hour: int, minute: int) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=UTC)
 
 
 @pytest.mark.parametrize(
