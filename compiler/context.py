@@ -94,18 +94,14 @@ class EndpointContext:
     from. Every leaf of the merged spec has an entry; `locate` answers for inner paths too."""
 
     def locate(self, path: tuple[str | int, ...]) -> Origin:
-        """Origin of a field, or of its nearest ancestor that has one (the endpoint file otherwise)."""
+        """Origin of a field: its own, else the first leaf below it (an inner mapping is where its
+        keys were written), else its nearest ancestor's; the endpoint file when nothing is known."""
         probe = path
         while probe:
             if probe in self.origins:
                 return self.origins[probe]
+            below = [o for p, o in self.origins.items() if p[: len(probe)] == probe]
+            if below:
+                return min(below, key=lambda o: (o.layer != "endpoint", o.line))
             probe = probe[:-1]
-        return self.origins.get((), Origin(self.source, 1, 1, "endpoint"))
-
-    @property
-    def name(self) -> str:
-        return self.spec.name
-
-    @property
-    def namespace(self) -> str:
-        return self.environment.namespace_for(self.spec.name)
+        return Origin(self.source, 1, 1, "endpoint")

@@ -37,11 +37,14 @@ def knobless_add_commands(subparsers: argparse._SubParsersAction[Any]) -> None: 
 
 @hookspec
 def knobless_validate_endpoint(
-    spec: EndpointSpec, environment: Environment, source: str
+    spec: EndpointSpec, environment: Environment, source: str, endpoint: EndpointContext
 ) -> Iterable[Diagnostic] | None:
-    """Called per endpoint and environment after the merged spec has passed model validation
-    (collect). Return problems a schema cannot express (impossible runtime combinations, policy).
-    `source` is the endpoint file's path relative to the repository root.
+    """Called per endpoint and environment after the merged spec has passed model validation and
+    runtimes are chosen (collect). Return problems a schema cannot express (impossible runtime
+    combinations, policy). `source` is the endpoint file's path relative to the repository root;
+    `endpoint.locate(field_path)` gives the file, line and column of any field. A Diagnostic with
+    line 0 whose message starts with a field path (`served[0].runtime: ...`) is placed at that
+    field. Implementations may take any subset of the arguments.
     """
 
 

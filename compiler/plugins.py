@@ -25,9 +25,6 @@ ENTRY_POINT_GROUP = "knobless.plugins"
 
 BUILTIN_PLUGINS: tuple[tuple[str, str], ...] = (
     # (plugin name, module); the name is what `block` refers to.
-    ("knobless.runtimes", "plugins.runtimes"),
-    ("knobless.namespace", "plugins.namespace"),
-    ("knobless.workload", "plugins.workload"),
     ("knobless.autoscaling", "plugins.autoscaling"),
 )
 

@@ -9,7 +9,7 @@ import re
 from typing import Annotated, Literal
 
 from croniter import croniter
-from pydantic import AfterValidator, Field, model_validator
+from pydantic import AfterValidator, Discriminator, Field, Tag, ValidationInfo, field_validator, model_validator
 
 from compiler.models._base import DnsLabel, DnsSubdomain, Quantity, StrictModel
 from compiler.models.secrets import looks_like_secret
@@ -155,7 +155,24 @@ class ExplicitCompute(StrictModel):
     """GPUs per replica, if any."""
 
 
-Compute = WorkloadCompute | ExplicitCompute
+def _compute_kind(value: object) -> str | None:
+    if isinstance(value, dict):
+        return "Named" if "workload" in value else "Explicit"
+    if isinstance(value, WorkloadCompute):
+        return "Named"
+    if isinstance(value, ExplicitCompute):
+        return "Explicit"
+    return None
+
+
+Compute = Annotated[
+    Annotated[WorkloadCompute, Tag("Named")] | Annotated[ExplicitCompute, Tag("Explicit")],
+    Discriminator(
+        _compute_kind,
+        custom_error_type="compute_shape",
+        custom_error_message="expected `{workload: <name>}` or `{cpu: ..., memory: ..., gpu: ...}`",
+    ),
+]
 
 
 class ServedModel(StrictModel):
@@ -294,30 +311,47 @@ class EndpointSpec(StrictModel):
     lint: LintSettings | None = None
     """Switch semantic lint rules off for this endpoint, with a reason."""
 
-    @model_validator(mode="after")
-    def _consistent(self) -> EndpointSpec:
-        names = [s.name for s in self.served]
+    @field_validator("served")
+    @classmethod
+    def _unique_served(cls, served: tuple[ServedModel, ...]) -> tuple[ServedModel, ...]:
+        names = [s.name for s in served]
         duplicates = sorted({n for n in names if names.count(n) > 1})
         if duplicates:
             raise ValueError(f"served name `{duplicates[0]}` is used twice; names must be unique")
-        if self.traffic is None:
-            if len(self.served) > 1:
-                raise ValueError(
-                    "`traffic` is required when more than one version is served "
-                    f"(e.g. traffic: {{{names[0]}: 90, {names[1]}: 10}})"
-                )
-            return self
-        unknown = sorted(set(self.traffic) - set(names))
+        return served
+
+    @field_validator("traffic")
+    @classmethod
+    def _traffic_adds_up(
+        cls, traffic: dict[str, int] | None, info: ValidationInfo
+    ) -> dict[str, int] | None:
+        served = info.data.get("served")
+        if traffic is None or served is None:
+            return traffic
+        names = [s.name for s in served]
+        unknown = sorted(set(traffic) - set(names))
         if unknown:
             raise ValueError(
-                f"traffic names `{unknown[0]}`, which is not served (served: {', '.join(names)})"
+                f"`{unknown[0]}` is not a served version (served: {', '.join(names)})"
             )
-        missing = sorted(set(names) - set(self.traffic))
+        missing = sorted(set(names) - set(traffic))
         if missing:
-            raise ValueError(f"traffic gives no percentage for served `{missing[0]}` (use 0 to send none)")
-        total = sum(self.traffic.values())
+            raise ValueError(
+                f"no percentage for served `{missing[0]}` (give it 0 to send it no traffic)"
+            )
+        total = sum(traffic.values())
         if total != 100:
-            raise ValueError(f"traffic percentages add up to {total}, not 100")
+            raise ValueError(f"percentages add up to {total}, not 100")
+        return traffic
+
+    @model_validator(mode="after")
+    def _traffic_needed(self) -> EndpointSpec:
+        if self.traffic is None and len(self.served) > 1:
+            names = [s.name for s in self.served]
+            raise ValueError(
+                "`traffic` is required when more than one version is served "
+                f"(e.g. traffic: {{{names[0]}: 90, {names[1]}: 10}})"
+            )
         return self
 
     def traffic_percent(self, served_name: str) -> int:

@@ -153,6 +153,8 @@ class Observability(StrictModel):
     """OTLP gRPC endpoint traces and logs are exported to."""
     monitoringNamespace: DnsLabel = "monitoring"
     """Namespace of Prometheus and the collector (allowed to scrape endpoint pods)."""
+    otlpInsecure: bool = True
+    """Export over plain gRPC (an in-cluster collector); false uses TLS with the system CAs."""
 
 
 class EgressRule(StrictModel):

@@ -1,0 +1,64 @@
+"""Options and helpers shared by sub-commands."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+from types import TracebackType
+
+from compiler.errors import UsageError
+
+
+def add_root(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--root",
+        type=Path,
+        default=Path("."),
+        metavar="DIR",
+        help="repository root holding endpoints/ and environments/ (default: current directory)",
+    )
+
+
+def repository_root(args: argparse.Namespace) -> Path:
+    root: Path = args.root
+    if not root.is_dir():
+        raise UsageError(f"--root {root}: not a directory")
+    return root.resolve()
+
+
+class ProgressBar:
+    """A rich progress bar on a terminal, shown only once work has run for a second; never in CI."""
+
+    def __init__(self) -> None:
+        self.enabled = sys.stderr.isatty() and not os.environ.get("CI")
+        self.started = time.monotonic()
+        self.bar: object | None = None
+        self.tasks: dict[str, object] = {}
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        if not self.enabled or time.monotonic() - self.started < 1.0:
+            return
+        from rich.progress import Progress
+
+        if self.bar is None:
+            self.bar = Progress(transient=True)
+            self.bar.start()  # type: ignore[attr-defined]
+        bar = self.bar
+        if stage not in self.tasks:
+            self.tasks[stage] = bar.add_task(stage, total=total)  # type: ignore[attr-defined]
+        bar.update(self.tasks[stage], completed=done, total=total)  # type: ignore[attr-defined]
+
+    def __enter__(self) -> ProgressBar:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        if self.bar is not None:
+            self.bar.stop()  # type: ignore[attr-defined]

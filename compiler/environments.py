@@ -1,0 +1,138 @@
+"""Evaluating `environments/<env>.jsonnet` into validated Environment models.
+
+Jsonnet values carry no source positions, so a value's position is found by looking for its key in
+the environment file and the files it imports (best effort; the file itself when not found).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import _jsonnet
+from pydantic import ValidationError
+
+from compiler.diagnostics import Diagnostic
+from compiler.errors import InputError
+from compiler.loader import FieldPath, read_text
+from compiler.models.environment import Environment
+from compiler.validation import pydantic_diagnostics
+
+_JSONNET_POSITION = re.compile(
+    r"(?P<file>[^\s:()]+\.(?:jsonnet|libsonnet|json)):\(?(?P<line>\d+):(?P<col>\d+)"
+)
+
+
+@dataclass(frozen=True)
+class EnvironmentSource:
+    """An evaluated environment file, before validation."""
+
+    path: str
+    """Relative path of the .jsonnet file."""
+    data: Any
+    texts: dict[str, str] = field(default_factory=dict)
+    """Source text of the file and of everything it imported, by relative path (file first)."""
+
+    def position(self, path: FieldPath) -> tuple[str, int, int]:
+        """Best-effort position of a field: the line where its last key appears after its parents."""
+        keys = [str(p) for p in path if isinstance(p, str)]
+        for file, text in self.texts.items():
+            found = _find_keys(text, keys)
+            if found is not None:
+                return (file, *found)
+        return (self.path, 0, 0)
+
+
+def _find_keys(text: str, keys: list[str]) -> tuple[int, int] | None:
+    """Find `k1` ... then `k2` ... in order; the position of the last one found."""
+    offset = 0
+    found: tuple[int, int] | None = None
+    for key in keys:
+        pattern = re.compile(r"(?<![\w-])['\"]?" + re.escape(key) + r"['\"]?\s*\+?:")
+        match = pattern.search(text, offset)
+        if match is None:
+            return found if found is not None and key == keys[-1] else found
+        offset = match.end()
+        line = text.count("\n", 0, match.start()) + 1
+        col = match.start() - (text.rfind("\n", 0, match.start()) + 1) + 1
+        found = (line, col)
+    return found
+
+
+def _jsonnet_error(error: RuntimeError, fallback: str) -> InputError:
+    message = str(error).strip()
+    first_line = message.splitlines()[0]
+    for prefix in ("RUNTIME ERROR: ", "STATIC ERROR: "):
+        first_line = first_line.removeprefix(prefix)
+    match = _JSONNET_POSITION.search(message)
+    if match is None:
+        return InputError([Diagnostic(fallback, 0, 0, f"jsonnet: {first_line}")])
+    text = _JSONNET_POSITION.sub("", first_line, count=1).strip(": ")
+    return InputError(
+        [
+            Diagnostic(
+                match["file"], int(match["line"]), int(match["col"]), f"jsonnet: {text or first_line}"
+            )
+        ]
+    )
+
+
+def evaluate(root: Path, file: Path) -> EnvironmentSource:
+    """Evaluate one environment file with imports resolved next to the importing file."""
+    display = file.relative_to(root).as_posix()
+    texts: dict[str, str] = {display: read_text(file, display)}
+
+    def import_callback(directory: str, name: str) -> tuple[str, bytes]:
+        target = (root / directory / name).resolve()
+        try:
+            relative = target.relative_to(root.resolve()).as_posix()
+        except ValueError:
+            raise RuntimeError(f"import {name!r} is outside the repository") from None
+        if relative not in texts:
+            texts[relative] = read_text(target, relative)
+        return relative, texts[relative].encode()
+
+    try:
+        output = _jsonnet.evaluate_snippet(display, texts[display], import_callback=import_callback)
+    except RuntimeError as error:
+        raise _jsonnet_error(error, display) from None
+    data = json.loads(output)
+    return EnvironmentSource(display, data, texts)
+
+
+def validate(source: EnvironmentSource, expected_name: str) -> Environment:
+    """The Environment model, or InputError with every problem positioned in the jsonnet sources."""
+    if not isinstance(source.data, dict):
+        raise InputError(
+            [Diagnostic(source.path, 0, 0, "an environment must evaluate to an object")]
+        )
+    try:
+        environment = Environment.model_validate(source.data)
+    except ValidationError as error:
+        raise InputError(
+            pydantic_diagnostics(
+                error, Environment, lambda loc, key: source.position(loc), data=source.data
+            )
+        ) from None
+    if environment.name != expected_name:
+        file, line, col = source.position(("name",))
+        raise InputError(
+            [
+                Diagnostic(
+                    file,
+                    line,
+                    col,
+                    f"environment name `{environment.name}` differs from its file name "
+                    f"`{expected_name}.jsonnet`; rename one of them",
+                )
+            ]
+        )
+    return environment
+
+
+def load_environment(root: Path, file: Path) -> tuple[Environment, EnvironmentSource]:
+    source = evaluate(root, file)
+    return validate(source, file.stem), source

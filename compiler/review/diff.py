@@ -1,0 +1,196 @@
+"""Structural diff of two rendered trees: which objects were added, removed or changed, and how.
+
+Input is what the compiler produces: file path (relative to `rendered/`, `<env>/<folder>/<file>`)
+-> YAML bytes, one object per file. Objects are compared parsed, so a changed header comment or
+key order is not a change; a field's path reads like kubectl's (`spec.template.spec.containers[0]
+.image`). Lists of named items (containers, env, ports, volumes) are matched by `name`, so
+inserting one item does not show every later item as changed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import yaml
+
+Status = Literal["added", "removed", "changed"]
+PLATFORM_PREFIX = "platform"
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    """One leaf (or subtree) that differs. `before`/`after` are None when the side lacks it."""
+
+    path: str
+    op: Literal["added", "removed", "changed", "reordered"]
+    before: Any = None
+    after: Any = None
+
+
+@dataclass(frozen=True)
+class ObjectChange:
+    """One Kubernetes object (one rendered file) that differs between the two trees."""
+
+    environment: str
+    folder: str
+    """Endpoint name, `platform` or `platform/argocd` (the path under `rendered/<env>/`)."""
+    kind: str
+    name: str
+    file: str
+    """Path relative to `rendered/`."""
+    status: Status
+    fields: tuple[FieldChange, ...] = ()
+    before: Any = None
+    """The whole object before (None when added)."""
+    after: Any = None
+    """The whole object after (None when removed)."""
+
+    @property
+    def endpoint(self) -> str | None:
+        """The endpoint this object belongs to, None for environment-wide (platform) objects."""
+        first = self.folder.split("/", 1)[0]
+        return None if first == PLATFORM_PREFIX else self.folder
+
+    def touches(self, prefix: str) -> bool:
+        """Whether a changed field lies at or under `prefix` (e.g. `spec.template`)."""
+        return any(
+            f.path == prefix or f.path.startswith((prefix + ".", prefix + "[")) for f in self.fields
+        )
+
+
+@dataclass(frozen=True)
+class TreeDiff:
+    """Every differing object, sorted by (environment, folder, kind, name)."""
+
+    objects: tuple[ObjectChange, ...]
+
+    @property
+    def empty(self) -> bool:
+        return not self.objects
+
+    def environments(self) -> list[str]:
+        return sorted({o.environment for o in self.objects})
+
+    def for_environment(self, environment: str) -> list[ObjectChange]:
+        return [o for o in self.objects if o.environment == environment]
+
+    def for_endpoint(self, environment: str, endpoint: str) -> list[ObjectChange]:
+        return [o for o in self.objects if o.environment == environment and o.endpoint == endpoint]
+
+
+def split_path(file: str) -> tuple[str, str, str]:
+    """`prod/platform/argocd/x.yaml` -> (`prod`, `platform/argocd`, `x.yaml`)."""
+    parts = file.split("/")
+    if len(parts) < 2:
+        return parts[0], "", parts[0]
+    return parts[0], "/".join(parts[1:-1]), parts[-1]
+
+
+def parse_object(file: str, data: bytes) -> Any:
+    """The object in one rendered file (files hold one object; more become a list)."""
+    try:
+        documents = [d for d in yaml.safe_load_all(data.decode("utf-8")) if d is not None]
+    except (yaml.YAMLError, UnicodeDecodeError):
+        # Not ours to judge: compare such a file as text, still showing it changed.
+        return {"(unparsable file)": data.decode("utf-8", errors="replace")}
+    if len(documents) == 1:
+        return documents[0]
+    return documents
+
+
+def _identity(file: str, body: Any) -> tuple[str, str]:
+    if isinstance(body, dict) and isinstance(body.get("metadata"), dict):
+        return str(body.get("kind", "?")), str(body["metadata"].get("name", "?"))
+    stem = file.rsplit("/", 1)[-1].removesuffix(".yaml")
+    kind, _, name = stem.partition("-")
+    return kind, name or stem
+
+
+def diff_trees(before: Mapping[str, bytes], after: Mapping[str, bytes]) -> TreeDiff:
+    """Compare two rendered trees (path relative to `rendered/` -> file bytes)."""
+    changes: list[ObjectChange] = []
+    for file in sorted(set(before) | set(after)):
+        old_bytes, new_bytes = before.get(file), after.get(file)
+        if old_bytes == new_bytes:
+            continue
+        environment, folder, _ = split_path(file)
+        old = None if old_bytes is None else parse_object(file, old_bytes)
+        new = None if new_bytes is None else parse_object(file, new_bytes)
+        kind, name = _identity(file, new if new is not None else old)
+        if old is None:
+            changes.append(ObjectChange(environment, folder, kind, name, file, "added", after=new))
+        elif new is None:
+            changes.append(ObjectChange(environment, folder, kind, name, file, "removed", before=old))
+        else:
+            fields = tuple(diff_values(old, new))
+            if fields:  # bytes differ but parsed equal: a header or formatting change only
+                changes.append(
+                    ObjectChange(
+                        environment, folder, kind, name, file, "changed", fields, old, new
+                    )
+                )
+    changes.sort(key=lambda c: (c.environment, c.folder, c.kind, c.name, c.file))
+    return TreeDiff(tuple(changes))
+
+
+def _join(path: str, key: str) -> str:
+    simple = key.replace("-", "").replace("_", "").isalnum()
+    if simple:
+        return f"{path}.{key}" if path else key
+    # Keys such as `app.kubernetes.io/name` would make the dotted path ambiguous.
+    return f'{path}["{key}"]'
+
+
+def diff_values(old: Any, new: Any, path: str = "") -> Iterator[FieldChange]:
+    """Field-level differences between two parsed YAML values, in document order."""
+    if isinstance(old, dict) and isinstance(new, dict):
+        for key in [*new, *(k for k in old if k not in new)]:
+            child = _join(path, str(key))
+            if key not in old:
+                yield FieldChange(child, "added", after=new[key])
+            elif key not in new:
+                yield FieldChange(child, "removed", before=old[key])
+            else:
+                yield from diff_values(old[key], new[key], child)
+    elif isinstance(old, list) and isinstance(new, list):
+        yield from _diff_lists(old, new, path)
+    elif old != new or type(old) is not type(new):
+        yield FieldChange(path or "(object)", "changed", old, new)
+
+
+def _names(items: list[Any]) -> list[str] | None:
+    """Names of a list of named mappings, or None when the list is not one (or names repeat)."""
+    if not items or not all(isinstance(i, dict) and isinstance(i.get("name"), str) for i in items):
+        return None
+    names = [i["name"] for i in items]
+    return names if len(set(names)) == len(names) else None
+
+
+def _diff_lists(old: list[Any], new: list[Any], path: str) -> Iterator[FieldChange]:
+    old_names, new_names = _names(old), _names(new)
+    if old_names is None or new_names is None:
+        for index in range(max(len(old), len(new))):
+            child = f"{path}[{index}]"
+            if index >= len(old):
+                yield FieldChange(child, "added", after=new[index])
+            elif index >= len(new):
+                yield FieldChange(child, "removed", before=old[index])
+            else:
+                yield from diff_values(old[index], new[index], child)
+        return
+    by_old = dict(zip(old_names, old, strict=True))
+    for index, (name, item) in enumerate(zip(new_names, new, strict=True)):
+        child = f"{path}[{index}]"
+        if name in by_old:
+            yield from diff_values(by_old[name], item, child)
+        else:
+            yield FieldChange(child, "added", after=item)
+    for index, name in enumerate(old_names):
+        if name not in new_names:
+            yield FieldChange(f"{path}[{index}]", "removed", before=by_old[name])
+    common_old = [n for n in old_names if n in new_names]
+    common_new = [n for n in new_names if n in old_names]
+    if common_old != common_new:
+        yield FieldChange(path, "reordered", common_old, common_new)
