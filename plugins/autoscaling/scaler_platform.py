@@ -55,7 +55,7 @@ def scaler_args(environment: Environment) -> list[str]:
         "--listen",
         f"0.0.0.0:{scaler.port}",
         "--prometheus",
-        str(environment.prometheus.url),
+        str(environment.prometheus.url).rstrip("/"),
         "--state",
         f"{STATE_DIR}/state.json",
         "--metrics-listen",
