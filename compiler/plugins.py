@@ -26,6 +26,21 @@ ENTRY_POINT_GROUP = "knobless.plugins"
 BUILTIN_PLUGINS: tuple[tuple[str, str], ...] = (
     # (plugin name, module); the name is what `block` refers to.
     ("knobless.autoscaling", "plugins.autoscaling"),
+    ("knobless.runtimes", "plugins.runtimes"),
+    ("knobless.namespace", "plugins.namespace"),
+    ("knobless.serviceaccount", "plugins.serviceaccount"),
+    ("knobless.networkpolicy", "plugins.networkpolicy"),
+    ("knobless.workload", "plugins.workload.deployment"),
+    ("knobless.service", "plugins.workload.service"),
+    ("knobless.pdb", "plugins.workload.pdb"),
+    ("knobless.observability", "plugins.observability"),
+    ("knobless.httproute", "plugins.httproute"),
+    ("knobless.lint.capacity", "plugins.lint.capacity"),
+    ("knobless.lint.coldstart", "plugins.lint.coldstart"),
+    ("knobless.lint.environment", "plugins.lint.environment"),
+    ("knobless.lint.ownership", "plugins.lint.ownership"),
+    ("knobless.lint.schedule", "plugins.lint.schedule"),
+    ("knobless.lint.traffic", "plugins.lint.traffic"),
 )
 
 DEFAULT_PRIORITY = 100

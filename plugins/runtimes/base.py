@@ -1,0 +1,109 @@
+"""What a runtime contributes to a pod, and the pieces several runtimes share.
+
+A runtime module (mlflow, vllm, triton, custom) turns one served version into a `RuntimePod`:
+the model container's image, arguments, ports, probes and writable mounts, any init containers,
+and its timings. The workload plugin adds what every pod gets (security, resources, the user's
+env, the observability sidecar) so that runtimes stay small and pods stay uniform.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from compiler.models.environment import Environment
+
+HTTP_PORT_NAME = "http"
+"""Named container port every runtime serves requests on (Service targetPort, NetworkPolicy)."""
+
+MODELS_DIR = "/models"
+"""Where init containers put a fetched model for runtimes that cannot read MLflow URIs."""
+
+
+@dataclass(frozen=True)
+class RuntimePod:
+    """The runtime-specific part of a served version's pod."""
+
+    image: str
+    port: int
+    """Container port serving requests (named `http`)."""
+    args: tuple[str, ...] = ()
+    command: tuple[str, ...] = ()
+    extra_ports: tuple[dict[str, Any], ...] = ()
+    env: tuple[dict[str, Any], ...] = ()
+    """Environment the runtime needs; the user's `env` entries win on a name clash."""
+    startup_probe: dict[str, Any] = field(default_factory=dict)
+    readiness_probe: dict[str, Any] = field(default_factory=dict)
+    liveness_probe: dict[str, Any] = field(default_factory=dict)
+    mounts: tuple[dict[str, Any], ...] = ()
+    volumes: tuple[dict[str, Any], ...] = ()
+    init_containers: tuple[dict[str, Any], ...] = ()
+    """Run before the model container (e.g. fetching the model); security is added later."""
+    termination_grace_seconds: int = 60
+    """Time in-flight requests get to finish after SIGTERM, preStop drain included."""
+    drain_seconds: int = 10
+    """preStop sleep: keeps serving while the endpoint is removed from Services and the gateway."""
+    min_ready_seconds: int = 10
+    metrics_port: int | None = None
+    """Port of the runtime's own Prometheus metrics; None: the collector sidecar's exporter."""
+    metrics_path: str = "/metrics"
+    progress_deadline_seconds: int = 600
+    """Deployment progressDeadlineSeconds: longer than the slowest healthy start of the runtime."""
+
+
+def tmp_volume(size_limit: str | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A writable /tmp (volume, mount); runtimes also point HOME and caches here."""
+    empty_dir: dict[str, Any] = {"sizeLimit": size_limit} if size_limit else {}
+    return {"name": "tmp", "emptyDir": empty_dir}, {"name": "tmp", "mountPath": "/tmp"}
+
+
+def models_volume() -> tuple[dict[str, Any], dict[str, Any]]:
+    """The emptyDir a fetched model lives in (no size limit: models run to hundreds of GB)."""
+    return {"name": "models", "emptyDir": {}}, {"name": "models", "mountPath": MODELS_DIR}
+
+
+def mlflow_env(environment: Environment) -> tuple[dict[str, Any], ...]:
+    """How a container reaches the model registry: the URI from the environment and the token by
+    reference (never a literal), plus a writable HOME for the MLflow client's caches."""
+    env: list[dict[str, Any]] = [
+        {"name": "HOME", "value": "/tmp"},
+        {"name": "MLFLOW_TRACKING_URI", "value": environment.mlflow.trackingUri},
+    ]
+    credentials = environment.mlflow.credentials
+    if credentials is not None:
+        env.append(
+            {
+                "name": "MLFLOW_TRACKING_TOKEN",
+                "valueFrom": {"secretKeyRef": {"name": credentials.name, "key": credentials.key}},
+            }
+        )
+    return tuple(env)
+
+
+def fetch_model_container(
+    environment: Environment, model_uri: str, script: str | None = None
+) -> dict[str, Any]:
+    """An init container downloading `model_uri` from MLflow into /models/fetched.
+
+    With `script` (POSIX sh) it runs that instead, with MODEL_URI set, to lay the model out the way
+    a runtime wants (Triton's model repository).
+    """
+    _, tmp_mount = tmp_volume()
+    _, models_mount = models_volume()
+    env = [*mlflow_env(environment), {"name": "MODEL_URI", "value": model_uri}]
+    if script is None:
+        command = ["mlflow", "artifacts", "download"]
+        args = ["--artifact-uri", model_uri, "--dst-path", f"{MODELS_DIR}/fetched"]
+    else:
+        command = ["/bin/sh", "-c"]
+        args = [script]
+    return {
+        "name": "fetch-model",
+        "image": environment.runtimes.mlflow,
+        "command": command,
+        "args": args,
+        "env": env,
+        "resources": {"requests": {"cpu": "500m", "memory": "1Gi"}, "limits": {"memory": "2Gi"}},
+        "volumeMounts": [tmp_mount, models_mount],
+    }

@@ -1,0 +1,72 @@
+"""Pod Security Standard "restricted", applied to every container of every pod we render.
+
+https://kubernetes.io/docs/concepts/security/pod-security-standards/#restricted: non-root,
+no privilege escalation, all capabilities dropped, RuntimeDefault seccomp. On top of that the
+root filesystem is read-only; runtimes mount emptyDirs where they must write.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+RUN_AS_USER = 65532
+"""A fixed non-root UID. Runtime images that default to root (vLLM, Triton, MLflow) run fine as
+any UID once HOME and caches point at a writable emptyDir, which the runtimes arrange."""
+
+
+def pod_security_context() -> dict[str, Any]:
+    return {
+        "runAsNonRoot": True,
+        "runAsUser": RUN_AS_USER,
+        "runAsGroup": RUN_AS_USER,
+        "fsGroup": RUN_AS_USER,
+        "seccompProfile": {"type": "RuntimeDefault"},
+    }
+
+
+def container_security_context() -> dict[str, Any]:
+    return {
+        "allowPrivilegeEscalation": False,
+        "readOnlyRootFilesystem": True,
+        "runAsNonRoot": True,
+        "capabilities": {"drop": ["ALL"]},
+        "seccompProfile": {"type": "RuntimeDefault"},
+    }
+
+
+def restricted_violations(pod_spec: dict[str, Any]) -> list[str]:
+    """Why `pod_spec` fails "restricted" (empty when it passes). Used by tests and checks."""
+    problems = []
+    pod = pod_spec.get("securityContext", {})
+    if pod.get("seccompProfile", {}).get("type") not in ("RuntimeDefault", "Localhost"):
+        problems.append("pod: seccompProfile must be RuntimeDefault or Localhost")
+    for field in ("hostNetwork", "hostPID", "hostIPC"):
+        if pod_spec.get(field):
+            problems.append(f"pod: {field} is not allowed")
+    for volume in pod_spec.get("volumes", ()):
+        if "hostPath" in volume:
+            problems.append(f"volume {volume['name']}: hostPath is not allowed")
+    containers = [*pod_spec.get("initContainers", ()), *pod_spec.get("containers", ())]
+    for container in containers:
+        name = container["name"]
+        context = container.get("securityContext", {})
+        if not (context.get("runAsNonRoot") or pod.get("runAsNonRoot")):
+            problems.append(f"{name}: runAsNonRoot must be true")
+        if context.get("runAsUser", pod.get("runAsUser")) == 0:
+            problems.append(f"{name}: runAsUser must not be 0")
+        if context.get("allowPrivilegeEscalation") is not False:
+            problems.append(f"{name}: allowPrivilegeEscalation must be false")
+        if context.get("privileged"):
+            problems.append(f"{name}: privileged is not allowed")
+        if context.get("capabilities", {}).get("drop") != ["ALL"]:
+            problems.append(f"{name}: capabilities must drop ALL")
+        if set(context.get("capabilities", {}).get("add", ())) - {"NET_BIND_SERVICE"}:
+            problems.append(f"{name}: only NET_BIND_SERVICE may be added")
+        seccomp = context.get("seccompProfile", pod.get("seccompProfile", {}))
+        if seccomp.get("type") not in ("RuntimeDefault", "Localhost"):
+            problems.append(f"{name}: seccompProfile must be RuntimeDefault or Localhost")
+        if context.get("readOnlyRootFilesystem") is not True:
+            problems.append(f"{name}: readOnlyRootFilesystem must be true (knobless policy)")
+        if any("hostPort" in port for port in container.get("ports", ())):
+            problems.append(f"{name}: hostPort is not allowed")
+    return problems
