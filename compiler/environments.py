@@ -22,7 +22,8 @@ from compiler.models.environment import Environment
 from compiler.validation import pydantic_diagnostics
 
 _JSONNET_POSITION = re.compile(
-    r"(?P<file>[^\s:()]+\.(?:jsonnet|libsonnet|json)):\(?(?P<line>\d+):(?P<col>\d+)"
+    r"(?P<file>[^\s:()]+\.(?:jsonnet|libsonnet|json)):\(?(?P<line>\d+):(?P<col>\d+)\)?"
+    r"(-\(?\d+(:\d+)?\)?)?"
 )
 
 

@@ -23,6 +23,7 @@ MAX_NODES = 20_000
 """Values after alias expansion: a real spec has under a few hundred (alias bombs have billions)."""
 
 FieldPath = tuple[str | int, ...]
+_COLLECTION_TAGS = frozenset({"tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"})
 
 
 @dataclass(frozen=True)
@@ -74,6 +75,8 @@ class _Builder:
                 "write the spec out without deeply nested aliases",
             )
         self.values[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
+        if not isinstance(node, ScalarNode) and node.tag not in _COLLECTION_TAGS:
+            raise self.fail(node, f"the tag `{node.tag}` is not allowed; write plain YAML")
         if isinstance(node, MappingNode):
             return self._mapping(node, path)
         if isinstance(node, SequenceNode):
@@ -108,11 +111,11 @@ class _Builder:
         return value
 
 
-def _yaml_problem(path: str, error: yaml.YAMLError) -> InputError:
+def _yaml_problem(path: str, text: str, error: yaml.YAMLError) -> InputError:
     mark = getattr(error, "problem_mark", None) or getattr(error, "context_mark", None)
     line, col = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
     problem = getattr(error, "problem", None) or str(error)
-    if "\\t" in problem or "'\\t'" in problem or "tab" in problem.lower():
+    if mark is not None and text[mark.index : mark.index + 1] == "\t" or "\\t" in problem:
         problem = "a tab character cannot indent YAML; indent with spaces"
     return InputError([Diagnostic(path, line, col, f"invalid YAML: {problem}")])
 
@@ -152,7 +155,7 @@ def load_yaml(text: str, display: str) -> LoadedYaml:
     try:
         nodes = list(yaml.compose_all(text, Loader=yaml.CSafeLoader))
     except yaml.YAMLError as error:
-        raise _yaml_problem(display, error) from None
+        raise _yaml_problem(display, text, error) from None
     nodes = [n for n in nodes if n is not None]
     if not nodes:
         raise InputError([Diagnostic(display, 1, 1, "file is empty; an endpoint needs at least name, owner, served and scaling")])

@@ -33,21 +33,25 @@ class Layer:
     origin_of: OriginOf
 
 
-def _leaves(value: Any, path: FieldPath) -> list[FieldPath]:
-    if isinstance(value, dict) and value:
-        return [leaf for k, v in value.items() for leaf in _leaves(v, (*path, k))]
-    if isinstance(value, list) and value:
-        return [leaf for i, v in enumerate(value) for leaf in _leaves(v, (*path, i))]
+def _nodes(value: Any, path: FieldPath) -> list[FieldPath]:
+    """`path` and the path of every value below it."""
+    if isinstance(value, dict):
+        return [path, *(n for k, v in value.items() for n in _nodes(v, (*path, k)))]
+    if isinstance(value, list):
+        return [path, *(n for i, v in enumerate(value) for n in _nodes(v, (*path, i)))]
     return [path]
 
 
 def merge_layers(layers: list[Layer]) -> tuple[Any, dict[FieldPath, Origin]]:
-    """Deep-merge layers in order; returns the merged data and the origin of every leaf."""
+    """Deep-merge layers in order; returns the merged data and the origin of every value."""
     merged: Any = {}
     origins: dict[FieldPath, Origin] = {}
 
     def overlay(base: Any, top: Any, path: FieldPath, layer: Layer) -> Any:
         if isinstance(base, dict) and isinstance(top, dict):
+            # A mapping takes the origin of the latest layer that wrote into it: a problem of the
+            # mapping as a whole (min > max) is most likely that layer's doing.
+            origins[path] = layer.origin_of(path)
             result = dict(base)
             for key, value in top.items():
                 result[key] = overlay(base.get(key, _ABSENT), value, (*path, key), layer)
@@ -55,8 +59,8 @@ def merge_layers(layers: list[Layer]) -> tuple[Any, dict[FieldPath, Origin]]:
         # Replaced wholesale: forget what lower layers said below this path.
         for stale in [p for p in origins if p[: len(path)] == path]:
             del origins[stale]
-        for leaf in _leaves(top, path):
-            origins[leaf] = layer.origin_of(leaf)
+        for node in _nodes(top, path):
+            origins[node] = layer.origin_of(node)
         return top
 
     for layer in layers:
