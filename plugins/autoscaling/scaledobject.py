@@ -48,12 +48,7 @@ def selectors(endpoint: EndpointContext, served: ServedContext) -> tuple[tuple[s
 def plan(endpoint: EndpointContext, served: ServedContext) -> tuple[TriggerMetadata, ServedBounds]:
     """The scaler metadata and KEDA replica bounds of one served version."""
     scaling = endpoint.spec.scaling
-    spec_range = scaling.perReplica
-    replica = per_replica(
-        served,
-        None if spec_range is None else spec_range.min,
-        None if spec_range is None else spec_range.max,
-    )
+    replica = per_replica(endpoint, served)
     bounds = served_bounds(
         endpoint_min=scaling.concurrency.min,
         endpoint_max=scaling.concurrency.max,

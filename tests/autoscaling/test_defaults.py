@@ -1,47 +1,49 @@
-"""The per-runtime table: right unit, right scaling, spec bounds win, initial stays inside."""
+"""Per-replica bounds come from the runtime plugin (one table) unless the endpoint sets them."""
 
 from __future__ import annotations
 
-from compiler.context import Resources, RuntimeChoice, ServedContext
-from compiler.models.endpoint import ServedModel
-from plugins.autoscaling.defaults import PerReplica, per_replica, runtime_per_replica
+from dataclasses import replace
+
+from compiler.context import RuntimeChoice
+from plugins.autoscaling.defaults import PerReplica, per_replica
+
+from .contexts import endpoint_context, load_environment
 
 
-def served(runtime: str, cpu: str = "1", gpus: int = 0) -> ServedContext:
-    model = ServedModel.model_validate(
-        {"name": "v1", "model": "models:/m/1", "compute": {"cpu": cpu, "memory": "1Gi"}}
-    )
-    return ServedContext(model, Resources(cpu, "1Gi", gpus), RuntimeChoice(runtime, "test"), 100)
-
-
-def test_mlflow_scales_with_cpu_cores() -> None:
-    assert runtime_per_replica(served("mlflow", "1")) == PerReplica(1, 2, 8)
-    assert runtime_per_replica(served("mlflow", "4")) == PerReplica(4, 8, 32)
-    # Half a core still runs a worker pool of two: never below the per-core figures.
-    assert runtime_per_replica(served("mlflow", "500m")) == PerReplica(1, 2, 8)
-    assert runtime_per_replica(served("mlflow", "1500m")) == PerReplica(2, 3, 12)
-
-
-def test_triton_scales_with_gpus_vllm_and_custom_are_flat() -> None:
-    assert runtime_per_replica(served("triton", "8", gpus=1)) == PerReplica(16, 32, 64)
-    assert runtime_per_replica(served("triton", "8", gpus=2)) == PerReplica(32, 64, 128)
-    assert runtime_per_replica(served("vllm", "96", gpus=8)) == PerReplica(32, 64, 256)
-    assert runtime_per_replica(served("custom", "2")) == PerReplica(50, 200, 1000)
-
-
-def test_runtimes_are_orders_of_magnitude_apart() -> None:
-    mlflow = runtime_per_replica(served("mlflow", "1")).initial
-    agent = runtime_per_replica(served("custom", "1")).initial
-    assert agent / mlflow == 100
-
-
-def test_unknown_runtime_gets_the_wide_fallback() -> None:
-    assert runtime_per_replica(served("onnxruntime-plugin")) == PerReplica(1, 8, 1000)
+def test_runtime_defaults_when_the_spec_has_no_per_replica() -> None:
+    prod = load_environment("prod")
+    got = {}
+    for name in ("churn-classifier", "fraud-scorer", "doc-embedder", "triage-agent"):
+        endpoint = endpoint_context(name, prod)
+        got[name] = per_replica(endpoint, endpoint.served[0])
+    assert got == {
+        # mlflow: one worker per core; about two in flight per worker, at most eight.
+        "churn-classifier": PerReplica(1, 2, 8),
+        "fraud-scorer": PerReplica(1, 8, 32),
+        # triton: dynamic batching, a few batches' worth in flight.
+        "doc-embedder": PerReplica(4, 32, 256),
+        # custom: unknown code starts low and may grow into the hundreds.
+        "triage-agent": PerReplica(1, 10, 1000),
+    }
 
 
 def test_spec_bounds_win_and_initial_is_clamped_into_them() -> None:
-    assert per_replica(served("vllm"), 8, 128) == PerReplica(8, 64, 128)
-    assert per_replica(served("vllm"), 8, 16) == PerReplica(8, 16, 16)
-    assert per_replica(served("custom"), 1, 10) == PerReplica(1, 10, 10)
-    assert per_replica(served("mlflow"), 5, 6) == PerReplica(5, 5, 6)
-    assert per_replica(served("mlflow"), None, None) == PerReplica(1, 2, 8)
+    endpoint = endpoint_context("support-llm", load_environment("prod"))
+    assert per_replica(endpoint, endpoint.served[0]) == PerReplica(8, 32, 128)
+    scaling = endpoint.spec.scaling
+    assert scaling.perReplica is not None
+    tighter = scaling.perReplica.model_copy(update={"min": 64})
+    narrow = endpoint.spec.model_copy(
+        update={"scaling": scaling.model_copy(update={"perReplica": tighter})}
+    )
+    assert per_replica(replace(endpoint, spec=narrow), endpoint.served[0]) == PerReplica(
+        64, 64, 128
+    )
+
+
+def test_a_plugin_runtime_gets_the_wide_fallback() -> None:
+    endpoint = endpoint_context("churn-classifier", load_environment("prod"))
+    served = replace(endpoint.served[0], runtime=RuntimeChoice("onnxruntime-plugin", "a plugin"))
+    bounds = per_replica(endpoint, served)
+    assert bounds.min <= bounds.initial <= bounds.max
+    assert bounds.min == 1

@@ -46,7 +46,7 @@ FRAUD_SCORER_PROD = {
         "pollingInterval": 15,
         "cooldownPeriod": 300,
         "minReplicaCount": 2,
-        "maxReplicaCount": 2500,
+        "maxReplicaCount": 10000,
         "advanced": {"horizontalPodAutoscalerConfig": {"behavior": BEHAVIOR}},
         "triggers": [
             {
@@ -58,7 +58,7 @@ FRAUD_SCORER_PROD = {
                     "endpoint": "fraud-scorer",
                     "perReplicaInitial": "8",
                     "perReplicaMax": "32",
-                    "perReplicaMin": "4",
+                    "perReplicaMin": "1",
                     "runtime": "mlflow",
                     "scalerAddress": "knobless-apa-0.knobless-apa.knobless-system"
                     ".svc.cluster.local:9090",
@@ -88,7 +88,7 @@ FEED_RANKER_V13_PROD_TLS = {
         "pollingInterval": 15,
         "cooldownPeriod": 300,
         "minReplicaCount": 1,
-        "maxReplicaCount": 50,
+        "maxReplicaCount": 400,
         "advanced": {"horizontalPodAutoscalerConfig": {"behavior": BEHAVIOR}},
         "triggers": [
             {
@@ -102,7 +102,7 @@ FEED_RANKER_V13_PROD_TLS = {
                     "endpoint": "feed-ranker",
                     "perReplicaInitial": "16",
                     "perReplicaMax": "64",
-                    "perReplicaMin": "8",
+                    "perReplicaMin": "1",
                     "runtime": "mlflow",
                     "scalerAddress": "knobless-apa-2.knobless-apa.knobless-system"
                     ".svc.cluster.local:9090",

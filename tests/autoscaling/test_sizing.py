@@ -118,18 +118,18 @@ def test_examples_in_numbers() -> None:
                 got[key] = (spec["minReplicaCount"], spec["maxReplicaCount"])
     assert got == {
         "dev/churn-classifier-v3": (0, 40),
-        "dev/doc-embedder-v2": (0, 50),
-        "dev/feed-ranker-v12": (0, 45),
-        "dev/feed-ranker-v13": (0, 5),
-        "dev/fraud-scorer-v7": (0, 13),
-        "dev/triage-agent-main": (0, 20),
+        "dev/doc-embedder-v2": (0, 200),
+        "dev/feed-ranker-v12": (0, 90),
+        "dev/feed-ranker-v13": (0, 10),
+        "dev/fraud-scorer-v7": (0, 50),
+        "dev/triage-agent-main": (0, 1000),
         "prod/churn-classifier-v3": (0, 40),
-        "prod/doc-embedder-v2": (1, 50),
-        "prod/feed-ranker-v12": (1, 450),
-        "prod/feed-ranker-v13": (1, 50),
-        "prod/fraud-scorer-v7": (2, 2500),
+        "prod/doc-embedder-v2": (1, 200),
+        "prod/feed-ranker-v12": (1, 3600),
+        "prod/feed-ranker-v13": (1, 400),
+        "prod/fraud-scorer-v7": (2, 10000),
         "prod/support-llm-ft-2026-11": (1, 64),
-        "prod/triage-agent-main": (0, 20),
+        "prod/triage-agent-main": (0, 1000),
     }
 
 
