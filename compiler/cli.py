@@ -14,6 +14,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "compiler.commands.compile",
     "compiler.commands.validate",
     "compiler.commands.schema",
+    "compiler.commands.diff",
+    "compiler.commands.explain",
 )
 
 EPILOG = """\

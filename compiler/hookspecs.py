@@ -9,7 +9,7 @@ When several plugins implement a collecting hook, results are put in a stable or
 from __future__ import annotations
 
 import argparse
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import pluggy
@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from compiler.manifest import Manifest
     from compiler.models.endpoint import EndpointSpec, ServedModel
     from compiler.models.environment import Environment
+    from compiler.review.lint import LintRule
 
 PROJECT = "knobless"
 hookspec = pluggy.HookspecMarker(PROJECT)
@@ -88,4 +89,36 @@ def knobless_check(
 ) -> Iterable[Diagnostic] | None:
     """Called once per environment on the final manifests (collect): policy checks and schema
     validation. Any error-severity Diagnostic fails the compile.
+    """
+
+
+@hookspec
+def knobless_lint_rules() -> Iterable[LintRule] | None:
+    """Called once per lint run (collect): the rules this plugin checks, each with its id, default
+    severity and a one-line reason. Lets `lint: {ignore: {rule-id: why}}` be checked for typos
+    and `docs/review.md` list every rule.
+    """
+
+
+@hookspec
+def knobless_lint_endpoint(endpoint: EndpointContext) -> Iterable[Diagnostic] | None:
+    """Called per endpoint and environment after resolution, in the validate stage (collect).
+    Semantic lint: return Diagnostics with `rule=<rule-id>`, placed with
+    `endpoint.locate(field_path)`. Rules the endpoint switched off (`lint.ignore`) are dropped by
+    the caller, and `--strict` turns warnings into errors; a rule need not handle either.
+    """
+
+
+@hookspec
+def knobless_lint_environment(
+    environment: EnvironmentContext,
+    endpoints: Sequence[EndpointContext],
+    endpoint_names: Sequence[str],
+    locate: Callable[[tuple[str | int, ...]], tuple[str, int, int]],
+) -> Iterable[Diagnostic] | None:
+    """Called once per environment after every endpoint resolved (collect). `endpoints` are the
+    ones this environment deploys; `endpoint_names` every endpoint file of the repository
+    (excluded ones too); `locate(path)` the (file, line, col) of a field of the environment, e.g.
+    ("overrides", "fraud-scorer"). Return Diagnostics with `rule=<rule-id>`. Implementations may
+    take any subset of the arguments.
     """

@@ -122,14 +122,14 @@ def diff_trees(before: Mapping[str, bytes], after: Mapping[str, bytes]) -> TreeD
         if old is None:
             changes.append(ObjectChange(environment, folder, kind, name, file, "added", after=new))
         elif new is None:
-            changes.append(ObjectChange(environment, folder, kind, name, file, "removed", before=old))
+            changes.append(
+                ObjectChange(environment, folder, kind, name, file, "removed", before=old)
+            )
         else:
             fields = tuple(diff_values(old, new))
             if fields:  # bytes differ but parsed equal: a header or formatting change only
                 changes.append(
-                    ObjectChange(
-                        environment, folder, kind, name, file, "changed", fields, old, new
-                    )
+                    ObjectChange(environment, folder, kind, name, file, "changed", fields, old, new)
                 )
     changes.sort(key=lambda c: (c.environment, c.folder, c.kind, c.name, c.file))
     return TreeDiff(tuple(changes))

@@ -69,7 +69,9 @@ def resolve_commit(root: Path, revision: str) -> str:
         )
     if revision.startswith("-"):  # never let a revision be read as an option of git
         raise GitRevisionError(f"`{revision}` is not a git revision")
-    found = _git(root, "rev-parse", "--verify", "--quiet", "--end-of-options", f"{revision}^{{commit}}")
+    found = _git(
+        root, "rev-parse", "--verify", "--quiet", "--end-of-options", f"{revision}^{{commit}}"
+    )
     if found.returncode != 0:
         shallow = _text(_git(root, "rev-parse", "--is-shallow-repository").stdout) == "true"
         hint = (
@@ -104,7 +106,8 @@ def materialize(root: Path, revision: str) -> Iterator[Revision]:
     # rendered/ is re-rendered, never read: leaving it out saves most of the extraction.
     pathspecs = [prefix or ".", f":(exclude){prefix}{RENDERED}"]
     with tempfile.TemporaryDirectory(prefix="knobless-base-") as temporary:
-        _extract(_toplevel(root), ["archive", "--format=tar", commit, "--", *pathspecs], Path(temporary))
+        archive = ["archive", "--format=tar", commit, "--", *pathspecs]
+        _extract(_toplevel(root), archive, Path(temporary))
         base_root = Path(temporary, prefix) if prefix else Path(temporary)
         base_root.mkdir(parents=True, exist_ok=True)
         yield Revision(revision, commit, base_root)

@@ -169,7 +169,7 @@ def side_from_result(
 ) -> Side:
     """A Side from a compile result's `files` and `endpoints`."""
     facts = {
-        env: {e.name: facts_from_context(e, files) for e in contexts}
+        env: {e.spec.name: facts_from_context(e, files) for e in contexts}
         for env, contexts in endpoints.items()
     }
     return Side(files, facts)
@@ -178,9 +178,9 @@ def side_from_result(
 def _restarts(endpoint: str, objects: Sequence[ObjectChange]) -> tuple[str, ...]:
     names = []
     for change in objects:
-        if change.kind == "Deployment" and change.status == "changed":
-            if change.touches(POD_TEMPLATE):
-                names.append(change.name.removeprefix(f"{endpoint}-"))
+        changed = change.kind == "Deployment" and change.status == "changed"
+        if changed and change.touches(POD_TEMPLATE):
+            names.append(change.name.removeprefix(f"{endpoint}-"))
     return tuple(sorted(names))
 
 
@@ -209,7 +209,12 @@ def summarize(before: Side, after: Side, *, base: str, base_commit: str | None) 
             )
             endpoints.append(
                 EndpointSummary(
-                    env, name, status, old.get(name), new.get(name), objects,
+                    env,
+                    name,
+                    status,
+                    old.get(name),
+                    new.get(name),
+                    objects,
                     _restarts(name, objects),
                 )
             )
@@ -256,7 +261,10 @@ def _pair_renames(endpoints: list[EndpointSummary]) -> list[EndpointSummary]:
                 break
     old_to_new = {old: new for new, old in renamed.items()}
     return [
-        replace(e, renamed_from=renamed.get(e.name) if e.status == "added" else None,
-                renamed_to=old_to_new.get(e.name) if e.status == "removed" else None)
+        replace(
+            e,
+            renamed_from=renamed.get(e.name) if e.status == "added" else None,
+            renamed_to=old_to_new.get(e.name) if e.status == "removed" else None,
+        )
         for e in endpoints
     ]

@@ -44,9 +44,9 @@ def field_line(change: FieldChange) -> str:
 
 def object_title(change: ObjectChange, endpoint: EndpointSummary | None = None) -> str:
     note = ""
-    if endpoint is not None and change.kind == "Deployment":
-        if change.name.removeprefix(f"{endpoint.name}-") in endpoint.restarts:
-            note = " (pods restart)"
+    served = change.name.removeprefix(f"{endpoint.name}-") if endpoint else None
+    if endpoint is not None and change.kind == "Deployment" and served in endpoint.restarts:
+        note = " (pods restart)"
     return f"{MARKERS[change.status]} {change.kind} {change.name}{note}"
 
 
@@ -101,7 +101,9 @@ def gpus_text(endpoint: EndpointSummary) -> str | None:
     old, new = _gpus(endpoint.before), _gpus(endpoint.after)
     if old is None and new is None:
         return None
-    return _move(old or ("none" if endpoint.before else None), new or ("none" if endpoint.after else None))
+    old = old or ("none" if endpoint.before else None)
+    new = new or ("none" if endpoint.after else None)
+    return _move(old, new)
 
 
 def capacity_text(old: Capacity | None, new: Capacity | None) -> str:

@@ -1,0 +1,131 @@
+"""Semantic lint: the checks a reviewer would make that a schema cannot express.
+
+Rules are plugins (`knobless_lint_endpoint`, `knobless_lint_environment`; built-ins in
+plugins/lint/). `run_lint` runs them over every resolved endpoint and environment, drops what an
+endpoint switched off (`lint: {ignore: {rule-id: "why"}}`), reports ignores naming no rule, and
+with `strict` turns warnings into errors. Called by the pipeline's validate stage.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
+
+import pluggy
+
+from compiler.context import EndpointContext, EnvironmentContext
+from compiler.diagnostics import Diagnostic, Severity
+
+if TYPE_CHECKING:
+    from compiler.environments import EnvironmentSource
+
+UNKNOWN_RULE = "lint-unknown-rule"
+
+FieldPath = tuple[str | int, ...]
+
+
+@dataclass(frozen=True, order=True)
+class LintRule:
+    """A lint rule as users see it in docs and in `lint.ignore`."""
+
+    id: str
+    severity: Severity
+    why: str
+    """One line: what the rule catches and why it matters."""
+
+
+BUILTIN_RULES = (
+    LintRule(
+        UNKNOWN_RULE,
+        Severity.WARNING,
+        "`lint.ignore` names a rule that does not exist (a typo would silently ignore nothing)",
+    ),
+)
+
+
+def lint_rules(manager: pluggy.PluginManager) -> list[LintRule]:
+    """Every rule the registered plugins declare, plus the runner's own, sorted by id."""
+    rules = list(BUILTIN_RULES)
+    for batch in manager.hook.knobless_lint_rules():
+        rules.extend(batch or ())
+    return sorted(set(rules))
+
+
+def _suggest(name: str, known: Iterable[str]) -> str:
+    close = difflib.get_close_matches(name, sorted(known), n=1)
+    return f" (did you mean `{close[0]}`?)" if close else ""
+
+
+def _unknown_ignores(endpoint: EndpointContext, known: set[str]) -> list[Diagnostic]:
+    ignore = endpoint.spec.lint.ignore if endpoint.spec.lint else {}
+    problems = []
+    for rule_id in sorted(set(ignore) - known):
+        origin = endpoint.locate(("lint", "ignore", rule_id))
+        problems.append(
+            Diagnostic(
+                origin.path,
+                origin.line,
+                origin.col,
+                f"lint.ignore: there is no lint rule `{rule_id}`{_suggest(rule_id, known)}",
+                Severity.WARNING,
+                UNKNOWN_RULE,
+            )
+        )
+    return problems
+
+
+def _environment_locator(
+    context: EnvironmentContext, source: EnvironmentSource | None
+) -> Callable[[FieldPath], tuple[str, int, int]]:
+    def locate(path: FieldPath) -> tuple[str, int, int]:
+        if source is None:
+            return (context.source, 0, 0)
+        return source.position(path)
+
+    return locate
+
+
+def run_lint(
+    manager: pluggy.PluginManager,
+    endpoints_by_env: Mapping[str, Sequence[EndpointContext]],
+    environments: Mapping[str, EnvironmentContext],
+    *,
+    strict: bool = False,
+    endpoint_names: Iterable[str] | None = None,
+    environment_sources: Mapping[str, EnvironmentSource] | None = None,
+) -> list[Diagnostic]:
+    """Every lint diagnostic, sorted and without duplicates (a rule about the endpoint file fires
+    once, not once per environment).
+
+    `endpoint_names`: every endpoint file of the repository, excluded ones too (default: those
+    some environment deploys). `environment_sources`: the evaluated environment files, for the
+    line and column of environment-level findings (without them: the file, line 0).
+    """
+    known = {rule.id for rule in lint_rules(manager)}
+    if endpoint_names is None:
+        endpoint_names = {e.spec.name for group in endpoints_by_env.values() for e in group}
+    names = sorted(set(endpoint_names))
+    found: set[Diagnostic] = set()
+    for env_name in sorted(endpoints_by_env):
+        endpoints = endpoints_by_env[env_name]
+        for endpoint in endpoints:
+            ignore = endpoint.spec.lint.ignore if endpoint.spec.lint else {}
+            for batch in manager.hook.knobless_lint_endpoint(endpoint=endpoint):
+                found.update(d for d in batch or () if d.rule not in ignore)
+            found.update(_unknown_ignores(endpoint, known))
+        context = environments.get(env_name)
+        if context is None:
+            continue
+        source = (environment_sources or {}).get(env_name)
+        for batch in manager.hook.knobless_lint_environment(
+            environment=context,
+            endpoints=endpoints,
+            endpoint_names=names,
+            locate=_environment_locator(context, source),
+        ):
+            found.update(batch or ())
+    if strict:
+        found = {replace(d, severity=Severity.ERROR) for d in found}
+    return sorted(found)

@@ -1,0 +1,103 @@
+"""Environment-level rules: overrides and excludes naming no endpoint, workloads nobody uses.
+
+An override for a misspelt endpoint silently does nothing, which is exactly how a production
+setting fails to apply; so the environment file is checked against the endpoint files.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+
+from compiler import hookimpl
+from compiler.context import EndpointContext, EnvironmentContext
+from compiler.diagnostics import Diagnostic, Severity
+from compiler.review.lint import LintRule
+from plugins.lint._common import at_position, did_you_mean
+
+OVERRIDE_UNKNOWN = "override-unknown-endpoint"
+EXCLUDE_UNKNOWN = "exclude-unknown-endpoint"
+OVERRIDE_EXCLUDED = "override-excluded-endpoint"
+WORKLOAD_UNUSED = "workload-unused"
+
+Locate = Callable[[tuple[str | int, ...]], tuple[str, int, int]]
+
+
+@hookimpl
+def knobless_lint_rules() -> Iterable[LintRule]:
+    return [
+        LintRule(
+            OVERRIDE_UNKNOWN,
+            Severity.ERROR,
+            "`overrides` names an endpoint that does not exist: a typo that silently does nothing",
+        ),
+        LintRule(
+            EXCLUDE_UNKNOWN,
+            Severity.ERROR,
+            "`exclude` names an endpoint that does not exist: the intended one is deployed",
+        ),
+        LintRule(
+            OVERRIDE_EXCLUDED,
+            Severity.WARNING,
+            "`overrides` names an endpoint the same environment excludes: it has no effect",
+        ),
+        LintRule(
+            WORKLOAD_UNUSED,
+            Severity.WARNING,
+            "a named workload no endpoint of the environment uses",
+        ),
+    ]
+
+
+@hookimpl
+def knobless_lint_environment(
+    environment: EnvironmentContext,
+    endpoints: Sequence[EndpointContext],
+    endpoint_names: Sequence[str],
+    locate: Locate,
+) -> Iterable[Diagnostic]:
+    settings = environment.environment
+    env = settings.name
+    known = set(endpoint_names)
+    problems = []
+    for name in sorted(settings.overrides):
+        if name not in known:
+            problems.append(
+                at_position(
+                    locate(("overrides", name)),
+                    f"overrides.{name}: there is no endpoint `{name}`{did_you_mean(name, known)} "
+                    f"in endpoints/; this override of `{env}` does nothing",
+                    Severity.ERROR,
+                    OVERRIDE_UNKNOWN,
+                )
+            )
+        elif name in settings.exclude:
+            problems.append(
+                at_position(
+                    locate(("overrides", name)),
+                    f"overrides.{name}: `{name}` is excluded from `{env}`; the override has no "
+                    "effect",
+                    Severity.WARNING,
+                    OVERRIDE_EXCLUDED,
+                )
+            )
+    for name in sorted(set(settings.exclude) - known):
+        problems.append(
+            at_position(
+                locate(("exclude",)),
+                f"exclude: there is no endpoint `{name}`{did_you_mean(name, known)} in "
+                f"endpoints/; nothing is excluded from `{env}` by it",
+                Severity.ERROR,
+                EXCLUDE_UNKNOWN,
+            )
+        )
+    used = {s.resources.workload for e in endpoints for s in e.served if s.resources.workload}
+    for name in sorted(set(settings.workloads) - used):
+        problems.append(
+            at_position(
+                locate(("workloads", name)),
+                f"workloads.{name}: no endpoint deployed to `{env}` uses workload `{name}`",
+                Severity.WARNING,
+                WORKLOAD_UNUSED,
+            )
+        )
+    return problems
