@@ -41,6 +41,7 @@ BUILTIN_PLUGINS: tuple[tuple[str, str], ...] = (
     ("knobless.lint.ownership", "plugins.lint.ownership"),
     ("knobless.lint.schedule", "plugins.lint.schedule"),
     ("knobless.lint.traffic", "plugins.lint.traffic"),
+    ("knobless.schemacheck", "plugins.schemacheck"),
 )
 
 DEFAULT_PRIORITY = 100

@@ -1,0 +1,163 @@
+"""Readable problems from a failed validation.
+
+The compiled validator only gives a verdict (fast, and it stops at the first error). When it says
+"invalid", the same bundled schema is run through jsonschema, which finds every error with its
+exact data path; each becomes a SchemaProblem that names the field and what was expected.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import jsonschema
+from jsonschema.exceptions import ValidationError, best_match
+
+
+@dataclass(frozen=True, order=True)
+class SchemaProblem:
+    """One way an object fails its schema."""
+
+    path: str
+    """JSON path of the offending value, e.g. `spec.template.spec.containers[0].image`."""
+    message: str
+    """What is wrong and what was expected."""
+    schema: str = ""
+    """Which schema said so: `Kubernetes 1.33` or `schemas/crds/<file>.schema.json`."""
+
+
+ROOT = "(root)"
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
+_MAX_SHOWN = 60
+
+
+def format_path(parts: Iterable[Any]) -> str:
+    """`spec.containers[0].image`; keys that are not identifiers are quoted: `labels["a.b/c"]`."""
+    text = ""
+    for part in parts:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        elif isinstance(part, str) and _IDENTIFIER.fullmatch(part):
+            text += f".{part}" if text else part
+        else:
+            text += f"[{json.dumps(str(part))}]"
+    return text or ROOT
+
+
+def _json(value: Any) -> str:
+    try:
+        text = json.dumps(value, sort_keys=True)
+    except (TypeError, ValueError):
+        text = repr(value)
+    return text if len(text) <= _MAX_SHOWN else text[: _MAX_SHOWN - 3] + "..."
+
+
+def describe_value(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return f"boolean {_json(value)}"
+    if isinstance(value, int):
+        return f"integer {value}"
+    if isinstance(value, float):
+        return f"number {_json(value)}"
+    if isinstance(value, str):
+        return f"string {_json(value)}"
+    if isinstance(value, dict):
+        return "object"
+    if isinstance(value, list):
+        return "array"
+    return f"Python {type(value).__name__}"
+
+
+def describe_types(types: Any) -> str:
+    names = [types] if isinstance(types, str) else list(types)
+    if len(names) > 1 and "null" in names:
+        names.remove("null")  # every Kubernetes field is nullable: "or null" is noise
+    return " or ".join(names)
+
+
+def _expected_got(expected: str, value: Any) -> str:
+    return f"expected {expected}, got {describe_value(value)}"
+
+
+def _unknown_fields(error: ValidationError) -> list[tuple[list[Any], str]]:
+    schema = error.schema if isinstance(error.schema, dict) else {}
+    known = list(schema.get("properties", {}))
+    patterns = list(schema.get("patternProperties", {}))
+    found = []
+    for key in error.instance:
+        if key in known or any(re.search(p, str(key)) for p in patterns):
+            continue
+        close = difflib.get_close_matches(str(key), known, n=1, cutoff=0.6)
+        hint = f"; did you mean `{close[0]}`?" if close else ""
+        found.append(([*error.absolute_path, key], f"unknown field{hint}"))
+    return found
+
+
+def _describe(error: ValidationError) -> list[tuple[list[Any], str]]:
+    """(data path, message) pairs for one jsonschema error."""
+    path = list(error.absolute_path)
+    keyword, expected, value = error.validator, error.validator_value, error.instance
+    if keyword == "additionalProperties" and isinstance(value, dict):
+        return _unknown_fields(error)
+    if keyword == "required" and isinstance(value, dict):
+        return [([*path, key], "required field is missing") for key in expected if key not in value]
+    if keyword in ("oneOf", "anyOf") and error.context:
+        closest = best_match(error.context)
+        inner = [
+            f"{format_path(sub[len(path) :]) if sub[len(path) :] else 'the value'}: {text}"
+            for sub, text in _describe(closest)
+        ]
+        return [(path, f"matches none of the allowed forms; closest: {'; '.join(inner)}")]
+    simple: dict[str, str] = {
+        "type": _expected_got(describe_types(expected), value),
+        "enum": _expected_got(
+            _json(expected[0]) if len(expected) == 1 else "one of " + ", ".join(map(_json, expected)),
+            value,
+        )
+        if isinstance(expected, list)
+        else "",
+        "const": _expected_got(_json(expected), value),
+        "pattern": _expected_got(f"a string matching {_json(expected)}", value),
+        "minimum": _expected_got(f"a number >= {expected}", value),
+        "maximum": _expected_got(f"a number <= {expected}", value),
+        "exclusiveMinimum": _expected_got(f"a number > {expected}", value),
+        "exclusiveMaximum": _expected_got(f"a number < {expected}", value),
+        "oneOf": "matches more than one of the allowed forms",
+        "uniqueItems": "expected unique items",
+    }
+    if keyword in simple and simple[keyword]:
+        return [(path, simple[keyword])]
+    sized = {
+        "minLength": ("at least", "characters"),
+        "maxLength": ("at most", "characters"),
+        "minItems": ("at least", "items"),
+        "maxItems": ("at most", "items"),
+        "minProperties": ("at least", "fields"),
+        "maxProperties": ("at most", "fields"),
+    }
+    if keyword in sized and hasattr(value, "__len__"):
+        bound, unit = sized[keyword]
+        return [(path, f"expected {bound} {expected} {unit}, got {len(value)}")]
+    return [(path, error.message)]
+
+
+def explain(validator: jsonschema.protocols.Validator, obj: Any, label: str) -> list[SchemaProblem]:
+    """Every problem jsonschema finds in `obj`, in a stable order, without duplicates."""
+    problems: dict[SchemaProblem, None] = {}
+    try:
+        for error in validator.iter_errors(obj):
+            for path, message in _describe(error):
+                problems[SchemaProblem(format_path(path), message, label)] = None
+    except Exception as error:  # data no JSON validator can read (e.g. unhashable keys)
+        problems[SchemaProblem(ROOT, f"cannot be validated: {error}", label)] = None
+    return list(problems)
+
+
+def problem_sort_key(problem: SchemaProblem) -> Sequence[str]:
+    return (problem.path, problem.message)
