@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from compiler import EndpointContext, EnvironmentContext, Manifest, hookimpl
+from compiler import Diagnostic, EndpointContext, EnvironmentContext, Manifest, hookimpl
+from plugins.autoscaling.capacity import check_scaler
 from plugins.autoscaling.scaledobject import endpoint_namespace, render_scaled_object
 from plugins.autoscaling.scaler_platform import render_platform
 from plugins.autoscaling.triggerauth import render_trigger_authentication
@@ -36,3 +37,10 @@ def knobless_render_environment(
     environment: EnvironmentContext, endpoints: Sequence[EndpointContext]
 ) -> Iterable[Manifest]:
     return render_platform(environment.environment)
+
+
+@hookimpl
+def knobless_check(
+    manifests: tuple[Manifest, ...], environment: EnvironmentContext
+) -> Iterable[Diagnostic]:
+    return check_scaler(manifests, environment)

@@ -40,7 +40,9 @@ def selectors(endpoint: EndpointContext, served: ServedContext) -> tuple[tuple[s
     return (
         ("container", MODEL_CONTAINER),
         ("namespace", endpoint_namespace(endpoint)),
-        ("pod", f"{name}-.*"),
+        # Exactly a Deployment pod name, `<deployment>-<pod-template-hash>-<5 chars>`: a looser
+        # `<name>-.*` would also match the pods of a sibling version named `<served>-<more>`.
+        ("pod", f"{name}-[a-z0-9]{{1,10}}-[a-z0-9]{{5}}"),
         ("service", name),
     )
 

@@ -65,7 +65,7 @@ FRAUD_SCORER_PROD = {
                     "schedule": "[]",
                     "selector.container": "model",
                     "selector.namespace": "serving-fraud-scorer",
-                    "selector.pod": "fraud-scorer-v7-.*",
+                    "selector.pod": "fraud-scorer-v7-[a-z0-9]{1,10}-[a-z0-9]{5}",
                     "selector.service": "fraud-scorer-v7",
                     "served": "v7",
                     "windowSeconds": "20",
@@ -110,7 +110,7 @@ FEED_RANKER_V13_PROD_TLS = {
                     '"start":"0 7 * * 1-5","timezone":"Europe/Berlin"}]',
                     "selector.container": "model",
                     "selector.namespace": "serving-feed-ranker",
-                    "selector.pod": "feed-ranker-v13-.*",
+                    "selector.pod": "feed-ranker-v13-[a-z0-9]{1,10}-[a-z0-9]{5}",
                     "selector.service": "feed-ranker-v13",
                     "served": "v13",
                     "windowSeconds": "20",
@@ -273,3 +273,30 @@ def test_schemas_name_their_kind_for_the_compile_checker() -> None:
             "kind": "TriggerAuthentication",
         },
     }
+
+
+def test_pod_selector_matches_only_its_own_versions_pods() -> None:
+    import re
+
+    data = {
+        "name": "ranker",
+        "owner": "feed-ml@example.com",
+        "served": [
+            {
+                "name": name,
+                "model": f"models:/r/{i}",
+                "flavor": "lightgbm",
+                "compute": {"cpu": "1", "memory": "1Gi"},
+            }
+            for i, name in enumerate(("v1", "v1-canary"), start=1)
+        ],
+        "traffic": {"v1": 90, "v1-canary": 10},
+        "scaling": {"concurrency": {"min": 0, "max": 10}},
+    }
+    endpoint = endpoint_context("ranker", load_environment("prod"), data)
+    pattern = render_scaled_object(endpoint, endpoint.served[0])["spec"]["triggers"][0]["metadata"][
+        "selector.pod"
+    ]
+    # PromQL regex matchers are fully anchored, like re.fullmatch.
+    assert re.fullmatch(pattern, "ranker-v1-7d9f8b6c5d-x2k4q")
+    assert not re.fullmatch(pattern, "ranker-v1-canary-7d9f8b6c5d-x2k4q")
