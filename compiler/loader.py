@@ -19,6 +19,8 @@ from compiler.errors import InputError
 
 MAX_FILE_BYTES = 1024 * 1024
 """An endpoint file is a few hundred bytes; anything past 1 MiB is a mistake, not a spec."""
+MAX_DEPTH = 64
+"""Nesting levels: a spec has under ten; PyYAML's composer recurses (and crashes) on thousands."""
 MAX_NODES = 20_000
 """Values after alias expansion: a real spec has under a few hundred (alias bombs have billions)."""
 
@@ -86,6 +88,8 @@ class _Builder:
             return self.scalars.construct_object(node)
         except ConstructorError as error:
             raise self.fail(node, f"cannot read this value: {error.problem}") from None
+        except (ValueError, OverflowError):
+            raise self.fail(node, f"cannot read `{node.value[:20]}...`: the number is too large") from None
 
     def _mapping(self, node: MappingNode, path: FieldPath) -> dict[str, Any]:
         result: dict[str, Any] = {}
@@ -112,6 +116,22 @@ class _Builder:
 
 
 def _yaml_problem(path: str, text: str, error: yaml.YAMLError) -> InputError:
+    if isinstance(error, yaml.reader.ReaderError):
+        position = error.position
+        line = text.count("\n", 0, position) + 1
+        col = position - (text.rfind("\n", 0, position) + 1) + 1
+        character = error.character if isinstance(error.character, str) else chr(error.character)
+        return InputError(
+            [
+                Diagnostic(
+                    path,
+                    line,
+                    col,
+                    f"invalid YAML: the control character U+{ord(character):04X} is not allowed; "
+                    "remove it",
+                )
+            ]
+        )
     mark = getattr(error, "problem_mark", None) or getattr(error, "context_mark", None)
     line, col = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
     problem = getattr(error, "problem", None) or str(error)
@@ -150,9 +170,32 @@ def read_text(file: Path, display: str, *, limit: int = MAX_FILE_BYTES) -> str:
     return text.removeprefix("\ufeff")
 
 
+def _check_depth(text: str, display: str) -> None:
+    """Refuse absurd nesting before composing: the event stream is flat, so this cannot recurse."""
+    depth = 0
+    for event in yaml.parse(text, Loader=yaml.CSafeLoader):
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > MAX_DEPTH:
+                mark = event.start_mark
+                raise InputError(
+                    [
+                        Diagnostic(
+                            display,
+                            mark.line + 1,
+                            mark.column + 1,
+                            f"nested more than {MAX_DEPTH} levels deep; a spec is a few levels",
+                        )
+                    ]
+                )
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
+
+
 def load_yaml(text: str, display: str) -> LoadedYaml:
     """Parse one YAML document into data with positions. Raises InputError on any problem."""
     try:
+        _check_depth(text, display)
         nodes = list(yaml.compose_all(text, Loader=yaml.CSafeLoader))
     except yaml.YAMLError as error:
         raise _yaml_problem(display, text, error) from None
