@@ -26,6 +26,7 @@ ENTRY_POINT_GROUP = "knobless.plugins"
 BUILTIN_PLUGINS: tuple[tuple[str, str], ...] = (
     # (plugin name, module); the name is what `block` refers to.
     ("knobless.autoscaling", "plugins.autoscaling"),
+    ("knobless.apa", "plugins.apa.cli"),
     ("knobless.runtimes", "plugins.runtimes"),
     ("knobless.namespace", "plugins.namespace"),
     ("knobless.serviceaccount", "plugins.serviceaccount"),

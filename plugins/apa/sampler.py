@@ -1,0 +1,303 @@
+"""The background sampler: Prometheus -> windows -> answers, on wall-clock-aligned instants.
+
+Horizontal (every `horizontal_interval_s`, 1 s): one grouped range query of the concurrency
+signal evaluated at aligned instants T = floor(now - lag), backfilling any instants missed (a new
+ScaledObject, a Prometheus outage, a slow tick) so every process holds the same window for the
+same T. Then every answer is recomputed in memory: GetMetrics never waits on Prometheus.
+
+Vertical (at every multiple of `vertical.interval_s`, 30 s): one grouped range query per signal
+at the aligned boundaries not yet decided, then `decide` once per ScaledObject and boundary.
+A round is all-or-nothing: if any query fails, no state moves and the round is replayed later,
+so two processes reading the same Prometheus make the same decisions in the same order.
+
+Missing data never scales down: a failed tick freezes the answers (floors may still raise them).
+A successful query without a series for a ScaledObject means no traffic (0), which is what the
+standard exporters report by dropping series.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import time
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+from plugins.apa.config import HORIZONTAL_SIGNAL, VERTICAL_SIGNALS, ScalerConfig
+from plugins.apa.decision import ScheduleFloor, Signals, decide, replicas_needed, schedule_floor
+from plugins.apa.prometheus import Key, PrometheusClient, PrometheusError, Series
+from plugins.apa.registry import Entry, Registry
+from plugins.apa.state import save
+from plugins.apa.telemetry import Telemetry
+
+log = logging.getLogger("knobless.scaler")
+
+
+class ScheduleCache:
+    """Schedule floors per distinct schedule, recomputed once per minute (cron's resolution)."""
+
+    def __init__(self) -> None:
+        self._cache: dict[tuple[ScheduleFloor, ...], tuple[int, float]] = {}
+
+    def floor(self, schedule: tuple[ScheduleFloor, ...], at: float) -> float:
+        if not schedule:
+            return 0.0
+        minute = int(at // 60)
+        hit = self._cache.get(schedule)
+        if hit is not None and hit[0] == minute:
+            return hit[1]
+        value = schedule_floor(schedule, datetime.fromtimestamp(minute * 60, UTC))
+        self._cache[schedule] = (minute, value)
+        return value
+
+
+class Sampler:
+    def __init__(
+        self,
+        registry: Registry,
+        client: PrometheusClient,
+        config: ScalerConfig,
+        telemetry: Telemetry,
+        *,
+        state_path: Path | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.registry = registry
+        self.client = client
+        self.config = config
+        self.telemetry = telemetry
+        self.state_path = state_path
+        self.clock = clock
+        self.schedules = ScheduleCache()
+        self.last_t: float | None = None  # last aligned instant sampled
+        self.last_tick_ok = False
+        self.ticked = asyncio.Event()  # set after every horizontal tick, then replaced
+        self._vertical_task: asyncio.Task[None] | None = None
+
+    # -- timing -----------------------------------------------------------------------------
+
+    def aligned(self, second: float) -> float:
+        """The evaluation instant for a tick at wall-clock `second`."""
+        step = self.config.horizontal_interval_s
+        return math.floor((second - self.config.lag_s) / step) * step
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Tick just after each aligned second until `stop` is set."""
+        step = self.config.horizontal_interval_s
+        while not stop.is_set():
+            now = self.clock()
+            second = math.floor(now / step) * step + step
+            delay = second + self.config.tick_offset_s - now
+            try:
+                await asyncio.wait_for(stop.wait(), timeout=max(delay, 0.0))
+                break
+            except TimeoutError:
+                pass
+            await self.tick(second)
+
+    async def tick(self, second: float) -> None:
+        await self.horizontal_tick(second)
+        interval = self.config.vertical.interval_s
+        boundary = math.floor((second - self.config.lag_s) / interval) * interval
+        running = self._vertical_task is not None and not self._vertical_task.done()
+        if not running and any(self._pending(e, boundary) for e in self.registry):
+            # Its own task: a slow vertical query must not delay the 1 s horizontal answers.
+            self._vertical_task = asyncio.create_task(self.vertical_round(boundary))
+
+    # -- horizontal -------------------------------------------------------------------------
+
+    async def horizontal_tick(self, second: float) -> None:
+        started = time.perf_counter()
+        t = self.aligned(second)
+        step = self.config.horizontal_interval_s
+        entries = list(self.registry)
+        span = max((e.metadata.window_seconds for e in entries), default=0.0)
+        earliest = t - math.ceil(span / step) * step + step
+        backfill = any(e.needs_backfill for e in entries)
+        # Whole window for new entries or a first tick, else just the instants not yet sampled.
+        resume = earliest if self.last_t is None else self.last_t + step
+        start = earliest if backfill else max(resume, earliest)
+        series: Series | None = None
+        if entries and start <= t:
+            series = await self._query(HORIZONTAL_SIGNAL, start, t, step)
+        elif entries:
+            series = {}
+        ok = series is not None
+        if series is not None:
+            for entry in entries:
+                self._feed(entry, series.get(entry.key), t)
+            self.last_t = t
+        for entry in entries:
+            self._answer(entry, t, second, fresh=ok)
+        self.last_tick_ok = ok or not entries
+        self.telemetry.scaledobjects.set(len(entries))
+        if self.last_tick_ok:
+            self.telemetry.prometheus_up.set(1)
+            self.telemetry.degraded.set(0)
+            self.telemetry.degraded_reason = ""
+            self.telemetry.last_success.set(second)
+            self.telemetry.sample_time.set(t)
+        self.telemetry.tick_seconds.labels("horizontal").observe(time.perf_counter() - started)
+        self.ticked.set()
+        self.ticked = asyncio.Event()
+
+    def _feed(self, entry: Entry, points: list[tuple[float, float]] | None, t: float) -> None:
+        window = entry.window
+        if points:
+            last = window.last_t
+            for at, value in points:
+                if last is None or at > last:
+                    window.add(at, value)
+                    last = at
+        if window.last_t is None or window.last_t < t:
+            window.add(t, 0.0)  # no series at t: no requests (0 is neutral for a max)
+        entry.needs_backfill = False
+
+    def _answer(self, entry: Entry, t: float, second: float, *, fresh: bool) -> None:
+        bounds = entry.bounds
+        floor = self.schedules.floor(entry.metadata.schedule, second)
+        if fresh and not entry.needs_backfill:
+            peak = entry.window.max(t)
+            entry.value = replicas_needed(peak, bounds, entry.target, floor=floor)
+            entry.active = (
+                (peak is not None and peak > 0) or bounds.concurrency_min > 0 or floor > 0
+            )
+        elif entry.value is not None:  # missing data: last good answer, raised by any floor
+            entry.value = replicas_needed(
+                None, bounds, entry.target, floor=floor, previous=entry.value
+            )
+            entry.active = bool(entry.active) or bounds.concurrency_min > 0 or floor > 0
+
+    def answer_now(self, entry: Entry) -> None:
+        """Answer a just-registered entry from memory when this process has no sample for it."""
+        if entry.value is None and self.last_t is not None and not entry.needs_backfill:
+            self._answer(entry, self.last_t, self.clock(), fresh=True)
+
+    async def _query(self, signal: str, start: float, end: float, step: float) -> Series | None:
+        started = time.perf_counter()
+        try:
+            return await self.client.query_range(self.config.queries[signal], start, end, step)
+        except PrometheusError as error:
+            self.telemetry.query_errors.labels(signal, error.kind).inc()
+            self.telemetry.prometheus_up.set(0)
+            self.telemetry.degraded.set(1)
+            self.telemetry.degraded_reason = f"prometheus {signal} query failed: {error}"
+            log.warning("prometheus %s query failed: %s", signal, error)
+            return None
+        finally:
+            self.telemetry.query_seconds.labels(signal).observe(time.perf_counter() - started)
+
+    # -- vertical ---------------------------------------------------------------------------
+
+    def _origin(self, boundary: float) -> float:
+        # A new ScaledObject starts from its initial target at the start of the current epoch
+        # of `catchup_rounds` boundaries and replays from there: processes that learn about it
+        # at different moments of the same epoch end in the same state.
+        epoch = self.config.vertical.interval_s * self.config.catchup_rounds
+        return math.floor(boundary / epoch) * epoch
+
+    def _pending(self, entry: Entry, boundary: float) -> bool:
+        decided = entry.vertical.decided_at
+        return decided is None or decided < boundary
+
+    async def vertical_round(self, boundary: float) -> None:
+        started = time.perf_counter()
+        interval = self.config.vertical.interval_s
+        entries = [e for e in self.registry if self._pending(e, boundary)]
+        if not entries:
+            return
+        oldest = boundary - (self.config.catchup_rounds - 1) * interval
+        first = max(
+            oldest,
+            min(
+                (
+                    e.vertical.decided_at
+                    if e.vertical.decided_at is not None
+                    else self._origin(boundary)
+                )
+                + interval
+                for e in entries
+            ),
+        )
+        if first > boundary:
+            return
+        results = await asyncio.gather(
+            *(self._query(signal, first, boundary, interval) for signal in VERTICAL_SIGNALS)
+        )
+        by_signal: dict[str, Series] = {}
+        for signal, result in zip(VERTICAL_SIGNALS, results, strict=True):
+            if result is None:
+                return  # all-or-nothing: the round is replayed once Prometheus answers again
+            by_signal[signal] = result
+        boundaries = _range(first, boundary, interval)
+        config = self.config.vertical
+        for entry in entries:
+            decided = entry.vertical.decided_at
+            if decided is None:
+                decided = self._origin(boundary)
+            for at in boundaries:
+                if at <= decided:
+                    continue
+                sample = _signals(by_signal, entry.key, at)
+                decision = decide(entry.vertical, (sample,), entry.bounds, config, now=at)
+                entry.vertical = decision.state
+                self.telemetry.decisions.labels(decision.action, decision.code).inc()
+                level = logging.DEBUG if decision.action == "hold" else logging.INFO
+                log.log(level, "%s/%s at %d: %s", entry.namespace, entry.name, at, decision.reason)
+        self.telemetry.tick_seconds.labels("vertical").observe(time.perf_counter() - started)
+        self.save_state()
+
+    def save_state(self) -> None:
+        if self.state_path is None:
+            return
+        try:
+            save(self.state_path, [e.saved() for e in self.registry])
+            self.telemetry.state_writes.labels("ok").inc()
+        except OSError as error:
+            self.telemetry.state_writes.labels("error").inc()
+            log.error("cannot write state %s: %s", self.state_path, error)
+
+    def evict(self) -> None:
+        removed = self.registry.evict_idle(self.clock() - self.config.evict_after_s)
+        if removed:
+            log.info("forgot %d ScaledObjects KEDA stopped asking about", removed)
+
+
+def _range(first: float, last: float, step: float) -> list[float]:
+    count = round((last - first) / step) + 1
+    return [first + i * step for i in range(max(count, 0))]
+
+
+def _at(series: Series, key: Key, at: float) -> float | None:
+    points = series.get(key)
+    if not points:
+        return None
+    for t, value in reversed(points):  # usually the last point is the one
+        if t == at:
+            return value
+        if t < at:
+            return None
+    return None
+
+
+def _signals(by_signal: dict[str, Series], key: Key, at: float) -> Signals:
+    concurrency = _at(by_signal["concurrency"], key, at)
+    replicas = _at(by_signal["replicas"], key, at)
+    per_replica = None
+    if concurrency is not None and replicas:
+        per_replica = concurrency / replicas
+    return Signals(
+        t=at,
+        replicas=replicas,
+        concurrency_per_replica=per_replica,
+        cpu_utilization=_at(by_signal["cpu"], key, at),
+        gpu_utilization=_at(by_signal["gpu"], key, at),
+        memory_utilization=_at(by_signal["memory"], key, at),
+        latency_ms=_at(by_signal["latency"], key, at),
+        queue_per_replica=_at(by_signal["queue"], key, at),
+    )
+
+
+__all__: Sequence[str] = ("Sampler", "ScheduleCache")

@@ -1,0 +1,207 @@
+"""The simulation loop: one simulated second at a time, the same Poisson arrivals for every policy.
+
+Before the trace starts, a warm-up at the trace's first rate (not counted) lets every policy
+settle and the APA learn, as a cluster that has been serving for a while would have.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+
+from plugins.apa.decision import Signals
+from plugins.apa.simulator.cluster import Pods, advance
+from plugins.apa.simulator.policies import View
+from plugins.apa.simulator.profile import Profile
+
+STEP_S = 1.0
+"""Every cadence modelled (1 s samples, 2 s KPA ticks, 15 s syncs, polling) is whole seconds."""
+METRICS_SERVER_WINDOW_S = 15
+"""metrics-server resolution: CPU usage the HPA reads is averaged over this and refreshed as often."""
+
+
+class Policy(Protocol):
+    name: str
+    initial: int
+
+    def tick(self, view: View) -> int | None: ...
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """The arrival process and model behavior shared by all policies of one run."""
+
+    arrivals: np.ndarray  # requests arriving in each step (Poisson counts)
+    rate: np.ndarray  # the trace's rate at each step (demand, without noise)
+    cost: np.ndarray  # cost multiplier at each step
+    profile: Profile
+    scrape_s: int
+    warmup_steps: int
+    max_replicas: int
+    buffers_at_zero: bool = False
+
+
+@dataclass
+class Run:
+    """Per-step records of one policy (warm-up included; `Inputs.warmup_steps` marks the start)."""
+
+    policy: str
+    pods: np.ndarray
+    ready: np.ndarray
+    inflight: np.ndarray
+    log_factor: np.ndarray  # ln(latency / service time) of requests arriving in the step
+    served: np.ndarray  # requests accepted in the step (latency weight)
+    rejected: np.ndarray
+    deferred: list[tuple[int, float, float]] = field(default_factory=list)
+    """Requests held while nothing was ready: (step released, count, ln factor)."""
+    targets: list[tuple[float, float]] = field(default_factory=list)
+
+
+def simulate_policy(policy: Policy, inputs: Inputs) -> Run:
+    profile = inputs.profile
+    steps = len(inputs.arrivals)
+    service_s = profile.service_time_ms / 1000.0
+    capacity = profile.replica_capacity
+    timeout_wait = profile.timeout_s / service_s  # the largest slowdown before a timeout
+    pods_rec = np.zeros(steps, dtype=np.int32)
+    ready_rec = np.zeros(steps, dtype=np.int32)
+    inflight_rec = np.zeros(steps)
+    factor_rec = np.zeros(steps)
+    served_rec = np.zeros(steps)
+    rejected_rec = np.zeros(steps)
+    run = Run(policy.name, pods_rec, ready_rec, inflight_rec, factor_rec, served_rec, rejected_rec)
+
+    # The cluster as it stands at the start: enough ready pods for the first rate at capacity.
+    pods = Pods(profile.startup_s)
+    c0 = capacity / float(inputs.cost[0])
+    start = max(policy.initial, math.ceil(float(inputs.rate[0]) * service_s / c0))
+    pods.ready_at = [-math.inf] * min(start, max(inputs.max_replicas, policy.initial))
+    in_flight = min(float(inputs.rate[0]) * service_s, len(pods.ready_at) * c0)
+
+    scrape = inputs.scrape_s
+    acc = np.zeros(8)  # concurrency, ready, per-replica, cpu, gpu, memory, latency, queue
+    acc_steps = 0
+    live_steps = 0
+    cpu_acc = 0.0
+    last_concurrency = in_flight
+    last_signals: Signals | None = None
+    cpu_usage = 0.0
+    cpu_ready = cpu_unready = 0
+    held: deque[list[float]] = deque()  # [arrival step, count] waiting at the activator
+    gpu = profile.gpu
+    queue_exported = profile.exports_queue
+
+    for i in range(steps):
+        now = float(i)
+        ready = pods.ready(now)
+        arrivals = float(inputs.arrivals[i])
+        c_eff = capacity / float(inputs.cost[i])
+        rejected = 0.0
+        if ready == 0:
+            rejected += in_flight  # requests on pods that went away
+            in_flight = 0.0
+            if inputs.buffers_at_zero:
+                held.append([now, arrivals])
+                while held and now - held[0][0] > profile.timeout_s:
+                    rejected += held.popleft()[1]
+            else:
+                rejected += arrivals
+            factor_rec[i] = math.nan
+            n_avg = 0.0
+            demand = sum(h[1] for h in held) if held else arrivals * service_s
+            concurrency = demand
+            queue_proxy = sum(h[1] for h in held)
+        else:
+            total = arrivals
+            while held:  # the activator releases what it held to the new pod
+                arrived, count = held.popleft()
+                wait = now - arrived
+                run.deferred.append((i, count, math.log1p(wait / service_s)))
+                total += count
+            slots = ready * c_eff
+            after = advance(in_flight, total / STEP_S, slots, service_s, STEP_S)
+            limit = ready * min(profile.queue_limit, c_eff * timeout_wait)
+            if after > limit:
+                rejected += after - limit
+                after = limit
+            n_avg = 0.5 * (in_flight + after)
+            in_flight = after
+            factor_rec[i] = math.log(max(1.0, n_avg / slots))
+            served_rec[i] = max(0.0, arrivals - rejected)
+            concurrency = n_avg
+            queue_proxy = n_avg
+        rejected_rec[i] = rejected
+        pods_rec[i] = pods.count
+        ready_rec[i] = ready
+        inflight_rec[i] = n_avg
+
+        # What the exporters see this second.
+        if ready > 0:
+            per_replica = n_avg / ready
+            u = min(per_replica, c_eff) / c_eff
+            cpu = profile.cpu.at(u)
+            acc += (
+                concurrency,
+                ready,
+                per_replica,
+                cpu,
+                gpu.at(u) if gpu else 0.0,
+                profile.memory.at(u),
+                profile.service_time_ms * math.exp(factor_rec[i]),
+                max(0.0, per_replica - c_eff),
+            )
+            cpu_acc += cpu
+            live_steps += 1
+        else:
+            acc[0] += concurrency
+        acc_steps += 1
+        end = now + STEP_S
+        new_scrape = (i + 1) % scrape == 0
+        if new_scrape:
+            last_concurrency = acc[0] / acc_steps
+            mean_ready = acc[1] / acc_steps
+            if live_steps:
+                # Per-replica figures average the seconds that had ready replicas.
+                seen = live_steps
+                last_signals = Signals(
+                    t=end,
+                    replicas=mean_ready,
+                    concurrency_per_replica=acc[2] / seen,
+                    cpu_utilization=acc[3] / seen,
+                    gpu_utilization=acc[4] / seen if gpu else None,
+                    memory_utilization=acc[5] / seen,
+                    latency_ms=acc[6] / seen,
+                    queue_per_replica=acc[7] / seen if queue_exported else None,
+                )
+            else:
+                last_signals = None
+            acc[:] = 0.0
+            acc_steps = 0
+            live_steps = 0
+        if (i + 1) % METRICS_SERVER_WINDOW_S == 0:
+            counted = pods.ready_since(end, METRICS_SERVER_WINDOW_S)
+            cpu_ready = counted
+            cpu_unready = pods.count - counted
+            cpu_usage = cpu_acc / METRICS_SERVER_WINDOW_S * counted
+            cpu_acc = 0.0
+        view = View(
+            now=end,
+            pods=pods.count,
+            ready=pods.ready(end),
+            concurrency=last_concurrency,
+            signals=last_signals,
+            new_scrape=new_scrape,
+            cpu_ready_usage=cpu_usage,
+            cpu_ready=cpu_ready,
+            cpu_unready=cpu_unready,
+            queue_proxy_concurrency=queue_proxy,
+        )
+        replicas = policy.tick(view)
+        if replicas is not None:
+            pods.scale(end, replicas)
+    run.targets = list(getattr(policy, "targets", []))
+    return run

@@ -1,0 +1,263 @@
+"""The autoscalers compared: `apa` (ours), `fixed`, `cpu` and `kpa`.
+
+Each is ticked once per simulated second with what it could observe (`View`) and answers the
+Deployment's new spec.replicas (or None for no change). The loops keep their real cadences:
+KEDA every pollingInterval, the HPA every 15 s sync, the scaler's 1 s samples and 30 s vertical
+decisions, Knative's 2 s decision tick — each with its own phase drawn from the seed, since in a
+cluster nothing is aligned with the start of a traffic step.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from plugins.apa.decision import (
+    ConcurrencyWindow,
+    Signals,
+    VerticalConfig,
+    VerticalState,
+    decide,
+    replicas_needed,
+    schedule_floor,
+)
+from plugins.apa.simulator.endpoint import ServedSystem
+from plugins.apa.simulator.hpa import SYNC_PERIOD_S, Hpa
+from plugins.apa.simulator.keda import KedaLoop
+
+CPU_TARGET_UTILIZATION = 0.70
+KPA_STABLE_WINDOW_S = 60
+KPA_PANIC_WINDOW_S = 6
+KPA_PANIC_THRESHOLD = 2.0
+KPA_TARGET_UTILIZATION = 0.70
+KPA_DEFAULT_CONCURRENCY = 100
+KPA_MAX_SCALE_UP_RATE = 1000.0
+KPA_MAX_SCALE_DOWN_RATE = 2.0
+KPA_TICK_S = 2
+KPA_SCALE_TO_ZERO_GRACE_S = 30.0
+
+
+@dataclass(frozen=True)
+class View:
+    """What the autoscalers can observe at `now` (after the second that just ended)."""
+
+    now: float
+    pods: int
+    """The Deployment's spec.replicas (pods existing, ready or starting)."""
+    ready: int
+    concurrency: float
+    """Total in-flight requests as Prometheus last scraped them (mean over a scrape interval)."""
+    signals: Signals | None
+    """The scaler's per-replica signals at the last scrape (None when nothing is ready)."""
+    new_scrape: bool
+    """A Prometheus scrape completed in the second that just ended."""
+    cpu_ready_usage: float
+    """metrics-server: summed CPU utilization of the pods it counts as ready."""
+    cpu_ready: int
+    cpu_unready: int
+    queue_proxy_concurrency: float
+    """Knative: total in-flight this second as queue-proxies (and the activator) report it."""
+
+
+def _phase(seed_phase: float, period: float) -> float:
+    return math.floor(seed_phase * period)
+
+
+def _due(now: float, period: float, phase: float) -> bool:
+    return period > 0 and (now - phase) % period == 0
+
+
+class KedaHpaPolicy:
+    """KEDA + HPA on an External AverageValue metric; subclasses say what the metric is."""
+
+    name = ""
+
+    def __init__(self, system: ServedSystem, min_replicas: int, target: float, phases: tuple[float, float]):
+        self.system = system
+        self.target = target
+        self.keda = KedaLoop(min_replicas, system.polling_interval_s, system.cooldown_s)
+        self.hpa = Hpa(system.behavior, max(1, min_replicas), max(system.max_replicas, 1))
+        self.keda_phase = _phase(phases[0], system.polling_interval_s)
+        self.hpa_phase = _phase(phases[1], SYNC_PERIOD_S)
+        self.initial = max(1, min_replicas)
+
+    def observe(self, view: View) -> None:
+        """Called every second before any decision."""
+
+    def value(self, view: View) -> float:
+        raise NotImplementedError
+
+    def active(self, view: View, value: float) -> bool:
+        return value > 0
+
+    def tick(self, view: View) -> int | None:
+        self.observe(view)
+        replicas = view.pods
+        if _due(view.now, self.system.polling_interval_s, self.keda_phase):
+            value = self.value(view)  # GetMetrics, then IsActive
+            replicas = self.keda.poll(view.now, self.active(view, value), replicas)
+        if replicas > 0 and _due(view.now, SYNC_PERIOD_S, self.hpa_phase):
+            value = self.value(view)
+            proposal = self.hpa.external_average_value(value, self.target, replicas)
+            replicas = self.hpa.reconcile(view.now, replicas, proposal)
+        return replicas if replicas != view.pods else None
+
+
+class ApaPolicy(KedaHpaPolicy):
+    """The APA scaler: 1 s concurrency samples, max over the window, the vertical loop; the
+    decisions are plugins.apa.decision's, the same functions the gRPC server runs."""
+
+    name = "apa"
+
+    def __init__(
+        self,
+        system: ServedSystem,
+        phases: tuple[float, float, float],
+        start: datetime,
+        config: VerticalConfig | None = None,
+    ):
+        super().__init__(system, system.min_replicas, 1.0, phases[:2])
+        self.bounds = system.bounds
+        self.config = config or VerticalConfig()
+        self.window = ConcurrencyWindow(system.window_s)
+        self.state = VerticalState.initial(self.bounds)
+        self.samples: list[Signals] = []
+        self.previous: float | None = None
+        self.vertical_phase = _phase(phases[2], self.config.interval_s)
+        self.start = start
+        self.targets: list[tuple[float, float]] = [(0.0, self.state.target)]
+        self.decisions: list[tuple[float, str, str]] = []
+
+    def observe(self, view: View) -> None:
+        self.window.add(view.now, view.concurrency)
+        if view.new_scrape and view.signals is not None:
+            self.samples.append(view.signals)
+        if _due(view.now, self.config.interval_s, self.vertical_phase):
+            decision = decide(self.state, self.samples, self.bounds, self.config, view.now)
+            self.samples = []
+            if decision.target != self.state.target:
+                self.targets.append((view.now, decision.target))
+            if decision.action != "hold":
+                self.decisions.append((view.now, decision.action, decision.reason))
+            self.state = decision.state
+
+    def floor(self, now: float) -> float:
+        if not self.system.schedule:
+            return 0.0
+        return schedule_floor(self.system.schedule, self.start + timedelta(seconds=now))
+
+    def value(self, view: View) -> float:
+        value = replicas_needed(
+            self.window.max(view.now),
+            self.bounds,
+            self.state.target,
+            floor=self.floor(view.now),
+            previous=self.previous,
+        )
+        self.previous = value
+        return value
+
+    def active(self, view: View, value: float) -> bool:
+        # DESIGN.md: traffic in the window, a provisioned floor, or an open schedule window.
+        window_max = self.window.max(view.now)
+        return (
+            (window_max is not None and window_max > 0)
+            or self.bounds.concurrency_min > 0
+            or self.floor(view.now) > 0
+        )
+
+
+class FixedPolicy(KedaHpaPolicy):
+    """KEDA's Prometheus trigger on the endpoint's in-flight requests with a fixed AverageValue
+    target per replica, the way KServe/Ray users configure request-based autoscaling."""
+
+    name = "fixed"
+
+    def __init__(self, system: ServedSystem, target: float, phases: tuple[float, float]):
+        floor = math.ceil(system.bounds.concurrency_min / target)
+        min_replicas = 0 if system.min_replicas == 0 else max(1, floor)
+        super().__init__(system, min_replicas, target, phases)
+
+    def value(self, view: View) -> float:
+        return view.concurrency
+
+
+class CpuPolicy:
+    """A plain HPA on CPU utilization (70% of the request); it never scales to zero."""
+
+    name = "cpu"
+
+    def __init__(self, system: ServedSystem, fixed_target: float, phase: float):
+        floor = max(1, math.ceil(system.bounds.concurrency_min / fixed_target))
+        self.hpa = Hpa(system.behavior, floor, max(system.max_replicas, floor))
+        self.phase = _phase(phase, SYNC_PERIOD_S)
+        self.initial = floor
+
+    def tick(self, view: View) -> int | None:
+        if not _due(view.now, SYNC_PERIOD_S, self.phase):
+            return None
+        proposal = self.hpa.resource_utilization(
+            view.pods, view.cpu_ready_usage, view.cpu_ready, view.cpu_unready, CPU_TARGET_UTILIZATION
+        )
+        replicas = self.hpa.reconcile(view.now, view.pods, proposal)
+        return replicas if replicas != view.pods else None
+
+
+class KpaPolicy:
+    """Knative's KPA (pkg/autoscaler/scaling/autoscaler.go) with default settings: 60 s stable
+    and 6 s panic windows over per-second concurrency, panic at 200%, target 70% of
+    containerConcurrency (100 when unset), rate limits, scale to zero after a grace period."""
+
+    name = "kpa"
+
+    def __init__(self, system: ServedSystem, container_concurrency: int | None, fixed_target: float, phase: float):
+        concurrency = container_concurrency or KPA_DEFAULT_CONCURRENCY
+        self.target = concurrency * KPA_TARGET_UTILIZATION
+        self.history: deque[float] = deque(maxlen=KPA_STABLE_WINDOW_S)
+        self.panic_since: float | None = None
+        self.max_panic_pods = 0
+        self.zero_since: float | None = None
+        self.min_scale = 0 if system.min_replicas == 0 else max(
+            1, math.ceil(system.bounds.concurrency_min / fixed_target)
+        )
+        self.max_scale = max(system.max_replicas, self.min_scale)
+        self.phase = _phase(phase, KPA_TICK_S)
+        self.initial = max(1, self.min_scale)
+
+    def tick(self, view: View) -> int | None:
+        self.history.append(view.queue_proxy_concurrency)
+        if not _due(view.now, KPA_TICK_S, self.phase):
+            return None
+        stable = sum(self.history) / len(self.history)
+        recent = list(self.history)[-KPA_PANIC_WINDOW_S:]
+        panic = sum(recent) / len(recent)
+        ready = max(1.0, float(view.ready))
+        up_limit = math.ceil(KPA_MAX_SCALE_UP_RATE * ready)
+        down_limit = math.floor(ready / KPA_MAX_SCALE_DOWN_RATE)
+        desired_stable = min(max(math.ceil(stable / self.target), down_limit), up_limit)
+        desired_panic = min(max(math.ceil(panic / self.target), down_limit), up_limit)
+        if desired_panic / ready >= KPA_PANIC_THRESHOLD:
+            self.panic_since = view.now
+        elif self.panic_since is not None and view.now - self.panic_since >= KPA_STABLE_WINDOW_S:
+            self.panic_since = None
+            self.max_panic_pods = 0
+        desired = desired_stable
+        if self.panic_since is not None:
+            desired = max(desired, desired_panic)
+            if desired > self.max_panic_pods:
+                self.max_panic_pods = desired
+            desired = self.max_panic_pods
+        if view.ready == 0 and view.queue_proxy_concurrency > 0:
+            desired = max(desired, 1)  # the activator pokes the autoscaler: scale from zero now
+        desired = min(max(desired, self.min_scale), self.max_scale)
+        if desired == 0 and view.pods > 0:
+            # Scale to zero only after the grace period with no demand.
+            if self.zero_since is None:
+                self.zero_since = view.now
+            if view.now - self.zero_since < KPA_SCALE_TO_ZERO_GRACE_S:
+                desired = view.pods
+        else:
+            self.zero_since = None
+        return desired if desired != view.pods else None

@@ -1,0 +1,176 @@
+"""From per-step records to the figures users compare: cost, latency, rejections, reaction, thrash.
+
+Latency: a request's latency is its own service time (log-normal with the profile's mean and
+spread) times the slowdown of the step it arrived in, so the distribution over a run is a
+mixture of shifted log-normals. It is computed exactly on a fine log grid (a histogram of the
+per-step slowdowns convolved with the log-normal), not sampled.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from plugins.apa.simulator.engine import Inputs, Run
+from plugins.apa.simulator.profile import Profile
+
+LOG_BIN = 0.005
+"""Width of a latency bin in ln(ms): 0.5% resolution on the percentiles."""
+THRASH_WINDOW_S = 300
+
+
+def lognormal_params(profile: Profile) -> tuple[float, float]:
+    """(mu, sigma) of ln(service time in ms)."""
+    sigma = math.sqrt(math.log1p(profile.service_time_cv**2))
+    return math.log(profile.service_time_ms) - sigma * sigma / 2, sigma
+
+
+class LatencyDistribution:
+    """Latency of every served request of a run, on a log grid."""
+
+    def __init__(self, log_factors: np.ndarray, weights: np.ndarray, profile: Profile) -> None:
+        mu, sigma = lognormal_params(profile)
+        keep = (weights > 0) & np.isfinite(log_factors)
+        factors, weights = log_factors[keep], weights[keep]
+        self.total = float(weights.sum())
+        if self.total <= 0:
+            self.grid = np.array([mu])
+            self.pmf = np.array([1.0])
+            return
+        index = np.rint(factors / LOG_BIN).astype(np.int64)
+        shifts = np.bincount(index, weights=weights)
+        if sigma > 0:
+            half = math.ceil(6 * sigma / LOG_BIN)
+            x = np.arange(-half, half + 1) * LOG_BIN
+            kernel = np.exp(-0.5 * (x / sigma) ** 2)
+            kernel /= kernel.sum()
+            pmf = np.convolve(shifts, kernel)
+            self.grid = mu + (np.arange(len(pmf)) - half) * LOG_BIN
+        else:
+            pmf = shifts
+            self.grid = mu + np.arange(len(pmf)) * LOG_BIN
+        self.pmf = pmf / pmf.sum()
+        self.cdf = np.cumsum(self.pmf)
+
+    def quantile(self, q: float) -> float:
+        if self.total <= 0:
+            return 0.0
+        position = int(np.searchsorted(self.cdf, q))
+        return float(math.exp(self.grid[min(position, len(self.grid) - 1)]))
+
+    def above(self, ms: float) -> float:
+        """Fraction of served requests slower than `ms`."""
+        if self.total <= 0:
+            return 0.0
+        return float(self.pmf[self.grid > math.log(ms)].sum())
+
+
+def direction_changes(pods: np.ndarray) -> tuple[int, int]:
+    """(scale direction changes, the most in any THRASH_WINDOW_S seconds)."""
+    diffs = np.diff(pods.astype(np.int64))
+    moves = np.nonzero(diffs)[0]
+    if len(moves) < 2:
+        return 0, 0
+    signs = np.sign(diffs[moves])
+    flips = moves[1:][signs[1:] != signs[:-1]] + 1  # step index of each change of direction
+    worst = 0
+    for k, start in enumerate(flips):
+        end = np.searchsorted(flips, start + THRASH_WINDOW_S, side="left")
+        worst = max(worst, int(end - k))
+    return len(flips), worst
+
+
+def time_to_capacity(
+    run: Run, inputs: Inputs, steps: list[tuple[float, float]]
+) -> list[float | None]:
+    """Per upward step of the trace: seconds from its start until the ready replicas can hold
+    the demand at its top (ready x capacity >= rate x service time), 0 if they always could;
+    None if they never did before the trace ended."""
+    profile = inputs.profile
+    offset = inputs.warmup_steps
+    service_s = profile.service_time_ms / 1000.0
+    capacity = run.ready * (profile.replica_capacity / inputs.cost)
+    demand = inputs.rate * service_s
+    enough = capacity >= demand - 1e-9
+    result: list[float | None] = []
+    for start_s, end_s in steps:
+        first = offset + int(math.floor(start_s))
+        top = offset + int(math.ceil(end_s))
+        if top >= len(enough):
+            result.append(None)
+            continue
+        if enough[first : top + 1].all():
+            result.append(0.0)
+            continue
+        later = np.nonzero(enough[top:])[0]
+        result.append(None if len(later) == 0 else float(top + later[0] - first))
+    return result
+
+
+def summarize(
+    run: Run, inputs: Inputs, steps: list[tuple[float, float]], target: tuple[float, float] | None
+) -> dict[str, Any]:
+    profile = inputs.profile
+    start = inputs.warmup_steps
+    pods = run.pods[start:]
+    factors = run.log_factor[start:].copy()
+    weights = run.served[start:].copy()
+    deferred = [(i - start, count, f) for i, count, f in run.deferred if i >= start]
+    if deferred:
+        factors = np.concatenate([factors, [f for _, _, f in deferred]])
+        weights = np.concatenate([weights, [c for _, c, _ in deferred]])
+    latency = LatencyDistribution(factors, weights, profile)
+    requests = float(inputs.arrivals[start:].sum())
+    rejected = float(run.rejected[start:].sum())
+    served = max(0.0, requests - rejected)
+    timed_out = served * latency.above(profile.timeout_s * 1000.0)
+    rejected = min(requests, rejected + timed_out)
+    served = requests - rejected
+    over_slo = served * max(0.0, latency.above(profile.slo_ms) - latency.above(
+        profile.timeout_s * 1000.0
+    ))
+    replica_seconds = float(pods.sum()) * 1.0
+    changes, worst = direction_changes(pods)
+    return {
+        "replica_seconds": round(replica_seconds, 1),
+        "gpu_hours": round(replica_seconds * profile.gpus_per_replica / 3600.0, 3),
+        "requests": int(round(requests)),
+        "served": int(round(served)),
+        "over_slo_fraction": _fraction(over_slo, requests),
+        "rejected_fraction": _fraction(rejected, requests),
+        "latency_ms": {
+            "p50": _ms(latency.quantile(0.5)),
+            "p99": _ms(latency.quantile(0.99)),
+            "p999": _ms(latency.quantile(0.999)),
+        },
+        "time_to_capacity_s": [
+            None if t is None else round(t, 1) for t in time_to_capacity(run, inputs, steps)
+        ],
+        "direction_changes": changes,
+        "direction_changes_max_5min": worst,
+        "replicas": {
+            "min": int(pods.min()),
+            "mean": round(float(pods.mean()), 2),
+            "max": int(pods.max()),
+        },
+        "per_replica_target": None
+        if target is None
+        else {"initial": round(target[0], 3), "final": round(target[1], 3)},
+    }
+
+
+def _fraction(part: float, whole: float) -> float:
+    return round(part / whole, 6) if whole > 0 else 0.0
+
+
+def _ms(value: float) -> float:
+    return round(value, 3 if value < 100 else 1)
+
+
+def p99_series(run: Run, profile: Profile) -> np.ndarray:
+    """p99 latency (ms) of the requests arriving in each step (NaN when none was served)."""
+    mu, sigma = lognormal_params(profile)
+    p99 = np.exp(mu + run.log_factor + 2.3263 * sigma)
+    return np.where(run.served > 0, p99, np.nan)

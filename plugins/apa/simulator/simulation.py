@@ -1,0 +1,136 @@
+"""One simulation: a trace, a model profile and a served version, replayed through each policy."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+
+from plugins.apa.simulator.endpoint import ServedSystem
+from plugins.apa.simulator.engine import Inputs, Policy, Run, simulate_policy
+from plugins.apa.simulator.policies import ApaPolicy, CpuPolicy, FixedPolicy, KpaPolicy
+from plugins.apa.simulator.profile import Profile
+from plugins.apa.simulator.results import summarize
+from plugins.apa.simulator.trace import Trace, upward_steps
+
+POLICIES = ("apa", "fixed", "cpu", "kpa")
+FIXED_TARGET_FRACTION = 0.7
+"""`fixed` without tuning: 70% of the true capacity, as a user tunes a target to an SLO."""
+DEFAULT_START = datetime(2026, 1, 5, tzinfo=UTC)
+"""Wall-clock time of t=0 for schedule windows when the trace has none (a Monday, 00:00 UTC)."""
+DEFAULT_SCRAPE_S = 5
+
+
+@dataclass(frozen=True)
+class Settings:
+    seed: int = 1
+    scrape_s: int = DEFAULT_SCRAPE_S
+    """Prometheus scrape interval of the gateway and exporters (what the scaler and the
+    `fixed` trigger read)."""
+    fixed_target: float | None = None
+    """Per-replica target of `fixed` (default FIXED_TARGET_FRACTION x the true capacity)."""
+    start: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Simulation:
+    system: ServedSystem
+    profile: Profile
+    trace: Trace
+    settings: Settings
+    inputs: Inputs
+    runs: dict[str, Run]
+    summaries: dict[str, dict[str, Any]]
+    fixed_target: float
+
+    @property
+    def warmup_s(self) -> int:
+        return self.inputs.warmup_steps
+
+    def to_json(self) -> dict[str, Any]:
+        profile = self.profile.to_json()
+        profile["endpoint"] = self.system.to_json()
+        profile["simulation"] = {
+            "seed": self.settings.seed,
+            "step_s": 1.0,
+            "scrape_s": self.settings.scrape_s,
+            "warmup_s": self.warmup_s,
+            "fixed_target": round(self.fixed_target, 3),
+        }
+        return {
+            "policies": {name: self.summaries[name] for name in self.runs},
+            "trace": self.trace.summary(),
+            "profile": profile,
+        }
+
+
+def warmup_steps(profile: Profile) -> int:
+    """Long enough for a pod to start twice and the scale-down window to pass."""
+    return 600 + 2 * math.ceil(profile.startup_s)
+
+
+def simulate(
+    system: ServedSystem,
+    profile: Profile,
+    trace: Trace,
+    policies: Sequence[str] = POLICIES,
+    settings: Settings | None = None,
+) -> Simulation:
+    settings = settings or Settings()
+    rng = np.random.default_rng(settings.seed)
+    warmup = warmup_steps(profile)
+    times = np.arange(0.0, math.floor(trace.duration_s) + 1.0)
+    rate, cost = trace.sample(times)
+    rate = np.concatenate([np.full(warmup, rate[0]), rate])
+    cost = np.concatenate([np.full(warmup, cost[0]), cost])
+    # The served version takes its traffic share of the endpoint's trace.
+    rate = rate * system.traffic_percent / 100.0
+    arrivals = rng.poisson(rate).astype(float)
+    phases = tuple(float(x) for x in rng.random(4))
+    inputs = Inputs(
+        arrivals=arrivals,
+        rate=rate,
+        cost=cost,
+        profile=profile,
+        scrape_s=max(1, int(settings.scrape_s)),
+        warmup_steps=warmup,
+        max_replicas=system.max_replicas,
+    )
+    fixed_target = settings.fixed_target or FIXED_TARGET_FRACTION * profile.replica_capacity
+    start = settings.start or trace.start or DEFAULT_START
+    steps = upward_steps(trace)
+    runs: dict[str, Run] = {}
+    summaries: dict[str, dict[str, Any]] = {}
+    for name in policies:
+        policy: Policy
+        target: tuple[float, float] | None = None
+        run_inputs = inputs
+        if name == "apa":
+            apa = ApaPolicy(system, (phases[0], phases[1], phases[2]), start)
+            policy = apa
+        elif name == "fixed":
+            policy = FixedPolicy(system, fixed_target, (phases[0], phases[1]))
+            target = (fixed_target, fixed_target)
+        elif name == "cpu":
+            policy = CpuPolicy(system, fixed_target, phases[1])
+        elif name == "kpa":
+            kpa = KpaPolicy(system, profile.container_concurrency, fixed_target, phases[3])
+            policy = kpa
+            target = (kpa.target, kpa.target)
+            run_inputs = Inputs(**{**inputs.__dict__, "buffers_at_zero": True})
+        else:
+            raise ValueError(f"unknown policy {name!r}")
+        run = simulate_policy(policy, run_inputs)
+        if name == "apa":
+            at_start = run.targets[0][1]
+            for t, value in run.targets:
+                if t <= warmup:
+                    at_start = value
+            target = (at_start, run.targets[-1][1])
+        runs[name] = run
+        summaries[name] = summarize(run, run_inputs, steps, target)
+    return Simulation(system, profile, trace, settings, inputs, runs, summaries, fixed_target)
