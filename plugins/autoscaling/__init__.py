@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 
 from compiler import Diagnostic, EndpointContext, EnvironmentContext, Manifest, hookimpl
 from plugins.autoscaling.capacity import check_scaler
-from plugins.autoscaling.scaledobject import endpoint_namespace, render_scaled_object
+from plugins.autoscaling.scaledobject import render_scaled_object
 from plugins.autoscaling.scaler_platform import render_platform
 from plugins.autoscaling.triggerauth import render_trigger_authentication
 
@@ -26,7 +26,7 @@ def knobless_render_endpoint(endpoint: EndpointContext) -> Iterable[Manifest]:
         manifests.append(
             Manifest(
                 endpoint.spec.name,
-                render_trigger_authentication(endpoint_namespace(endpoint), endpoint.environment),
+                render_trigger_authentication(endpoint.spec.name, endpoint.environment),
             )
         )
     return manifests

@@ -18,6 +18,7 @@ from plugins.autoscaling.defaults import per_replica
 from plugins.autoscaling.sharding import assign_shard, shard_address
 from plugins.autoscaling.sizing import ServedBounds, schedule_floor, served_bounds
 from plugins.autoscaling.triggerauth import TRIGGER_AUTH_NAME
+from plugins.workload.labels import served_labels, workload_name
 
 COOLDOWN_SECONDS = 300
 """Idle time before scaling to zero, measured from the last active moment (KEDA's default)."""
@@ -31,7 +32,7 @@ def endpoint_namespace(endpoint: EndpointContext) -> str:
 
 def served_name(endpoint: EndpointContext, served: ServedContext) -> str:
     """Deployment, Service and ScaledObject name of a served version: `<endpoint>-<served>`."""
-    return f"{endpoint.spec.name}-{served.spec.name}"
+    return workload_name(endpoint.spec.name, served.spec.name)
 
 
 def selectors(endpoint: EndpointContext, served: ServedContext) -> tuple[tuple[str, str], ...]:
@@ -108,7 +109,12 @@ def render_scaled_object(endpoint: EndpointContext, served: ServedContext) -> di
     return {
         "apiVersion": "keda.sh/v1alpha1",
         "kind": "ScaledObject",
-        "metadata": {"name": name, "namespace": namespace},
+        # KEDA copies these onto the HPA it creates: both are found by endpoint and version.
+        "metadata": {
+            "name": name,
+            "namespace": namespace,
+            "labels": served_labels(endpoint.spec.name, served.spec.name),
+        },
         "spec": {
             "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": name},
             "pollingInterval": scaler.pollingInterval,

@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 from compiler.manifest import PLATFORM, Manifest
 from compiler.models.environment import Environment
 from plugins.autoscaling.sharding import SCALER_NAME
+from plugins.workload.labels import MANAGED_BY
 
 QUERIES_CONFIGMAP = f"{SCALER_NAME}-queries"
 QUERIES_FILE = "queries.json"
@@ -36,6 +37,7 @@ LABELS = {
     "app.kubernetes.io/name": SCALER_NAME,
     "app.kubernetes.io/component": "scaler",
     "app.kubernetes.io/part-of": "knobless",
+    "app.kubernetes.io/managed-by": MANAGED_BY,
 }
 SELECTOR = {"app.kubernetes.io/name": SCALER_NAME, "app.kubernetes.io/component": "scaler"}
 
@@ -78,13 +80,15 @@ def scaler_args(environment: Environment) -> list[str]:
 def _probes(environment: Environment) -> dict[str, Any]:
     # The kubelet's gRPC probe speaks plaintext only; with mTLS on, probe the metrics port's
     # /healthz, which reports the same health service status.
-    if environment.scaler.tls.enabled:
-        check: dict[str, Any] = {"httpGet": {"path": "/healthz", "port": "metrics"}}
-    else:
-        check = {"grpc": {"port": environment.scaler.port}}
+    def check() -> dict[str, Any]:
+        # A new dict per probe: shared objects would come out as YAML anchors.
+        if environment.scaler.tls.enabled:
+            return {"httpGet": {"path": "/healthz", "port": "metrics"}}
+        return {"grpc": {"port": environment.scaler.port}}
+
     return {
-        "readinessProbe": {**check, "periodSeconds": 5, "failureThreshold": 2},
-        "livenessProbe": {**check, "periodSeconds": 10, "failureThreshold": 6},
+        "readinessProbe": {**check(), "periodSeconds": 5, "failureThreshold": 2},
+        "livenessProbe": {**check(), "periodSeconds": 10, "failureThreshold": 6},
     }
 
 
@@ -299,6 +303,7 @@ def render_platform(environment: Environment) -> list[Manifest]:
                 "name": namespace,
                 "labels": {
                     "app.kubernetes.io/part-of": "knobless",
+                    "app.kubernetes.io/managed-by": MANAGED_BY,
                     "pod-security.kubernetes.io/enforce": "restricted",
                 },
             },

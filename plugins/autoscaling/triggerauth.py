@@ -11,6 +11,7 @@ from typing import Any
 
 from compiler.models.environment import Environment
 from plugins.autoscaling.sharding import SCALER_NAME
+from plugins.workload.labels import endpoint_labels
 
 TRIGGER_AUTH_NAME = SCALER_NAME
 """One per endpoint namespace, shared by the namespace's ScaledObjects."""
@@ -23,12 +24,16 @@ TLS_PARAMETERS: tuple[tuple[str, str], ...] = (
 )
 
 
-def render_trigger_authentication(namespace: str, environment: Environment) -> dict[str, Any]:
+def render_trigger_authentication(endpoint: str, environment: Environment) -> dict[str, Any]:
     secret = environment.scaler.tls.secretName
     return {
         "apiVersion": "keda.sh/v1alpha1",
         "kind": "TriggerAuthentication",
-        "metadata": {"name": TRIGGER_AUTH_NAME, "namespace": namespace},
+        "metadata": {
+            "name": TRIGGER_AUTH_NAME,
+            "namespace": environment.namespace_for(endpoint),
+            "labels": endpoint_labels(endpoint),
+        },
         "spec": {
             "secretTargetRef": [
                 {"parameter": parameter, "name": secret, "key": key}

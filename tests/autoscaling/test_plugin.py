@@ -84,3 +84,35 @@ def test_rendering_is_deterministic_and_does_not_share_mutable_parts() -> None:
         "policies"
     ]
     assert len(second) == len(first)
+
+
+def _shared_parts(value: object, seen: dict[int, object]) -> list[object]:
+    if not isinstance(value, dict | list):
+        return []
+    if id(value) in seen:
+        return [value]
+    seen[id(value)] = value
+    children = value.values() if isinstance(value, dict) else value
+    return [shared for child in children for shared in _shared_parts(child, seen)]
+
+
+def test_no_object_shares_a_dict_or_list_with_another() -> None:
+    # The writer turns a shared part into a YAML anchor (&id001): every part must be its own.
+    environment = load_environment(
+        "prod", scaler={"tls": {"enabled": True}}, prometheus={"queries": {"queue": "q"}}
+    )
+    bodies = [
+        m.body
+        for e in all_contexts(environment)
+        for m in flatten(manager().hook.knobless_render_endpoint(endpoint=e))
+    ]
+    bodies += [
+        m.body
+        for m in flatten(
+            manager().hook.knobless_render_environment(
+                environment=environment_context(environment), endpoints=()
+            )
+        )
+    ]
+    seen: dict[int, object] = {}
+    assert [shared for body in bodies for shared in _shared_parts(body, seen)] == []

@@ -36,7 +36,17 @@ BEHAVIOR = {
 FRAUD_SCORER_PROD = {
     "apiVersion": "keda.sh/v1alpha1",
     "kind": "ScaledObject",
-    "metadata": {"name": "fraud-scorer-v7", "namespace": "serving-fraud-scorer"},
+    "metadata": {
+        "name": "fraud-scorer-v7",
+        "namespace": "serving-fraud-scorer",
+        "labels": {
+            "app.kubernetes.io/name": "fraud-scorer",
+            "app.kubernetes.io/instance": "fraud-scorer-v7",
+            "app.kubernetes.io/managed-by": "knobless",
+            "knobless.dev/endpoint": "fraud-scorer",
+            "knobless.dev/served": "v7",
+        },
+    },
     "spec": {
         "scaleTargetRef": {
             "apiVersion": "apps/v1",
@@ -78,7 +88,17 @@ FRAUD_SCORER_PROD = {
 FEED_RANKER_V13_PROD_TLS = {
     "apiVersion": "keda.sh/v1alpha1",
     "kind": "ScaledObject",
-    "metadata": {"name": "feed-ranker-v13", "namespace": "serving-feed-ranker"},
+    "metadata": {
+        "name": "feed-ranker-v13",
+        "namespace": "serving-feed-ranker",
+        "labels": {
+            "app.kubernetes.io/name": "feed-ranker",
+            "app.kubernetes.io/instance": "feed-ranker-v13",
+            "app.kubernetes.io/managed-by": "knobless",
+            "knobless.dev/endpoint": "feed-ranker",
+            "knobless.dev/served": "v13",
+        },
+    },
     "spec": {
         "scaleTargetRef": {
             "apiVersion": "apps/v1",
@@ -149,10 +169,18 @@ def test_trigger_authentication_maps_pem_keys_from_the_named_secret() -> None:
     environment = load_environment(
         "prod", scaler={"tls": {"enabled": True, "secretName": "apa-client"}}
     )
-    assert render_trigger_authentication("serving-x", environment) == {
+    assert render_trigger_authentication("x", environment) == {
         "apiVersion": "keda.sh/v1alpha1",
         "kind": "TriggerAuthentication",
-        "metadata": {"name": "knobless-apa", "namespace": "serving-x"},
+        "metadata": {
+            "name": "knobless-apa",
+            "namespace": "serving-x",
+            "labels": {
+                "app.kubernetes.io/name": "x",
+                "app.kubernetes.io/managed-by": "knobless",
+                "knobless.dev/endpoint": "x",
+            },
+        },
         "spec": {
             "secretTargetRef": [
                 {"parameter": "caCert", "name": "apa-client", "key": "ca.crt"},
@@ -190,8 +218,7 @@ def test_every_rendered_object_passes_its_schema_and_the_scaler_contract(
             assert (parsed.endpoint, parsed.served) == (endpoint.spec.name, served.spec.name)
             assert parsed.selector("service") == body["metadata"]["name"]
         if tls:
-            namespace = environment.namespace_for(endpoint.spec.name)
-            auth = render_trigger_authentication(namespace, environment)
+            auth = render_trigger_authentication(endpoint.spec.name, environment)
             keda_validators[("keda.sh/v1alpha1", "TriggerAuthentication")].validate(auth)
 
 
@@ -251,7 +278,7 @@ def test_a_broken_scaled_object_fails_its_schema(
 
 def test_a_broken_trigger_authentication_fails_its_schema(keda_validators: Validators) -> None:
     validator = keda_validators[("keda.sh/v1alpha1", "TriggerAuthentication")]
-    good = render_trigger_authentication("serving-x", load_environment("prod"))
+    good = render_trigger_authentication("x", load_environment("prod"))
     validator.validate(good)
     missing_key = _broken(good, ("spec", "secretTargetRef", 0, "key"), _DELETE)
     assert "'key' is a required property" in [e.message for e in validator.iter_errors(missing_key)]
