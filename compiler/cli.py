@@ -16,6 +16,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "compiler.commands.schema",
     "compiler.commands.diff",
     "compiler.commands.explain",
+    "compiler.argocd.cli",
 )
 
 EPILOG = """\

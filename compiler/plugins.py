@@ -36,6 +36,7 @@ BUILTIN_PLUGINS: tuple[tuple[str, str], ...] = (
     ("knobless.pdb", "plugins.workload.pdb"),
     ("knobless.observability", "plugins.observability"),
     ("knobless.httproute", "plugins.httproute"),
+    ("knobless.argocd", "plugins.argocd"),
     ("knobless.lint.capacity", "plugins.lint.capacity"),
     ("knobless.lint.coldstart", "plugins.lint.coldstart"),
     ("knobless.lint.environment", "plugins.lint.environment"),

@@ -1,17 +1,17 @@
 """Errors of the Argo CD client, each carrying Argo CD's own message.
 
-    compiler.errors.ArgoCDError        root (a KnoblessError)
-    ├── ConnectionFailed               no answer: DNS, refused, TLS, timeout, redirect (exit 3)
-    ├── Unauthenticated                401: missing, expired or invalid token (exit 3)
-    ├── PermissionDenied               403: RBAC, sync window, or app missing without project (exit 3)
-    ├── NotFound                       404: no such application in the project
-    ├── BadRequest                     other 4xx, e.g. 400 invalid argument, 415 content type
-    │   └── AutoSyncEnabled            400: rollback or sync to another revision while auto-sync is on
-    ├── Conflict                       409, and operations that collide
-    │   └── OperationInProgress        400 "another operation is already in progress"
-    ├── ServerError                    5xx
-    ├── OperationFailed                a sync finished Failed/Error, or the app ended Degraded
-    └── WaitTimeout                    `wait` ran out of time
+    compiler.errors.ArgoCDError   root (a KnoblessError)
+    ├── ConnectionFailed      no answer: DNS, refused, TLS, timeout, redirect (exit 3)
+    ├── Unauthenticated       401: missing, expired or invalid token (exit 3)
+    ├── PermissionDenied      403: RBAC, sync window, or app missing without project (exit 3)
+    ├── NotFound              404: no such application in the project
+    ├── BadRequest            other 4xx, e.g. 400 invalid argument, 415 content type
+    │   └── AutoSyncEnabled   400: rollback or sync to another revision while auto-sync is on
+    ├── Conflict              409, and operations that collide
+    │   └── OperationInProgress 400 "another operation is already in progress"
+    ├── ServerError           5xx
+    ├── OperationFailed       a sync finished Failed/Error, or the app ended Degraded
+    └── WaitTimeout           `wait` ran out of time
 
 Exit codes: 3 for "cannot talk to Argo CD as you" (ConnectionFailed, Unauthenticated,
 PermissionDenied), so CI can tell an access problem from a failed deployment; 1 for the rest.

@@ -1,0 +1,57 @@
+"""Built-in plugin: Argo CD Applications that sync rendered/, and sync waves on workloads.
+
+See docs/argocd.md. The REST client and the `knobless argocd` command live in compiler.argocd.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from compiler import hookimpl
+from compiler.context import EndpointContext, EnvironmentContext
+from compiler.diagnostics import Diagnostic
+from compiler.manifest import Manifest
+from plugins.argocd.applications import render_applications
+from plugins.argocd.syncwaves import with_sync_waves
+
+FORBIDDEN_FILES = frozenset(
+    {"kustomization.yaml", "kustomization.yml", "kustomization", "chart.yaml"}
+)
+"""File names that make Argo CD treat a directory as Kustomize or Helm instead of plain YAML."""
+
+
+@hookimpl
+def knobless_render_environment(
+    environment: EnvironmentContext, endpoints: Sequence[EndpointContext]
+) -> list[Manifest]:
+    return render_applications(environment, endpoints)
+
+
+@hookimpl
+def knobless_postprocess(
+    manifests: tuple[Manifest, ...], environment: EnvironmentContext
+) -> tuple[Manifest, ...]:
+    return with_sync_waves(manifests)
+
+
+@hookimpl
+def knobless_check(
+    manifests: tuple[Manifest, ...], environment: EnvironmentContext
+) -> Iterable[Diagnostic]:
+    return forbidden_files(manifests, environment.name)
+
+
+def forbidden_files(manifests: Iterable[Manifest], environment: str) -> list[Diagnostic]:
+    """An error per object whose file would switch Argo CD's tool detection away from plain YAML."""
+    return [
+        Diagnostic(
+            f"rendered/{manifest.path(environment)}",
+            0,
+            0,
+            f"`{manifest.filename}` would make Argo CD read `rendered/{environment}/"
+            f"{manifest.folder}/` as Kustomize or Helm; rename the {manifest.kind} "
+            f"`{manifest.name}` (the plugin that renders it must choose another name)",
+        )
+        for manifest in manifests
+        if manifest.filename.lower() in FORBIDDEN_FILES
+    ]
