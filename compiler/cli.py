@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 
-from compiler.errors import EXIT_INVALID, EXIT_USAGE, KnoblessError
+from compiler.errors import EXIT_INTERNAL, EXIT_INVALID, EXIT_USAGE, KnoblessError
 
 # Sub-command modules of the compiler itself; each has `register(subparsers)`.
 COMMAND_MODULES: tuple[str, ...] = (
@@ -24,6 +25,7 @@ exit codes:
   0  success
   1  invalid input, stale rendered/ (--check), or a failed operation
   2  usage error (unknown option, missing argument)
+  70 internal error: a bug in knobless or a plugin (KNOBLESS_DEBUG=1 shows the traceback)
 """
 
 
@@ -73,6 +75,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exit_:
         code = exit_.code
         return code if isinstance(code, int) else (EXIT_USAGE if code else 0)
+    except Exception as error:  # a bug: say so plainly instead of showing a traceback
+        if os.environ.get("KNOBLESS_DEBUG"):
+            raise
+        print(
+            f"knobless: internal error: {type(error).__name__}: {error}\n"
+            "This is a bug in knobless or one of its plugins, not in your files. Rerun with "
+            "KNOBLESS_DEBUG=1 to see the traceback, and report it.",
+            file=sys.stderr,
+        )
+        return EXIT_INTERNAL
 
 
 def run() -> None:

@@ -105,3 +105,11 @@ class EndpointContext:
                 return min(below, key=lambda o: (o.layer != "endpoint", o.line))
             probe = probe[:-1]
         return Origin(self.source, 1, 1, "endpoint")
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def namespace(self) -> str:
+        return self.environment.namespace_for(self.spec.name)
