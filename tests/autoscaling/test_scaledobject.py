@@ -17,7 +17,7 @@ from .contexts import ENVIRONMENT_NAMES, all_contexts, endpoint_context, load_en
 
 Validators = dict[tuple[str, str], jsonschema.Draft202012Validator]
 
-BEHAVIOR = {
+BEHAVIOR: dict[str, Any] = {
     "scaleUp": {
         "stabilizationWindowSeconds": 0,
         "policies": [
@@ -33,7 +33,7 @@ BEHAVIOR = {
     },
 }
 
-FRAUD_SCORER_PROD = {
+FRAUD_SCORER_PROD: dict[str, Any] = {
     "apiVersion": "keda.sh/v1alpha1",
     "kind": "ScaledObject",
     "metadata": {
@@ -85,7 +85,7 @@ FRAUD_SCORER_PROD = {
     },
 }
 
-FEED_RANKER_V13_PROD_TLS = {
+FEED_RANKER_V13_PROD_TLS: dict[str, Any] = {
     "apiVersion": "keda.sh/v1alpha1",
     "kind": "ScaledObject",
     "metadata": {
