@@ -83,18 +83,18 @@ Loader = Callable[[str], Any]
 """Returns the parsed document at an absolute URI (without fragment); raises KeyError if unknown."""
 
 
-def _pointer(document: Any, fragment: str, uri: str) -> Any:
+def _pointer(document: Any, fragment: str, target: str) -> Any:
     node = document
     if fragment in ("", "/"):
         return node
     if not fragment.startswith("/"):
-        raise BundleError(f"unsupported $ref fragment `#{fragment}` in {uri} (anchors are not supported)")
+        raise BundleError(f"unsupported $ref `{target}` (anchors are not supported)")
     for raw in fragment[1:].split("/"):
         token = unquote(raw).replace("~1", "/").replace("~0", "~")
         try:
             node = node[int(token)] if isinstance(node, list) else node[token]
         except (KeyError, IndexError, ValueError, TypeError):
-            raise BundleError(f"$ref `{uri}#{fragment}` points at nothing") from None
+            raise BundleError(f"$ref `{target}` points at nothing") from None
     return node
 
 
@@ -146,8 +146,9 @@ class _Bundler:
     def convert(self, node: Any, base: str, where: str) -> Any:
         if isinstance(node, bool):
             return node
+        at = where or "(root)"
         if not isinstance(node, dict):
-            raise BundleError(f"{where}: a schema must be an object or a boolean")
+            raise BundleError(f"{at}: a schema must be an object or a boolean")
         out: dict[str, Any] = {}
         ref = None
         for key, value in node.items():
@@ -155,7 +156,7 @@ class _Bundler:
                 continue
             if key == "$id":
                 if where not in ("", "#"):  # a document's own $id is its base URI (the caller's)
-                    raise BundleError(f"{where}: nested $id is not supported")
+                    raise BundleError(f"{at}: nested $id is not supported")
             elif key == "$ref":
                 ref = value
             elif key in _SCHEMA_MAPS:
@@ -166,7 +167,7 @@ class _Bundler:
                 out[key] = self.convert(value, base, f"{where}/{key}")
             elif key == "items":
                 if isinstance(value, list):
-                    raise BundleError(f"{where}: array-form `items` is not supported")
+                    raise BundleError(f"{at}: array-form `items` is not supported")
                 out[key] = self.convert(value, base, f"{where}/items")
             elif key in _SCHEMA_LISTS:
                 out[key] = [self.convert(s, base, f"{where}/{key}/{i}") for i, s in enumerate(value)]
@@ -188,7 +189,7 @@ class _Bundler:
                 out[key] = value
             else:
                 # A keyword we do not know would be ignored by the validator: refuse instead.
-                raise BundleError(f"{where or '(root)'}: unsupported schema keyword `{key}`")
+                raise BundleError(f"{at}: unsupported schema keyword `{key}`")
         for keyword, exactly_one in (("oneOf", True), ("anyOf", False)):
             if keyword in out and "type" not in out:
                 types = _type_union(out[keyword], exactly_one)
@@ -198,7 +199,7 @@ class _Bundler:
         if ref is None:
             return out
         if not isinstance(ref, str):
-            raise BundleError(f"{where}: $ref must be a string")
+            raise BundleError(f"{at}: $ref must be a string")
         target = urljoin(base, ref)
         local = {"$ref": f"#/definitions/{self._definition_name(target)}"}
         return {"allOf": [local, out]} if out else local

@@ -12,7 +12,13 @@ import jsonschema
 
 from compiler.schemacheck import compiled
 from compiler.schemacheck.errors import SchemaDefinitionError
-from compiler.schemacheck.explain import ROOT, SchemaProblem, describe_value, explain
+from compiler.schemacheck.explain import (
+    ROOT,
+    SchemaProblem,
+    compiled_problem,
+    describe_value,
+    explain,
+)
 from compiler.schemacheck.sources import (
     SchemaSource,
     crd_sources,
@@ -94,9 +100,9 @@ class SchemaChecker:
         try:
             entry.validate(obj)
             return []
-        except Exception:
+        except Exception as error:
             # Rare by design (a compiler or plugin bug): now find every problem, with paths.
-            return self._explain(entry, obj)
+            return self._explain(entry, obj, error)
 
     def schema_label(self, api_version: str, kind: str) -> str | None:
         """`Kubernetes 1.33` or the CRD schema file that validates this kind; None if none does."""
@@ -149,9 +155,12 @@ class SchemaChecker:
         self._cache.put(key, code)
         return _Entry(source, compiled.load_function(code), jsonschema.Draft7Validator(schema))
 
-    def _explain(self, entry: _Entry, obj: dict[str, Any]) -> list[SchemaProblem]:
+    def _explain(
+        self, entry: _Entry, obj: dict[str, Any], error: Exception
+    ) -> list[SchemaProblem]:
         if entry.explainer is None:
             entry.explainer = jsonschema.Draft7Validator(entry.source.bundled())
-        # jsonschema is the reference: if it finds nothing, the compiled code was stricter than
-        # JSON Schema (e.g. a Mapping that is not a dict), and the object is valid.
-        return explain(entry.explainer, obj, entry.source.label)
+        problems = explain(entry.explainer, obj, entry.source.label)
+        # The validators disagree only where jsonschema is laxer than JSON Schema (Python's `$`
+        # matches before a final newline; ECMA 262's does not): the stricter verdict stands.
+        return problems or [compiled_problem(error, entry.source.label)]

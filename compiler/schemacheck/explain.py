@@ -10,7 +10,7 @@ from __future__ import annotations
 import difflib
 import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -114,25 +114,26 @@ def _describe(error: ValidationError) -> list[tuple[list[Any], str]]:
             for sub, text in _describe(closest)
         ]
         return [(path, f"matches none of the allowed forms; closest: {'; '.join(inner)}")]
-    simple: dict[str, str] = {
-        "type": _expected_got(describe_types(expected), value),
-        "enum": _expected_got(
-            _json(expected[0]) if len(expected) == 1 else "one of " + ", ".join(map(_json, expected)),
-            value,
-        )
-        if isinstance(expected, list)
-        else "",
-        "const": _expected_got(_json(expected), value),
-        "pattern": _expected_got(f"a string matching {_json(expected)}", value),
-        "minimum": _expected_got(f"a number >= {expected}", value),
-        "maximum": _expected_got(f"a number <= {expected}", value),
-        "exclusiveMinimum": _expected_got(f"a number > {expected}", value),
-        "exclusiveMaximum": _expected_got(f"a number < {expected}", value),
-        "oneOf": "matches more than one of the allowed forms",
-        "uniqueItems": "expected unique items",
+    if keyword == "type":
+        return [(path, _expected_got(describe_types(expected), value))]
+    if keyword == "enum" and isinstance(expected, list) and expected:
+        wanted = _json(expected[0]) if len(expected) == 1 else "one of " + ", ".join(map(_json, expected))
+        return [(path, _expected_got(wanted, value))]
+    bounds = {
+        "const": "{}",
+        "pattern": "a string matching {}",
+        "minimum": "a number >= {}",
+        "maximum": "a number <= {}",
+        "exclusiveMinimum": "a number > {}",
+        "exclusiveMaximum": "a number < {}",
     }
-    if keyword in simple and simple[keyword]:
-        return [(path, simple[keyword])]
+    if keyword in bounds:
+        shown = _json(expected) if keyword in ("const", "pattern") else expected
+        return [(path, _expected_got(bounds[keyword].format(shown), value))]
+    if keyword == "oneOf":
+        return [(path, "matches more than one of the allowed forms")]
+    if keyword == "uniqueItems":
+        return [(path, "expected unique items")]
     sized = {
         "minLength": ("at least", "characters"),
         "maxLength": ("at most", "characters"),
@@ -147,17 +148,40 @@ def _describe(error: ValidationError) -> list[tuple[list[Any], str]]:
     return [(path, error.message)]
 
 
+def _sort_key(path: list[Any]) -> list[tuple[int, int, str]]:
+    return [(0, part, "") if isinstance(part, int) else (1, 0, str(part)) for part in path]
+
+
 def explain(validator: jsonschema.protocols.Validator, obj: Any, label: str) -> list[SchemaProblem]:
-    """Every problem jsonschema finds in `obj`, in a stable order, without duplicates."""
-    problems: dict[SchemaProblem, None] = {}
+    """Every problem jsonschema finds in `obj`, sorted by data path, without duplicates.
+
+    Sorted because jsonschema reports some errors in set order, which varies between runs.
+    """
+    found: dict[tuple[str, str], list[Any]] = {}
     try:
-        for error in validator.iter_errors(obj):
-            for path, message in _describe(error):
-                problems[SchemaProblem(format_path(path), message, label)] = None
+        errors = list(validator.iter_errors(obj))
     except Exception as error:  # data no JSON validator can read (e.g. unhashable keys)
-        problems[SchemaProblem(ROOT, f"cannot be validated: {error}", label)] = None
-    return list(problems)
+        errors = []
+        found[(ROOT, f"cannot be validated: {error}")] = []
+    for error in errors:
+        for path, message in _describe(error):
+            found.setdefault((format_path(path), message), path)
+    ordered = sorted(found.items(), key=lambda item: (_sort_key(item[1]), item[0][1]))
+    return [SchemaProblem(path, message, label) for (path, message), _ in ordered]
 
 
-def problem_sort_key(problem: SchemaProblem) -> Sequence[str]:
-    return (problem.path, problem.message)
+_COMPILED_MESSAGE = re.compile(r"(data\S*) (.*)", re.DOTALL)
+
+
+def compiled_problem(error: Exception, label: str) -> SchemaProblem:
+    """A problem from the compiled validator's own exception (only when jsonschema finds none).
+
+    Its data path is a template (see compiled.py): array indexes and map keys show as `*`.
+    """
+    text = str(error)
+    match = _COMPILED_MESSAGE.fullmatch(text)
+    if match is None:
+        return SchemaProblem(ROOT, text, label)
+    path = re.sub(r"\[\{[^}]*\}\]", "[*]", match[1])
+    path = re.sub(r"\.\{[^}]*\}", ".*", path).removeprefix("data").removeprefix(".")
+    return SchemaProblem(path or ROOT, match[2], label)
