@@ -174,6 +174,8 @@ class FakeArgoCD:
         self.managed: dict[str, list[dict[str, Any]]] = {}
         self.play = "healthy"
         """Scenario a sync or rollback starts."""
+        self.auto_sync_enabled_meanwhile = False
+        """Someone turned auto-sync on after the client read the app (rollback then gets 400)."""
 
     def add(self, app: dict[str, Any]) -> dict[str, Any]:
         self.apps[app["metadata"]["name"]] = app
@@ -236,6 +238,15 @@ class FakeArgoCD:
         if request.method == "DELETE" and action == "operation":
             if app.get("operation") is None and not self.scenario.get(name):
                 return _error(400, 9, "Unable to terminate operation. No operation is in progress")
+            app.pop("operation", None)
+            self.scenario.pop(name, None)
+            app["status"]["operationState"] = {
+                "operation": {"sync": {}},
+                "phase": "Failed",
+                "message": "Operation terminated",
+                "startedAt": ts(10),
+                "finishedAt": ts(11),
+            }
             return httpx.Response(200, json={})
         return _error(501, 12, "Method Not Allowed")
 
@@ -285,7 +296,7 @@ class FakeArgoCD:
         )
 
     def _rollback(self, app: dict[str, Any], body: dict[str, Any]) -> httpx.Response:
-        if "automated" in app["spec"]["syncPolicy"]:
+        if "automated" in app["spec"]["syncPolicy"] or self.auto_sync_enabled_meanwhile:
             return _error(400, 9, "rollback cannot be initiated when auto-sync is enabled")
         if self._busy(app):
             return _error(400, 9, "another operation is already in progress")

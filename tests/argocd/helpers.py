@@ -34,4 +34,6 @@ def endpoints(env: Environment) -> list[EndpointContext]:
 
 
 def render(env: Environment) -> list[Manifest]:
-    return render_applications(EnvironmentContext(env, f"environments/{env.name}.jsonnet"), endpoints(env))
+    return render_applications(
+        EnvironmentContext(env, f"environments/{env.name}.jsonnet"), endpoints(env)
+    )

@@ -36,7 +36,9 @@ def test_rendered_applications_match_golden_files(env: str) -> None:
     golden = {p.name: p.read_bytes() for p in sorted(folder.glob("*.yaml"))}
     problems = [f"missing: {n}" for n in sorted(set(golden) - set(rendered))]
     problems += [f"unexpected: {n}" for n in sorted(set(rendered) - set(golden))]
-    problems += [f"differs: {n}" for n in sorted(set(golden) & set(rendered)) if golden[n] != rendered[n]]
+    problems += [
+        f"differs: {n}" for n in sorted(set(golden) & set(rendered)) if golden[n] != rendered[n]
+    ]
     assert problems == [], "set KNOBLESS_UPDATE_GOLDEN=1 to accept\n" + "\n".join(problems)
 
 
@@ -71,7 +73,10 @@ def test_the_schema_rejects_what_the_crd_would_prune_or_argo_cd_refuses() -> Non
     bad_label = {**body, "metadata": {**body["metadata"], "labels": {"a": "x@y"}}}
     for wrong in (typo, both, no_project, bad_label):
         assert list(validator.iter_errors(wrong)), wrong
-    assert SCHEMA["x-knobless-kind"] == {"apiVersion": "argoproj.io/v1alpha1", "kind": "Application"}
+    assert SCHEMA["x-knobless-kind"] == {
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "Application",
+    }
 
 
 def test_what_production_needs_is_set_on_endpoint_applications() -> None:
