@@ -297,11 +297,14 @@ class ArgoCDClient:
 
     def _connection_failed(self, error: httpx.TransportError, method: str, path: str) -> Exception:
         reason = str(error) or type(error).__name__
-        if "CERTIFICATE_VERIFY_FAILED" in reason:
+        untrusted = "CERTIFICATE_VERIFY_FAILED" in reason
+        if untrusted:
             reason += " (pass --ca-file with the server's CA, or --insecure to skip verification)"
         failed = ConnectionFailed(
             f"cannot reach Argo CD at {self.server} ({method} {path}): {reason}"
         )
+        if untrusted:
+            return failed  # trying again cannot make the certificate trusted
         # Nothing reached the server when connecting failed, so even a write may be retried.
         not_sent = isinstance(error, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout)
         return _Retryable(failed) if method == "GET" or not_sent else failed
