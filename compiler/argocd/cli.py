@@ -201,9 +201,8 @@ def _client(args: argparse.Namespace, deps: Deps) -> ArgoCDClient:
     )
 
 
-def _names(args: argparse.Namespace, client: ArgoCDClient, scope: Scope) -> list[str]:
-    if args.endpoint:
-        return [naming.application_name(scope.env, args.endpoint)]
+def _listed(client: ArgoCDClient, scope: Scope) -> list[Application]:
+    """Every application labelled with the environment (in its projects), by name."""
     projects: Sequence[str | None] = sorted({p for p in (scope.project, scope.root_project) if p})
     apps: dict[str, Application] = {}
     for project in projects or [None]:
@@ -219,7 +218,13 @@ def _names(args: argparse.Namespace, client: ArgoCDClient, scope: Scope) -> list
             f"{scope.project}: bootstrap with `kubectl apply -n argocd -f "
             f"rendered/{scope.env}/platform/argocd/application-{naming.root_name(scope.env)}.yaml`"
         )
-    return sorted(apps)
+    return [apps[name] for name in sorted(apps)]
+
+
+def _names(args: argparse.Namespace, client: ArgoCDClient, scope: Scope) -> list[str]:
+    if args.endpoint:
+        return [naming.application_name(scope.env, args.endpoint)]
+    return [app.name for app in _listed(client, scope)]
 
 
 # -- commands ---------------------------------------------------------------------------------
@@ -228,12 +233,14 @@ def _names(args: argparse.Namespace, client: ArgoCDClient, scope: Scope) -> list
 def _status(args: argparse.Namespace, deps: Deps) -> int:
     scope = _scope(args)
     with _client(args, deps) as client:
-        apps = [
-            client.get_application(
-                name, project=scope.project_of(name), app_namespace=scope.app_namespace
-            )
-            for name in _names(args, client, scope)
-        ]
+        if args.endpoint:
+            name = naming.application_name(scope.env, args.endpoint)
+            project = scope.project_of(name)
+            apps = [
+                client.get_application(name, project=project, app_namespace=scope.app_namespace)
+            ]
+        else:
+            apps = _listed(client, scope)  # one request, whatever the number of endpoints
     print_status(apps, args.format)
     return 0
 
