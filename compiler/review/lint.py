@@ -9,6 +9,7 @@ with `strict` turns warnings into errors. Called by the pipeline's validate stag
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
@@ -76,13 +77,35 @@ def _unknown_ignores(endpoint: EndpointContext, known: set[str]) -> list[Diagnos
     return problems
 
 
+def _key_pattern(key: str) -> re.Pattern[str]:
+    # `key:`, `'key':`, `"key"+:` as jsonnet writes object fields
+    return re.compile(r"(?<![\w-])['\"]?" + re.escape(key) + r"['\"]?\s*\+?:")
+
+
+def _full_match(texts: Mapping[str, str], keys: list[str]) -> tuple[str, int, int] | None:
+    """The first file (environment file first, then its imports) where every key of the path
+    appears in order; the position of the last."""
+    for file, text in texts.items():
+        offset, start = 0, -1
+        for key in keys:
+            match = _key_pattern(key).search(text, offset)
+            if match is None:
+                break
+            offset, start = match.end(), match.start()
+        else:
+            line = text.count("\n", 0, start) + 1
+            return file, line, start - (text.rfind("\n", 0, start) + 1) + 1
+    return None
+
+
 def _environment_locator(
     context: EnvironmentContext, source: EnvironmentSource | None
 ) -> Callable[[FieldPath], tuple[str, int, int]]:
     def locate(path: FieldPath) -> tuple[str, int, int]:
         if source is None:
             return (context.source, 0, 0)
-        return source.position(path)
+        keys = [str(p) for p in path if isinstance(p, str)]
+        return _full_match(source.texts, keys) or source.position(path)
 
     return locate
 

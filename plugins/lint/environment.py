@@ -43,7 +43,8 @@ def knobless_lint_rules() -> Iterable[LintRule]:
         LintRule(
             WORKLOAD_UNUSED,
             Severity.WARNING,
-            "a named workload no endpoint of the environment uses",
+            "a named workload defined in an environment file that no endpoint of that "
+            "environment uses (workloads of shared *.libsonnet catalogs are exempt)",
         ),
     ]
 
@@ -92,9 +93,12 @@ def knobless_lint_environment(
         )
     used = {s.resources.workload for e in endpoints for s in e.served if s.resources.workload}
     for name in sorted(set(settings.workloads) - used):
+        where = locate(("workloads", name))
+        if where[0] != environment.source:
+            continue  # a shared catalog (*.libsonnet) serves several environments
         problems.append(
             at_position(
-                locate(("workloads", name)),
+                where,
                 f"workloads.{name}: no endpoint deployed to `{env}` uses workload `{name}`",
                 Severity.WARNING,
                 WORKLOAD_UNUSED,

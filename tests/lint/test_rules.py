@@ -1,0 +1,178 @@
+"""Each built-in lint rule on a real scratch repository, with its exact text and position."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.lint.conftest import Lint, edit
+
+
+def test_the_examples_are_clean(lint: Lint) -> None:
+    assert lint() == []
+
+
+def test_prod_min_zero_on_a_gpu_endpoint(repo: Path, lint: Lint) -> None:
+    edit(repo, "endpoints/support-llm.yaml", "{min: 16, max: 512}", "{min: 0, max: 512}")
+    edit(repo, "endpoints/doc-embedder.yaml", "{min: 4, max: 800}", "{min: 0, max: 800}")
+    # dev scales everything to zero (its patch), and is not production: no finding there.
+    assert lint() == [
+        "endpoints/doc-embedder.yaml:10:22: warning: scaling.concurrency.min is 0 in `prod`: v2 "
+        "runs on GPUs or is an LLM, so after an idle period the next request waits for the model "
+        "to load (minutes); keep a floor (min >= 1) in production; if intended, say why: lint: "
+        '{ignore: {prod-min-zero-cold-start: "..."}} [prod-min-zero-cold-start]',
+        "endpoints/support-llm.yaml:11:22: warning: scaling.concurrency.min is 0 in `prod`: "
+        "ft-2026-11 runs on GPUs or is an LLM, so after an idle period the next request waits "
+        "for the model to load (minutes); keep a floor (min >= 1) in production; if intended, say "
+        'why: lint: {ignore: {prod-min-zero-cold-start: "..."}} [prod-min-zero-cold-start]',
+    ]
+
+
+def test_prod_min_zero_points_at_the_layer_that_set_it(repo: Path, lint: Lint) -> None:
+    edit(
+        repo,
+        "environments/prod.jsonnet",
+        "overrides: {",
+        "overrides: {\n    'doc-embedder': { scaling: { concurrency: { min: 0 } } },",
+    )
+    [finding] = lint()
+    assert finding.startswith("environments/prod.jsonnet:8:49: warning: scaling.concurrency.min")
+    assert finding.endswith("[prod-min-zero-cold-start]")
+
+
+def test_cpu_endpoint_may_scale_to_zero_in_prod(repo: Path, lint: Lint) -> None:
+    edit(repo, "endpoints/fraud-scorer.yaml", "{min: 8, max: 2000}", "{min: 0, max: 2000}")
+    edit(repo, "environments/prod.jsonnet", "min: 64, ", "")
+    assert lint() == []
+
+
+def test_ignore_with_a_reason_switches_a_rule_off(repo: Path, lint: Lint) -> None:
+    edit(repo, "endpoints/support-llm.yaml", "{min: 16, max: 512}", "{min: 0, max: 512}")
+    with (repo / "endpoints/support-llm.yaml").open("a", encoding="utf-8") as file:
+        file.write('lint:\n  ignore:\n    prod-min-zero-cold-start: "batch jobs only, at night"\n')
+    assert lint() == []
+
+
+def test_ignore_naming_no_rule_is_reported(repo: Path, lint: Lint) -> None:
+    with (repo / "endpoints/fraud-scorer.yaml").open("a", encoding="utf-8") as file:
+        file.write('lint:\n  ignore:\n    owner-not-mail: "shared mailbox"\n')
+    assert lint() == [
+        "endpoints/fraud-scorer.yaml:14:21: warning: lint.ignore: there is no lint rule "
+        "`owner-not-mail` (did you mean `owner-not-email`?) [lint-unknown-rule]"
+    ]
+
+
+def test_strict_turns_warnings_into_errors(repo: Path, lint: Lint) -> None:
+    edit(repo, "endpoints/churn-classifier.yaml", "growth-ds@example.com", "growth data science")
+    assert lint(strict=True) == [
+        "endpoints/churn-classifier.yaml:3:8: error: owner: `growth data science` is not an "
+        "e-mail address; use the team's address (e.g. risk-platform@example.com) "
+        "[owner-not-email]"
+    ]
+
+
+def test_owner_not_email_is_reported_once_not_per_environment(repo: Path, lint: Lint) -> None:
+    edit(repo, "endpoints/churn-classifier.yaml", "growth-ds@example.com", "growth-ds")
+    assert lint() == [
+        "endpoints/churn-classifier.yaml:3:8: warning: owner: `growth-ds` is not an e-mail "
+        "address; use the team's address (e.g. risk-platform@example.com) [owner-not-email]"
+    ]
+
+
+def test_zero_traffic_version(repo: Path, lint: Lint) -> None:
+    edit(repo, "endpoints/feed-ranker.yaml", "{v12: 90, v13: 10}", "{v12: 100, v13: 0}")
+    assert lint() == [
+        "endpoints/feed-ranker.yaml:14:26: warning: traffic.v13: `v13` gets 0% of traffic but "
+        "keeps a replica running; remove it from `served` or give it a share; if intended, say "
+        'why: lint: {ignore: {traffic-zero-served: "..."}} [traffic-zero-served]'
+    ]
+
+
+def test_schedule_window_empty_and_overlapping(repo: Path, lint: Lint) -> None:
+    edit(repo, "endpoints/feed-ranker.yaml", 'end: "0 19 * * 1-5"', 'end: "0 7 * * 1-5"')
+    assert lint() == [
+        "endpoints/feed-ranker.yaml:18:7: error: scaling.schedule[0] is empty: `end` "
+        "(0 7 * * 1-5) fires at the same minute as `start` (0 7 * * 1-5) [schedule-window-empty]"
+    ]
+    edit(repo, "endpoints/feed-ranker.yaml", 'end: "0 7 * * 1-5"', 'end: "0 19 * * 5"')
+    assert lint() == [
+        "endpoints/feed-ranker.yaml:18:7: warning: scaling.schedule[0] overlaps itself: the "
+        "window opening Mon 2026-01-05 07:00 closes only at Fri 2026-01-09 19:00, after it opens "
+        "again at Tue 2026-01-06 07:00 [schedule-window-overlap]"
+    ]
+
+
+def test_per_replica_above_max(repo: Path, lint: Lint) -> None:
+    edit(
+        repo,
+        "endpoints/support-llm.yaml",
+        "perReplica: {min: 8, max: 128}",
+        "perReplica: {min: 600, max: 700}",
+    )
+    assert lint() == [
+        "endpoints/support-llm.yaml:12:21: warning: scaling.perReplica.min (600) is above "
+        "scaling.concurrency.max (512): a replica never sees that many requests; lower "
+        "perReplica.min or raise concurrency.max [per-replica-above-max]"
+    ]
+
+
+def test_per_replica_makes_max_unreachable(repo: Path, lint: Lint) -> None:
+    edit(
+        repo,
+        "endpoints/triage-agent.yaml",
+        "{min: 0, max: 1000}",
+        "{min: 0, max: 5000}\n  perReplica: {min: 2, max: 400}",
+    )
+    assert lint() == [
+        "endpoints/triage-agent.yaml:15:21: error: scaling.perReplica.min (2) makes "
+        "concurrency.max (5000) unreachable: it may need 2,500 replicas, more than 1,000; raise "
+        "perReplica.min to at least 5 or lower concurrency.max [per-replica-max-unreachable]"
+    ]
+
+
+def test_per_replica_impossible_with_the_gpu_count(repo: Path, lint: Lint) -> None:
+    edit(repo, "endpoints/support-llm.yaml", "{min: 16, max: 512}", "{min: 16, max: 1024}")
+    assert lint() == [
+        "endpoints/support-llm.yaml:12:21: error: scaling.perReplica.min (8) is impossible with 8 "
+        "GPUs per replica of `ft-2026-11`: 128 replicas at max concurrency hold 1024 GPUs, more "
+        "than 512; raise perReplica.min to at least 16 or lower concurrency.max "
+        "[per-replica-gpu-impossible]"
+    ]
+
+
+def test_override_and_exclude_naming_no_endpoint(repo: Path, lint: Lint) -> None:
+    edit(repo, "environments/prod.jsonnet", "'fraud-scorer':", "'fraud-scoer':")
+    edit(repo, "environments/dev.jsonnet", "exclude: ['support-llm']", "exclude: ['support-lm']")
+    assert lint() == [
+        "environments/dev.jsonnet:8:3: error: exclude: there is no endpoint `support-lm` (did "
+        "you mean `support-llm`?) in endpoints/; nothing is excluded from `dev` by it "
+        "[exclude-unknown-endpoint]",
+        "environments/prod.jsonnet:8:5: error: overrides.fraud-scoer: there is no endpoint "
+        "`fraud-scoer` (did you mean `fraud-scorer`?) in endpoints/; this override of `prod` "
+        "does nothing [override-unknown-endpoint]",
+    ]
+
+
+def test_override_of_an_excluded_endpoint(repo: Path, lint: Lint) -> None:
+    edit(
+        repo,
+        "environments/dev.jsonnet",
+        "overrides: {",
+        "overrides: {\n    'support-llm': { owner: 'x@example.com' },",
+    )
+    assert lint() == [
+        "environments/dev.jsonnet:16:5: warning: overrides.support-llm: `support-llm` is "
+        "excluded from `dev`; the override has no effect [override-excluded-endpoint]"
+    ]
+
+
+def test_unused_workload_of_the_environment_file(repo: Path, lint: Lint) -> None:
+    edit(
+        repo,
+        "environments/prod.jsonnet",
+        "overrides: {",
+        "workloads+: { 'cpu-huge': { cpu: '64', memory: '256Gi' } },\n  overrides: {",
+    )
+    assert lint() == [
+        "environments/prod.jsonnet:7:17: warning: workloads.cpu-huge: no endpoint deployed to "
+        "`prod` uses workload `cpu-huge` [workload-unused]"
+    ]
