@@ -31,7 +31,10 @@ def _where(manifest: Manifest, environment: str) -> tuple[str, str]:
     name = metadata.get("name") if isinstance(metadata, dict) else None
     if isinstance(kind, str) and isinstance(name, str):
         return f"rendered/{manifest.path(environment)}", f"{kind}/{name}"
-    return f"rendered/{environment}/{manifest.folder}", f"{kind or '(no kind)'}/{name or '(no name)'}"
+    return (
+        f"rendered/{environment}/{manifest.folder}",
+        f"{kind or '(no kind)'}/{name or '(no name)'}",
+    )
 
 
 def check_manifests(

@@ -47,7 +47,16 @@ _ANNOTATIONS = frozenset(
 )
 _SCHEMA_MAPS = frozenset({"properties", "patternProperties"})
 _SCHEMA_VALUES = frozenset(
-    {"additionalProperties", "additionalItems", "not", "if", "then", "else", "contains", "propertyNames"}
+    {
+        "additionalProperties",
+        "additionalItems",
+        "not",
+        "if",
+        "then",
+        "else",
+        "contains",
+        "propertyNames",
+    }
 )
 _SCHEMA_LISTS = frozenset({"allOf", "anyOf", "oneOf"})
 _DATA = frozenset(
@@ -161,7 +170,8 @@ class _Bundler:
                 ref = value
             elif key in _SCHEMA_MAPS:
                 out[key] = {
-                    name: self.convert(sub, base, f"{where}/{key}/{name}") for name, sub in value.items()
+                    name: self.convert(sub, base, f"{where}/{key}/{name}")
+                    for name, sub in value.items()
                 }
             elif key in _SCHEMA_VALUES:
                 out[key] = self.convert(value, base, f"{where}/{key}")
@@ -170,7 +180,9 @@ class _Bundler:
                     raise BundleError(f"{at}: array-form `items` is not supported")
                 out[key] = self.convert(value, base, f"{where}/items")
             elif key in _SCHEMA_LISTS:
-                out[key] = [self.convert(s, base, f"{where}/{key}/{i}") for i, s in enumerate(value)]
+                out[key] = [
+                    self.convert(s, base, f"{where}/{key}/{i}") for i, s in enumerate(value)
+                ]
             elif key == "dependentRequired":
                 out.setdefault("dependencies", {}).update(value)
             elif key == "dependentSchemas":
@@ -212,7 +224,9 @@ class _Bundler:
                 document = self._load(uri)
             except KeyError:
                 raise BundleError(f"$ref to unknown document `{target}`") from None
-            self.definitions[name] = self.convert(_pointer(document, fragment, target), uri, "#" + fragment)
+            self.definitions[name] = self.convert(
+                _pointer(document, fragment, target), uri, "#" + fragment
+            )
 
 
 def bundle(root: dict[str, Any], base_uri: str, load: Loader) -> dict[str, Any]:

@@ -62,7 +62,7 @@ class SchemaChecker:
         self.cache_dir = cache_dir if cache_dir is not None else compiled.default_cache_dir()
         self._cache = compiled.CodeCache(self.cache_dir)
         self._crds = crd_sources(self.extra_schema_dirs)
-        self._entries: dict[tuple[Any, Any], _Entry | None] = {}
+        self._entries: dict[tuple[str, str], _Entry | None] = {}
         self._digests: dict[Path, str] = {}
         self._identity: str | None = None
         where = [f"Kubernetes {self.kubernetes_version}"]
@@ -89,7 +89,10 @@ class SchemaChecker:
             if not isinstance(obj, Mapping):
                 return [SchemaProblem(ROOT, f"expected object, got {describe_value(obj)}")]
             obj = dict(obj)
-        key = (obj.get("apiVersion"), obj.get("kind"))
+        api_version, kind = obj.get("apiVersion"), obj.get("kind")
+        if type(api_version) is not str or type(kind) is not str:
+            return [self._no_schema(obj)]
+        key = (api_version, kind)
         entry = self._entries.get(key)
         if entry is None:
             if key in self._entries:
@@ -133,7 +136,7 @@ class SchemaChecker:
             digest = self._digests[path] = hashlib.sha256(path.read_bytes()).hexdigest()
         return digest
 
-    def _load(self, api_version: Any, kind: Any) -> _Entry | None:
+    def _load(self, api_version: str, kind: str) -> _Entry | None:
         source = self._source(api_version, kind)
         if source is None:
             return None
@@ -150,14 +153,14 @@ class SchemaChecker:
         try:
             generated = compiled.generate_source(schema)
         except Exception as error:
-            raise SchemaDefinitionError(source.label, f"cannot compile the schema: {error}") from None
+            raise SchemaDefinitionError(
+                source.label, f"cannot compile the schema: {error}"
+            ) from None
         code = compiled.compile_source(generated, f"{kind} {api_version}")
         self._cache.put(key, code)
         return _Entry(source, compiled.load_function(code), jsonschema.Draft7Validator(schema))
 
-    def _explain(
-        self, entry: _Entry, obj: dict[str, Any], error: Exception
-    ) -> list[SchemaProblem]:
+    def _explain(self, entry: _Entry, obj: dict[str, Any], error: Exception) -> list[SchemaProblem]:
         if entry.explainer is None:
             entry.explainer = jsonschema.Draft7Validator(entry.source.bundled())
         problems = explain(entry.explainer, obj, entry.source.label)

@@ -77,7 +77,7 @@ def load_function(code: CodeType) -> Validate:
     function = namespace.get("validate")
     if not callable(function):
         raise ValueError("generated code has no `validate` function")
-    return function  # type: ignore[no-any-return]
+    return function
 
 
 class CodeCache:
@@ -113,7 +113,9 @@ class CodeCache:
         if path is None:
             return
         payload = marshal.dumps(code)
-        data = b"\n".join([MAGIC, key.encode(), hashlib.sha256(payload).hexdigest().encode(), payload])
+        data = b"\n".join(
+            [MAGIC, key.encode(), hashlib.sha256(payload).hexdigest().encode(), payload]
+        )
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".bin")

@@ -1,9 +1,9 @@
 """Errors of the schema check: the schemas themselves cannot be used (not: an object is invalid).
 
-    KnoblessError
-    └── SchemaCheckError
-        ├── UnsupportedKubernetesVersionError   no bundled schemas for the requested version
-        └── SchemaDefinitionError               a CRD schema file is unreadable or untranslatable
+KnoblessError
+└── SchemaCheckError
+    ├── UnsupportedKubernetesVersionError   no bundled schemas for the requested version
+    └── SchemaDefinitionError               a CRD schema file is unreadable or untranslatable
 """
 
 from __future__ import annotations

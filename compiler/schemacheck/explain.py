@@ -117,7 +117,11 @@ def _describe(error: ValidationError) -> list[tuple[list[Any], str]]:
     if keyword == "type":
         return [(path, _expected_got(describe_types(expected), value))]
     if keyword == "enum" and isinstance(expected, list) and expected:
-        wanted = _json(expected[0]) if len(expected) == 1 else "one of " + ", ".join(map(_json, expected))
+        wanted = (
+            _json(expected[0])
+            if len(expected) == 1
+            else "one of " + ", ".join(map(_json, expected))
+        )
         return [(path, _expected_got(wanted, value))]
     bounds = {
         "const": "{}",
@@ -160,9 +164,9 @@ def explain(validator: jsonschema.protocols.Validator, obj: Any, label: str) -> 
     found: dict[tuple[str, str], list[Any]] = {}
     try:
         errors = list(validator.iter_errors(obj))
-    except Exception as error:  # data no JSON validator can read (e.g. unhashable keys)
+    except Exception as unreadable:  # data no JSON validator can read (e.g. unhashable keys)
         errors = []
-        found[(ROOT, f"cannot be validated: {error}")] = []
+        found[(ROOT, f"cannot be validated: {unreadable}")] = []
     for error in errors:
         for path, message in _describe(error):
             found.setdefault((format_path(path), message), path)

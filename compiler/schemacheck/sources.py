@@ -1,4 +1,4 @@
-"""Where schemas come from: kubernetes-validate's Kubernetes schemas and the project's CRD schemas."""
+"""Where schemas come from: kubernetes-validate's Kubernetes schemas and the project's CRDs."""
 
 from __future__ import annotations
 
@@ -90,7 +90,9 @@ class SchemaSource:
             raise SchemaDefinitionError(display_path(self.files[0]), str(error)) from None
 
 
-def kubernetes_source(directory: Path, minor: str, api_version: str, kind: str) -> SchemaSource | None:
+def kubernetes_source(
+    directory: Path, minor: str, api_version: str, kind: str
+) -> SchemaSource | None:
     """The built-in schema of (apiVersion, kind) in kubernetes-validate's naming, if it exists."""
     group, _, version = api_version.rpartition("/")
     if not (_KIND.fullmatch(kind) and _VERSION.fullmatch(version)):
@@ -98,7 +100,9 @@ def kubernetes_source(directory: Path, minor: str, api_version: str, kind: str) 
     if group and not _GROUP.fullmatch(group):
         return None
     # kubernetes-validate names files <kind>-<first label of the group>-<version>.json
-    stem = f"{kind.lower()}-{group.split('.')[0]}-{version}" if group else f"{kind.lower()}-{version}"
+    stem = (
+        f"{kind.lower()}-{group.split('.')[0]}-{version}" if group else f"{kind.lower()}-{version}"
+    )
     path = directory / f"{stem}.json"
     if not path.is_file():
         return None

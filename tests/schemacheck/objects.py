@@ -56,7 +56,10 @@ _OBJECTS: dict[str, dict[str, Any]] = {
     "Namespace": {
         "apiVersion": "v1",
         "kind": "Namespace",
-        "metadata": {"name": "ml-fraud-scorer", "labels": {"pod-security.kubernetes.io/enforce": "restricted"}},
+        "metadata": {
+            "name": "ml-fraud-scorer",
+            "labels": {"pod-security.kubernetes.io/enforce": "restricted"},
+        },
     },
     "ServiceAccount": {
         "apiVersion": "v1",
@@ -86,7 +89,10 @@ _OBJECTS: dict[str, dict[str, Any]] = {
         "spec": {
             "replicas": 1,
             "selector": {"matchLabels": LABELS},
-            "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": "25%"}},
+            "strategy": {
+                "type": "RollingUpdate",
+                "rollingUpdate": {"maxUnavailable": 0, "maxSurge": "25%"},
+            },
             "template": {"metadata": {"labels": LABELS}, "spec": POD_SPEC},
         },
     },
@@ -101,7 +107,10 @@ _OBJECTS: dict[str, dict[str, Any]] = {
             "volumeClaimTemplates": [
                 {
                     "metadata": {"name": "cache"},
-                    "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "10Gi"}}},
+                    "spec": {
+                        "accessModes": ["ReadWriteOnce"],
+                        "resources": {"requests": {"storage": "10Gi"}},
+                    },
                 }
             ],
         },
@@ -121,11 +130,22 @@ _OBJECTS: dict[str, dict[str, Any]] = {
             "policyTypes": ["Ingress", "Egress"],
             "ingress": [
                 {
-                    "from": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "gateway"}}}],
+                    "from": [
+                        {
+                            "namespaceSelector": {
+                                "matchLabels": {"kubernetes.io/metadata.name": "gateway"}
+                            }
+                        }
+                    ],
                     "ports": [{"port": "http", "protocol": "TCP"}],
                 }
             ],
-            "egress": [{"to": [{"ipBlock": {"cidr": "10.0.0.0/8"}}], "ports": [{"port": 53, "protocol": "UDP"}]}],
+            "egress": [
+                {
+                    "to": [{"ipBlock": {"cidr": "10.0.0.0/8"}}],
+                    "ports": [{"port": 53, "protocol": "UDP"}],
+                }
+            ],
         },
     },
 }

@@ -22,7 +22,11 @@ def _bundle(root: dict[str, Any], defs: dict[str, Any] | None = None) -> dict[st
 
 
 def test_refs_become_local_definitions_and_annotations_go() -> None:
-    defs = {"$defs": {"Name": {"type": "string", "description": "a name", "x-kubernetes-list-type": "atomic"}}}
+    defs = {
+        "$defs": {
+            "Name": {"type": "string", "description": "a name", "x-kubernetes-list-type": "atomic"}
+        }
+    }
     root = {
         "$id": BASE,
         "$schema": "https://json-schema.org/draft/2020-12/schema",
@@ -44,9 +48,14 @@ def test_refs_become_local_definitions_and_annotations_go() -> None:
 
 
 def test_ref_with_validating_siblings_keeps_both_as_in_2020_12() -> None:
-    root = {"properties": {"a": {"$ref": "#/$defs/S", "maxLength": 2}}, "$defs": {"S": {"type": "string"}}}
+    root = {
+        "properties": {"a": {"$ref": "#/$defs/S", "maxLength": 2}},
+        "$defs": {"S": {"type": "string"}},
+    }
     schema = _bundle(root)
-    assert schema["properties"]["a"] == {"allOf": [{"$ref": "#/definitions/d0_S"}, {"maxLength": 2}]}
+    assert schema["properties"]["a"] == {
+        "allOf": [{"$ref": "#/definitions/d0_S"}, {"maxLength": 2}]
+    }
     validator = jsonschema.Draft7Validator(schema)
     assert validator.is_valid({"a": "ab"})
     assert not validator.is_valid({"a": "abc"})
@@ -54,8 +63,16 @@ def test_ref_with_validating_siblings_keeps_both_as_in_2020_12() -> None:
 
 
 def test_recursive_definitions_stay_recursive() -> None:
-    root = {"$ref": "#/$defs/Node", "$defs": {"Node": {"type": "object", "additionalProperties": False,
-            "properties": {"children": {"type": "array", "items": {"$ref": "#/$defs/Node"}}}}}}
+    root = {
+        "$ref": "#/$defs/Node",
+        "$defs": {
+            "Node": {
+                "type": "object",
+                "additionalProperties": False,
+                "properties": {"children": {"type": "array", "items": {"$ref": "#/$defs/Node"}}},
+            }
+        },
+    }
     schema = _bundle(root)
     validator = jsonschema.Draft7Validator(schema)
     assert validator.is_valid({"children": [{"children": [{}]}]})
@@ -63,7 +80,7 @@ def test_recursive_definitions_stay_recursive() -> None:
 
 
 def test_recursive_kubernetes_kind_jsonschemaprops(checker: SchemaChecker) -> None:
-    crd = {
+    crd: dict[str, Any] = {
         "apiVersion": "apiextensions.k8s.io/v1",
         "kind": "CustomResourceDefinition",
         "metadata": {"name": "widgets.example.com"},
@@ -71,10 +88,24 @@ def test_recursive_kubernetes_kind_jsonschemaprops(checker: SchemaChecker) -> No
             "group": "example.com",
             "names": {"kind": "Widget", "plural": "widgets"},
             "scope": "Namespaced",
-            "versions": [{"name": "v1", "served": True, "storage": True, "schema": {"openAPIV3Schema": {
-                "type": "object",
-                "properties": {"spec": {"type": "object", "properties": {"size": {"type": "integer"}}}},
-            }}}],
+            "versions": [
+                {
+                    "name": "v1",
+                    "served": True,
+                    "storage": True,
+                    "schema": {
+                        "openAPIV3Schema": {
+                            "type": "object",
+                            "properties": {
+                                "spec": {
+                                    "type": "object",
+                                    "properties": {"size": {"type": "integer"}},
+                                }
+                            },
+                        }
+                    },
+                }
+            ],
         },
     }
     assert checker.check(crd) == []
@@ -93,13 +124,18 @@ def test_recursive_kubernetes_kind_jsonschemaprops(checker: SchemaChecker) -> No
     ("schema", "message"),
     [
         ({"prefixItems": [{}]}, "(root): unsupported schema keyword `prefixItems`"),
-        ({"properties": {"a": {"unevaluatedProperties": False}}},
-         "/properties/a: unsupported schema keyword `unevaluatedProperties`"),
+        (
+            {"properties": {"a": {"unevaluatedProperties": False}}},
+            "/properties/a: unsupported schema keyword `unevaluatedProperties`",
+        ),
         ({"nullable": True}, "(root): unsupported schema keyword `nullable`"),
         ({"items": [{}]}, "(root): array-form `items` is not supported"),
         ({"$ref": "#/nowhere"}, "$ref `https://example.com/root.json#/nowhere` points at nothing"),
         ({"$ref": "other.json"}, "$ref to unknown document `https://example.com/other.json`"),
-        ({"$ref": "#anchor"}, "unsupported $ref `https://example.com/root.json#anchor` (anchors are not supported)"),
+        (
+            {"$ref": "#anchor"},
+            "unsupported $ref `https://example.com/root.json#anchor` (anchors are not supported)",
+        ),
     ],
 )
 def test_what_cannot_be_translated_exactly_is_refused(schema: dict[str, Any], message: str) -> None:
@@ -109,7 +145,11 @@ def test_what_cannot_be_translated_exactly_is_refused(schema: dict[str, Any], me
 
 
 def test_const_becomes_a_one_value_enum_and_2020_dependents_become_dependencies() -> None:
-    root = {"const": 3, "dependentRequired": {"a": ["b"]}, "dependentSchemas": {"c": {"required": ["d"]}}}
+    root = {
+        "const": 3,
+        "dependentRequired": {"a": ["b"]},
+        "dependentSchemas": {"c": {"required": ["d"]}},
+    }
     assert _bundle(root) == {
         "$schema": DRAFT_07,
         "enum": [3],

@@ -15,7 +15,9 @@ from .objects import valid
 
 BAD = valid("Service")
 BAD["spec"]["ports"][0]["port"] = "80"
-BAD_PROBLEMS = [SchemaProblem("spec.ports[0].port", 'expected integer, got string "80"', "Kubernetes 1.33")]
+BAD_PROBLEMS = [
+    SchemaProblem("spec.ports[0].port", 'expected integer, got string "80"', "Kubernetes 1.33")
+]
 
 
 @pytest.fixture
@@ -43,7 +45,9 @@ def _only_entry(cache: Path) -> Path:
     return entry
 
 
-def test_a_miss_generates_and_stores_a_hit_does_not_generate(tmp_path: Path, generated: list[int]) -> None:
+def test_a_miss_generates_and_stores_a_hit_does_not_generate(
+    tmp_path: Path, generated: list[int]
+) -> None:
     _check_service(tmp_path)
     entry = _only_entry(tmp_path)
     magic, key, checksum, _ = entry.read_bytes().split(b"\n", 3)
@@ -84,7 +88,14 @@ def test_a_sound_entry_holding_no_code_is_regenerated(tmp_path: Path, generated:
 
     payload = marshal.dumps(42)
     entry.write_bytes(
-        b"\n".join([b"knobless-validator 1", entry.stem.encode(), hashlib.sha256(payload).hexdigest().encode(), payload])
+        b"\n".join(
+            [
+                b"knobless-validator 1",
+                entry.stem.encode(),
+                hashlib.sha256(payload).hexdigest().encode(),
+                payload,
+            ]
+        )
     )
     _check_service(tmp_path)
     assert (len(generated), entry.read_bytes()) == (2, good)

@@ -40,7 +40,10 @@ WIDGET = {
         "Part": {
             "type": "object",
             "required": ["name"],
-            "properties": {"name": {"type": "string"}, "parts": {"type": "array", "items": {"$ref": "#/$defs/Part"}}},
+            "properties": {
+                "name": {"type": "string"},
+                "parts": {"type": "array", "items": {"$ref": "#/$defs/Part"}},
+            },
         }
     },
 }
@@ -48,7 +51,12 @@ LABEL = "widgets/widget.schema.json"
 
 
 def _widget(**spec: Any) -> dict[str, Any]:
-    return {"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w"}, "spec": spec}
+    return {
+        "apiVersion": "example.com/v1",
+        "kind": "Widget",
+        "metadata": {"name": "w"},
+        "spec": spec,
+    }
 
 
 def _write(directory: Path, name: str, schema: Any) -> Path:
@@ -72,11 +80,18 @@ def test_a_crd_schema_validates_its_kind(widgets: Path, tmp_path: Path) -> None:
     checker = _checker(widgets, tmp_path / "cache")
     label = str(widgets / "widget.schema.json")  # outside the repository: shown as given
     assert checker.schema_label("example.com/v1", "Widget") == label
-    assert checker.check(_widget(size=3, color="red", parts=[{"name": "a", "parts": [{"name": "b"}]}])) == []
-    assert checker.check(_widget(size=0, color="green", name="Abc", parts=[{"parts": [{}]}], extra=1)) == [
+    assert (
+        checker.check(_widget(size=3, color="red", parts=[{"name": "a", "parts": [{"name": "b"}]}]))
+        == []
+    )
+    assert checker.check(
+        _widget(size=0, color="green", name="Abc", parts=[{"parts": [{}]}], extra=1)
+    ) == [
         SchemaProblem("spec.color", 'expected one of "red", "blue", got string "green"', label),
         SchemaProblem("spec.extra", "unknown field", label),
-        SchemaProblem("spec.name", 'expected a string matching "^[a-z]+$", got string "Abc"', label),
+        SchemaProblem(
+            "spec.name", 'expected a string matching "^[a-z]+$", got string "Abc"', label
+        ),
         SchemaProblem("spec.parts[0].name", "required field is missing", label),
         SchemaProblem("spec.parts[0].parts[0].name", "required field is missing", label),
         SchemaProblem("spec.size", "expected a number >= 1, got integer 0", label),
@@ -84,16 +99,22 @@ def test_a_crd_schema_validates_its_kind(widgets: Path, tmp_path: Path) -> None:
     wrong_kind = _widget()
     wrong_kind["apiVersion"] = "example.com/v2"
     assert checker.check(wrong_kind) == [
-        SchemaProblem("kind", f"no schema for Widget example.com/v2 in Kubernetes 1.33 or {widgets}")
+        SchemaProblem(
+            "kind", f"no schema for Widget example.com/v2 in Kubernetes 1.33 or {widgets}"
+        )
     ]
 
 
-def test_the_stricter_verdict_stands_when_the_validators_disagree(widgets: Path, tmp_path: Path) -> None:
+def test_the_stricter_verdict_stands_when_the_validators_disagree(
+    widgets: Path, tmp_path: Path
+) -> None:
     # JSON Schema patterns are ECMA 262: `$` does not match before a final newline. jsonschema
     # uses Python's re (where it does) and accepts "abc\n"; the compiled validator rejects it.
     checker = _checker(widgets, tmp_path / "cache")
     assert checker.check(_widget(name="abc\n")) == [
-        SchemaProblem("spec.name", "must match pattern ^[a-z]+$", str(widgets / "widget.schema.json"))
+        SchemaProblem(
+            "spec.name", "must match pattern ^[a-z]+$", str(widgets / "widget.schema.json")
+        )
     ]
 
 
@@ -117,7 +138,11 @@ def test_a_changed_schema_is_never_served_from_the_cache(widgets: Path, tmp_path
     tighter["properties"]["spec"]["properties"]["size"]["maximum"] = 2
     _write(widgets, "widget.schema.json", tighter)
     assert _checker(widgets, cache).check(_widget(size=3)) == [
-        SchemaProblem("spec.size", "expected a number <= 2, got integer 3", str(widgets / "widget.schema.json"))
+        SchemaProblem(
+            "spec.size",
+            "expected a number <= 2, got integer 3",
+            str(widgets / "widget.schema.json"),
+        )
     ]
     assert len(list(cache.glob("*.bin"))) == 2
 
@@ -125,9 +150,16 @@ def test_a_changed_schema_is_never_served_from_the_cache(widgets: Path, tmp_path
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        ("{not json", "cannot read schema: Expecting property name enclosed in double quotes: line 1 column 2 (char 1)"),
-        (json.dumps({"type": "object"}),
-         'needs a top-level "x-knobless-kind": {"apiVersion": ..., "kind": ...} naming the objects it validates'),
+        (
+            "{not json",
+            "cannot read schema: Expecting property name enclosed in double quotes: "
+            "line 1 column 2 (char 1)",
+        ),
+        (
+            json.dumps({"type": "object"}),
+            'needs a top-level "x-knobless-kind": {"apiVersion": ..., "kind": ...} '
+            "naming the objects it validates",
+        ),
     ],
 )
 def test_broken_schema_files_are_reported_when_the_checker_is_built(
@@ -143,7 +175,10 @@ def test_two_schemas_for_one_kind_are_refused(widgets: Path, tmp_path: Path) -> 
     _write(widgets, "zz-again.schema.json", WIDGET)
     with pytest.raises(SchemaDefinitionError) as caught:
         _checker(widgets, tmp_path / "cache")
-    assert caught.value.message == f"Widget example.com/v1 is already validated by {widgets / 'widget.schema.json'}"
+    assert (
+        caught.value.message
+        == f"Widget example.com/v1 is already validated by {widgets / 'widget.schema.json'}"
+    )
 
 
 def test_an_untranslatable_schema_is_reported_on_first_use(tmp_path: Path) -> None:
@@ -152,11 +187,16 @@ def test_an_untranslatable_schema_is_reported_on_first_use(tmp_path: Path) -> No
     checker = _checker(tmp_path / "crds", tmp_path / "cache")
     with pytest.raises(SchemaDefinitionError) as caught:
         checker.check(_widget())
-    assert str(caught.value) == f"{path}: /properties/spec: unsupported schema keyword `unevaluatedProperties`"
+    assert (
+        str(caught.value)
+        == f"{path}: /properties/spec: unsupported schema keyword `unevaluatedProperties`"
+    )
 
 
 def test_repository_paths_are_shown_relative_to_the_repository() -> None:
     checker = SchemaChecker("1.33", extra_schema_dirs=[CRD_SCHEMA_DIR], cache_dir=None)
     assert checker.check({"apiVersion": "example.com/v1", "kind": "Widget"}) == [
-        SchemaProblem("kind", "no schema for Widget example.com/v1 in Kubernetes 1.33 or schemas/crds")
+        SchemaProblem(
+            "kind", "no schema for Widget example.com/v1 in Kubernetes 1.33 or schemas/crds"
+        )
     ]

@@ -30,7 +30,11 @@ def test_pickling_sends_settings_only(tmp_path: Path) -> None:
     data = pickle.dumps(checker)
     assert len(data) < 1000  # no compiled code travels
     copy = pickle.loads(data)
-    assert (copy.kubernetes_version, copy.extra_schema_dirs, copy.cache_dir) == ("1.32", (CRD_SCHEMA_DIR,), tmp_path)
+    assert (copy.kubernetes_version, copy.extra_schema_dirs, copy.cache_dir) == (
+        "1.32",
+        (CRD_SCHEMA_DIR,),
+        tmp_path,
+    )
     assert _check_all(copy, _objects()) == expected
 
 

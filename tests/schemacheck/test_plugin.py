@@ -37,7 +37,11 @@ def test_each_problem_names_file_object_field_and_schema(dev: EnvironmentContext
     deployment["spec"]["replica"] = 1
     del deployment["spec"]["template"]["spec"]["containers"][0]["name"]
     widget = {"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w"}}
-    scaled = {"apiVersion": "keda.sh/v1alpha1", "kind": "ScaledObject", "metadata": {"name": "s", "namespace": "n"}}
+    scaled = {
+        "apiVersion": "keda.sh/v1alpha1",
+        "kind": "ScaledObject",
+        "metadata": {"name": "s", "namespace": "n"},
+    }
     manifests = (
         Manifest("fraud-scorer", valid("Service")),
         Manifest("fraud-scorer", deployment),
@@ -48,37 +52,53 @@ def test_each_problem_names_file_object_field_and_schema(dev: EnvironmentContext
     file = "rendered/dev/fraud-scorer/deployment-fraud-scorer.yaml"
     assert list(schemacheck.knobless_check(manifests=manifests, environment=dev)) == [
         Diagnostic(
-            file, 0, 0,
+            file,
+            0,
+            0,
             "Deployment/fraud-scorer: spec.replica: unknown field; did you mean `replicas`? "
             "(schema: Kubernetes 1.33)",
         ),
         Diagnostic(
-            file, 0, 0,
-            "Deployment/fraud-scorer: spec.template.spec.containers[0].name: required field is missing "
-            "(schema: Kubernetes 1.33)",
+            file,
+            0,
+            0,
+            "Deployment/fraud-scorer: spec.template.spec.containers[0].name: "
+            "required field is missing (schema: Kubernetes 1.33)",
         ),
         Diagnostic(
-            "rendered/dev/platform/widget-w.yaml", 0, 0,
-            "Widget/w: kind: no schema for Widget example.com/v1 in Kubernetes 1.33 or schemas/crds "
-            "(schema: Kubernetes 1.33)",
+            "rendered/dev/platform/widget-w.yaml",
+            0,
+            0,
+            "Widget/w: kind: no schema for Widget example.com/v1 in Kubernetes 1.33 "
+            "or schemas/crds (schema: Kubernetes 1.33)",
         ),
         Diagnostic(
-            "rendered/dev/fraud-scorer/scaledobject-s.yaml", 0, 0,
+            "rendered/dev/fraud-scorer/scaledobject-s.yaml",
+            0,
+            0,
             "ScaledObject/s: spec: required field is missing "
             "(schema: schemas/crds/keda-scaledobject.schema.json)",
         ),
         Diagnostic(
-            "rendered/dev/platform", 0, 0,
+            "rendered/dev/platform",
+            0,
+            0,
             "Thing/(no name): apiVersion: required field is missing (schema: Kubernetes 1.33)",
         ),
     ]
 
 
-def test_an_unsupported_kubernetes_version_points_at_the_environment(dev: EnvironmentContext) -> None:
-    old = EnvironmentContext(dev.environment.model_copy(update={"kubernetesVersion": "1.9"}), dev.source)
+def test_an_unsupported_kubernetes_version_points_at_the_environment(
+    dev: EnvironmentContext,
+) -> None:
+    old = EnvironmentContext(
+        dev.environment.model_copy(update={"kubernetesVersion": "1.9"}), dev.source
+    )
     assert list(schemacheck.knobless_check(manifests=(), environment=old)) == [
         Diagnostic(
-            "environments/dev.jsonnet", 0, 0,
+            "environments/dev.jsonnet",
+            0,
+            0,
             "kubernetesVersion: no Kubernetes schemas for version `1.9` (kubernetes-validate ships "
             "1.25 to 1.37; set kubernetesVersion to one of them)",
         )
@@ -95,11 +115,16 @@ def test_the_version_of_the_environment_is_used(dev: EnvironmentContext) -> None
     }
     manifests = (Manifest("platform", policy),)
     assert list(schemacheck.knobless_check(manifests=manifests, environment=dev)) == []
-    older = EnvironmentContext(dev.environment.model_copy(update={"kubernetesVersion": "1.29"}), dev.source)
+    older = EnvironmentContext(
+        dev.environment.model_copy(update={"kubernetesVersion": "1.29"}), dev.source
+    )
     assert list(schemacheck.knobless_check(manifests=manifests, environment=older)) == [
         Diagnostic(
-            "rendered/dev/platform/validatingadmissionpolicy-p.yaml", 0, 0,
+            "rendered/dev/platform/validatingadmissionpolicy-p.yaml",
+            0,
+            0,
             "ValidatingAdmissionPolicy/p: kind: no schema for ValidatingAdmissionPolicy "
-            "admissionregistration.k8s.io/v1 in Kubernetes 1.29 or schemas/crds (schema: Kubernetes 1.29)",
+            "admissionregistration.k8s.io/v1 in Kubernetes 1.29 or schemas/crds "
+            "(schema: Kubernetes 1.29)",
         )
     ]

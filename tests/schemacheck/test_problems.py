@@ -44,7 +44,9 @@ def test_wrong_types_name_the_expected_and_the_actual(checker: SchemaChecker) ->
     container["ports"] = {"name": "metrics"}
     assert checker.check(service) == [
         SchemaProblem("spec.ports[0].port", 'expected integer, got string "80"', K8S),
-        SchemaProblem("spec.ports[0].targetPort", "expected string or integer, got number 1.5", K8S),
+        SchemaProblem(
+            "spec.ports[0].targetPort", "expected string or integer, got number 1.5", K8S
+        ),
     ]
     assert checker.check(deployment) == [
         SchemaProblem("spec.template.spec.containers[1].ports", "expected array, got object", K8S),
@@ -61,7 +63,9 @@ def test_keys_that_are_not_identifiers_are_quoted(checker: SchemaChecker) -> Non
     namespace["metadata"]["labels"]["team/owner"] = True
     namespace["metadata"]["labels"]["app.kubernetes.io/part-of"] = 3
     assert checker.check(namespace) == [
-        SchemaProblem('metadata.labels["app.kubernetes.io/part-of"]', "expected string, got integer 3", K8S),
+        SchemaProblem(
+            'metadata.labels["app.kubernetes.io/part-of"]', "expected string, got integer 3", K8S
+        ),
         SchemaProblem('metadata.labels["team/owner"]', "expected string, got boolean true", K8S),
     ]
 
@@ -99,7 +103,9 @@ def test_unknown_kinds_and_malformed_headers(checker: SchemaChecker) -> None:
     ]
     # kubernetes-validate's file names drop the group's domain: it must still be the right group.
     assert checker.check({"apiVersion": "networking.example.com/v1", "kind": "NetworkPolicy"}) == [
-        SchemaProblem("kind", "no schema for NetworkPolicy networking.example.com/v1 in Kubernetes 1.33")
+        SchemaProblem(
+            "kind", "no schema for NetworkPolicy networking.example.com/v1 in Kubernetes 1.33"
+        )
     ]
     assert checker.check({"apiVersion": "v1", "kind": "../../Namespace"}) == [
         SchemaProblem("kind", "no schema for ../../Namespace v1 in Kubernetes 1.33")
