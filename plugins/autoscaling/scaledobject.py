@@ -18,12 +18,11 @@ from plugins.autoscaling.defaults import per_replica
 from plugins.autoscaling.sharding import assign_shard, shard_address
 from plugins.autoscaling.sizing import ServedBounds, schedule_floor, served_bounds
 from plugins.autoscaling.triggerauth import TRIGGER_AUTH_NAME
+from plugins.workload.deployment import MODEL_CONTAINER
 from plugins.workload.labels import served_labels, workload_name
 
 COOLDOWN_SECONDS = 300
 """Idle time before scaling to zero, measured from the last active moment (KEDA's default)."""
-MODEL_CONTAINER = "model"
-"""Name of the model container in the served Deployment (the workload plugin's convention)."""
 
 
 def endpoint_namespace(endpoint: EndpointContext) -> str:
