@@ -124,6 +124,13 @@ class Sampler:
             series = await self._query(HORIZONTAL_SIGNAL, start, t, step)
         elif entries:
             series = {}
+        if series is not None and entries and not _has_point_at(series, t):
+            # Not a single series at t: Prometheus restarted empty, or scrapes stopped. That is
+            # missing data, not "no traffic anywhere"; the instant is retried on the next tick.
+            series = None
+            self.telemetry.prometheus_up.set(1)
+            self.telemetry.degraded.set(1)
+            self.telemetry.degraded_reason = "no series at the evaluation instant"
         ok = series is not None
         if series is not None:
             for entry in entries:
@@ -263,6 +270,10 @@ class Sampler:
         removed = self.registry.evict_idle(self.clock() - self.config.evict_after_s)
         if removed:
             log.info("forgot %d ScaledObjects KEDA stopped asking about", removed)
+
+
+def _has_point_at(series: Series, t: float) -> bool:
+    return any(points[-1][0] == t for points in series.values())
 
 
 def _range(first: float, last: float, step: float) -> list[float]:
