@@ -74,7 +74,7 @@ def register(subparsers: argparse._SubParsersAction[Any], *, deps: Deps | None =
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     commands = argocd.add_subparsers(dest="argocd_command", metavar="COMMAND", required=True)
-    specs: list[tuple[str, str, Callable[[argparse.Namespace, Deps], int], bool]] = [
+    specs: list[tuple[str, str, Callable[..., int], bool]] = [
         ("status", "sync and health of the applications", _status, False),
         ("sync", "start a sync (and wait with --wait)", _sync, False),
         ("wait", "wait until synced (and healthy with --health)", _wait, False),
@@ -89,7 +89,11 @@ def register(subparsers: argparse._SubParsersAction[Any], *, deps: Deps | None =
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
         _common(parser, needs_endpoint=needs_endpoint)
-        parser.set_defaults(handler=partial(_run, handler, deps=deps))
+        parser.set_defaults(handler=partial(handler, deps=deps))
+        if name != "diff":
+            parser.add_argument(
+                "--format", choices=("table", "json"), default="table", help="output format"
+            )
         if name in ("sync", "rollback"):
             parser.add_argument("--prune", action="store_true", help="delete objects not in git")
             parser.add_argument(
@@ -144,7 +148,6 @@ def _common(parser: argparse.ArgumentParser, *, needs_endpoint: bool) -> None:
     parser.add_argument(
         "--insecure", action="store_true", help="do not verify the TLS certificate (not for CI)"
     )
-    parser.add_argument("--format", choices=("table", "json"), default="table")
 
 
 def _duration(text: str) -> float:
@@ -152,12 +155,6 @@ def _duration(text: str) -> float:
     if match is None:
         raise argparse.ArgumentTypeError(f"{text!r} is not a duration (examples: 90s, 10m, 1h)")
     return float(match[1]) * {"s": 1, "m": 60, "h": 3600}[match[2] or "s"]
-
-
-def _run(
-    handler: Callable[[argparse.Namespace, Deps], int], args: argparse.Namespace, *, deps: Deps
-) -> int:
-    return handler(args, deps)
 
 
 # -- scope and client -------------------------------------------------------------------------
