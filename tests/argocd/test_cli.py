@@ -413,3 +413,19 @@ def test_status_on_a_terminal_is_a_rich_table() -> None:
     print_status([Application.model_validate(application("dev-fraud-scorer"))], "table", out)
     text = out.getvalue()
     assert "APPLICATION" in text and "│ dev-fraud-scorer │ Synced │ Healthy │" in text
+
+
+def test_username_and_password_log_in_for_a_session(run, dev: FakeArgoCD) -> None:
+    from tests.argocd.fake_argocd import PASSWORD
+
+    environ = {
+        "ARGOCD_SERVER": "argocd.example.com",
+        "ARGOCD_USERNAME": "admin",
+        "ARGOCD_PASSWORD": PASSWORD,
+    }
+    assert run("status", "fraud-scorer", "--env", "dev", *ROOT, environ=environ) == 0
+    assert [r.url.path for r in dev.requests] == [
+        "/api/v1/session",
+        "/api/v1/applications/dev-fraud-scorer",
+    ]
+    assert str(dev.requests[0].url) == "https://argocd.example.com/api/v1/session"

@@ -12,6 +12,7 @@ from compiler.argocd import errors
 from compiler.argocd.client import ArgoCDClient
 from compiler.errors import ArgoCDError, UsageError
 from tests.argocd.fake_argocd import PASSWORD, TOKEN, FakeArgoCD, application
+from tests.argocd.swagger_contract import request_problems
 
 
 def test_get_sends_the_project_and_parses_the_application(
@@ -173,6 +174,7 @@ def test_lost_answers_retry_reads_but_not_writes(sleeps: list[float]) -> None:
     calls: list[str] = []
 
     def timing_out(request: httpx.Request) -> httpx.Response:
+        assert request_problems(request) == []
         calls.append(request.method)
         raise httpx.ReadTimeout("timed out", request=request)
 
@@ -205,6 +207,7 @@ def test_connection_refused_on_a_real_closed_port(sleeps: list[float]) -> None:
 
 def test_redirect_to_https_is_explained() -> None:
     def redirect(request: httpx.Request) -> httpx.Response:
+        assert request_problems(request) == []
         return httpx.Response(307, headers={"Location": "https://argocd.example.com/api/v1/x"})
 
     with (
