@@ -1,8 +1,8 @@
 """Repository settings: the optional `knobless.toml` at the repository root.
 
-    # knobless.toml
-    plugins = ["local_plugins.cost_center"]   # modules importable from the repository root
-    block = ["knobless.observability"]        # plugin names not to run (built-in or third-party)
+# knobless.toml
+plugins = ["local_plugins.cost_center"]   # modules importable from the repository root
+block = ["knobless.observability"]        # plugin names not to run (built-in or third-party)
 """
 
 from __future__ import annotations
@@ -44,6 +44,12 @@ def load_config(root: Path) -> RepositoryConfig:
     unknown = sorted(set(data) - {"plugins", "block"})
     if unknown:
         raise InputError(
-            [Diagnostic(CONFIG_FILE, 0, 0, f"unknown setting `{unknown[0]}` (known: plugins, block)")]
+            [
+                Diagnostic(
+                    CONFIG_FILE, 0, 0, f"unknown setting `{unknown[0]}` (known: plugins, block)"
+                )
+            ]
         )
-    return RepositoryConfig(plugins=_string_list(data, "plugins"), block=_string_list(data, "block"))
+    return RepositoryConfig(
+        plugins=_string_list(data, "plugins"), block=_string_list(data, "block")
+    )

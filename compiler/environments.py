@@ -55,7 +55,7 @@ def _find_keys(text: str, keys: list[str]) -> tuple[int, int] | None:
         pattern = re.compile(r"(?<![\w-])['\"]?" + re.escape(key) + r"['\"]?\s*\+?:")
         match = pattern.search(text, offset)
         if match is None:
-            return found if found is not None and key == keys[-1] else found
+            return found  # the deepest parent found
         offset = match.end()
         line = text.count("\n", 0, match.start()) + 1
         col = match.start() - (text.rfind("\n", 0, match.start()) + 1) + 1
@@ -75,7 +75,10 @@ def _jsonnet_error(error: RuntimeError, fallback: str) -> InputError:
     return InputError(
         [
             Diagnostic(
-                match["file"], int(match["line"]), int(match["col"]), f"jsonnet: {text or first_line}"
+                match["file"],
+                int(match["line"]),
+                int(match["col"]),
+                f"jsonnet: {text or first_line}",
             )
         ]
     )

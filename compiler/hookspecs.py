@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 if TYPE_CHECKING:
-    from compiler.context import EndpointContext, EnvironmentContext, RuntimeChoice, ServedContext
+    from compiler.context import EndpointContext, EnvironmentContext, RuntimeChoice
     from compiler.diagnostics import Diagnostic
     from compiler.manifest import Manifest
     from compiler.models.endpoint import EndpointSpec, ServedModel
@@ -28,7 +28,7 @@ hookimpl = pluggy.HookimplMarker(PROJECT)
 
 
 @hookspec
-def knobless_add_commands(subparsers: argparse._SubParsersAction[Any]) -> None:  # type: ignore[type-arg]
+def knobless_add_commands(subparsers: argparse._SubParsersAction[Any]) -> None:
     """Called once while the CLI is built, before arguments are parsed (collect, results ignored).
 
     Add sub-commands with `subparsers.add_parser(...)` and `set_defaults(handler=fn)`, where

@@ -89,7 +89,9 @@ class _Builder:
         except ConstructorError as error:
             raise self.fail(node, f"cannot read this value: {error.problem}") from None
         except (ValueError, OverflowError):
-            raise self.fail(node, f"cannot read `{node.value[:20]}...`: the number is too large") from None
+            raise self.fail(
+                node, f"cannot read `{node.value[:20]}...`: the number is too large"
+            ) from None
 
     def _mapping(self, node: MappingNode, path: FieldPath) -> dict[str, Any]:
         result: dict[str, Any] = {}
@@ -109,7 +111,10 @@ class _Builder:
     def build_key(self, node: ScalarNode) -> str:
         if node.value == "<<" and node.tag == "tag:yaml.org,2002:merge":
             raise self.fail(node, "YAML merge keys (<<) are not supported; write the keys out")
-        value = self.scalars.construct_object(node)
+        try:
+            value = self.scalars.construct_object(node)
+        except (ConstructorError, ValueError, OverflowError):
+            raise self.fail(node, f"cannot read the key `{node.value[:40]}`; quote it") from None
         if not isinstance(value, str):
             raise self.fail(node, f"the key `{node.value}` must be a string; quote it")
         return value
@@ -135,7 +140,7 @@ def _yaml_problem(path: str, text: str, error: yaml.YAMLError) -> InputError:
     mark = getattr(error, "problem_mark", None) or getattr(error, "context_mark", None)
     line, col = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
     problem = getattr(error, "problem", None) or str(error)
-    if mark is not None and text[mark.index : mark.index + 1] == "\t" or "\\t" in problem:
+    if (mark is not None and text[mark.index : mark.index + 1] == "\t") or "\\t" in problem:
         problem = "a tab character cannot indent YAML; indent with spaces"
     return InputError([Diagnostic(path, line, col, f"invalid YAML: {problem}")])
 
@@ -160,12 +165,18 @@ def read_text(file: Path, display: str, *, limit: int = MAX_FILE_BYTES) -> str:
     except OSError as error:
         raise InputError([Diagnostic(display, 0, 0, f"cannot read: {error.strerror}")]) from None
     if b"\x00" in raw:
-        raise InputError([Diagnostic(display, 0, 0, "binary file (contains NUL bytes); expected YAML text")])
+        raise InputError(
+            [Diagnostic(display, 0, 0, "binary file (contains NUL bytes); expected YAML text")]
+        )
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as error:
         raise InputError(
-            [Diagnostic(display, 0, 0, f"not UTF-8 text (byte {error.start}); save the file as UTF-8")]
+            [
+                Diagnostic(
+                    display, 0, 0, f"not UTF-8 text (byte {error.start}); save the file as UTF-8"
+                )
+            ]
         ) from None
     return text.removeprefix("\ufeff")
 
@@ -177,13 +188,15 @@ def _check_depth(text: str, display: str) -> None:
         if isinstance(event, yaml.CollectionStartEvent):
             depth += 1
             if depth > MAX_DEPTH:
-                mark = event.start_mark
+                line, col = (
+                    (event.start_mark.line, event.start_mark.column) if event.start_mark else (0, 0)
+                )
                 raise InputError(
                     [
                         Diagnostic(
                             display,
-                            mark.line + 1,
-                            mark.column + 1,
+                            line + 1,
+                            col + 1,
                             f"nested more than {MAX_DEPTH} levels deep; a spec is a few levels",
                         )
                     ]
@@ -201,11 +214,27 @@ def load_yaml(text: str, display: str) -> LoadedYaml:
         raise _yaml_problem(display, text, error) from None
     nodes = [n for n in nodes if n is not None]
     if not nodes:
-        raise InputError([Diagnostic(display, 1, 1, "file is empty; an endpoint needs at least name, owner, served and scaling")])
+        raise InputError(
+            [
+                Diagnostic(
+                    display,
+                    1,
+                    1,
+                    "file is empty; an endpoint needs at least name, owner, served and scaling",
+                )
+            ]
+        )
     if len(nodes) > 1:
         mark = nodes[1].start_mark
         raise InputError(
-            [Diagnostic(display, mark.line + 1, mark.column + 1, "one endpoint per file: remove the second YAML document")]
+            [
+                Diagnostic(
+                    display,
+                    mark.line + 1,
+                    mark.column + 1,
+                    "one endpoint per file: remove the second YAML document",
+                )
+            ]
         )
     builder = _Builder(display)
     data = builder.build(nodes[0], ())

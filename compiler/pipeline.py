@@ -25,6 +25,7 @@ from compiler.models.environment import Environment
 from compiler.plugins import build_plugin_manager, ordered_plugins
 from compiler.resolve import resolve_endpoint as resolve_one
 from compiler.writer import dump
+from compiler.yamlout import YamlWriter
 
 ENDPOINTS_DIR = "endpoints"
 ENVIRONMENTS_DIR = "environments"
@@ -68,7 +69,9 @@ def endpoint_files(root: Path) -> list[Path]:
     if not directory.is_dir():
         return []
     return sorted(
-        p for p in directory.iterdir() if p.suffix in (".yaml", ".yml") and not p.name.startswith(".")
+        p
+        for p in directory.iterdir()
+        if p.suffix in (".yaml", ".yml") and not p.name.startswith(".")
     )
 
 
@@ -100,7 +103,14 @@ def load_endpoint(root: Path, file: Path) -> LoadedYaml:
     if not isinstance(loaded.data, dict):
         kind = "a list" if isinstance(loaded.data, list) else "a single value"
         raise InputError(
-            [Diagnostic(display, 1, 1, f"an endpoint file holds a mapping (name: ..., served: ...), not {kind}")]
+            [
+                Diagnostic(
+                    display,
+                    1,
+                    1,
+                    f"an endpoint file holds a mapping (name: ..., served: ...), not {kind}",
+                )
+            ]
         )
     name = loaded.data.get("name")
     if isinstance(name, str) and name != file.stem:
@@ -194,7 +204,9 @@ def render(
     for endpoint in endpoints:
         manifests.extend(_flatten(manager.hook.knobless_render_endpoint(endpoint=endpoint)))
     manifests.extend(
-        _flatten(manager.hook.knobless_render_environment(environment=environment, endpoints=endpoints))
+        _flatten(
+            manager.hook.knobless_render_environment(environment=environment, endpoints=endpoints)
+        )
     )
     return tuple(sorted(manifests, key=lambda m: m.path(environment.name)))
 
@@ -224,7 +236,12 @@ def check(
         path = manifest.path(environment.name)
         if path in seen:
             problems.append(
-                Diagnostic(f"rendered/{path}", 0, 0, f"two objects render to the same file ({manifest.kind} {manifest.name}); a plugin bug")
+                Diagnostic(
+                    f"rendered/{path}",
+                    0,
+                    0,
+                    f"two objects render to the same file ({manifest.kind} {manifest.name}); a plugin bug",
+                )
             )
         seen[path] = manifest
     for batch in manager.hook.knobless_check(manifests=manifests, environment=environment):
@@ -232,8 +249,10 @@ def check(
     return problems
 
 
-def serialize(environment: str, manifests: tuple[Manifest, ...]) -> dict[str, bytes]:
-    return {m.path(environment): dump(m.body) for m in manifests}
+def serialize(
+    environment: str, manifests: tuple[Manifest, ...], writer: YamlWriter
+) -> dict[str, bytes]:
+    return {m.path(environment): dump(m.body, writer) for m in manifests}
 
 
 # -- the whole pipeline ------------------------------------------------------------------------------
@@ -260,12 +279,13 @@ def compile_repository(
     files: dict[str, bytes] = {}
     all_manifests: dict[str, tuple[Manifest, ...]] = {}
     problems: list[Diagnostic] = []
+    writer = YamlWriter()
     for done, (name, env_context) in enumerate(env_contexts.items(), start=1):
         manifests = render(manager, env_context, resolved[name])
         manifests = postprocess(manager, env_context, manifests)
         problems.extend(check(manager, env_context, manifests))
         all_manifests[name] = manifests
-        files.update(serialize(name, manifests))
+        files.update(serialize(name, manifests, writer))
         progress("render", done, len(env_contexts))
     errors = [d for d in problems if d.severity is Severity.ERROR]
     if errors:

@@ -44,6 +44,7 @@ BUILTIN_PLUGINS: tuple[tuple[str, str], ...] = (
     ("knobless.lint.schedule", "plugins.lint.schedule"),
     ("knobless.lint.traffic", "plugins.lint.traffic"),
     ("knobless.schemacheck", "plugins.schemacheck"),
+    ("knobless.simulate", "plugins.apa.simulator.cli"),
 )
 
 DEFAULT_PRIORITY = 100
@@ -98,10 +99,14 @@ def build_plugin_manager(
         candidates.extend(p for p in _entry_point_plugins() if p[0] not in blocked_names)
     for module_name in local:
         if module_name not in blocked_names:
-            candidates.append((module_name, _import_local(module_name, root or Path.cwd(), config_path)))
+            candidates.append(
+                (module_name, _import_local(module_name, root or Path.cwd(), config_path))
+            )
     candidates.extend(p for p in extra if p[0] not in blocked_names)
     # pluggy calls the last registered first: register in reverse so calls go in (priority, name).
-    for name, plugin in sorted(candidates, key=lambda p: (plugin_priority(p[1]), p[0]), reverse=True):
+    for name, plugin in sorted(
+        candidates, key=lambda p: (plugin_priority(p[1]), p[0]), reverse=True
+    ):
         manager.register(plugin, name=name)
     return manager
 

@@ -183,9 +183,7 @@ def resolve_endpoint(
                 return (loaded.path, *loaded.position(path, key=True))
             return origin.path, origin.line, origin.col
 
-        raise InputError(
-            pydantic_diagnostics(error, EndpointSpec, position, data=merged)
-        ) from None
+        raise InputError(pydantic_diagnostics(error, EndpointSpec, position, data=merged)) from None
 
     served_contexts = []
     problems: list[Diagnostic] = []
@@ -224,9 +222,7 @@ def resolve_endpoint(
     found = manager.hook.knobless_validate_endpoint(
         spec=spec, environment=environment, source=loaded.path, endpoint=endpoint
     )
-    plugin_problems = [
-        _place(d, endpoint) for batch in found if batch for d in batch
-    ]
+    plugin_problems = [_place(d, endpoint) for batch in found if batch for d in batch]
     if any(d.severity is Severity.ERROR for d in plugin_problems):
         raise InputError(plugin_problems)
     return endpoint
@@ -243,7 +239,12 @@ def _place(diagnostic: Diagnostic, endpoint: EndpointContext) -> Diagnostic:
         return diagnostic
     origin = endpoint.locate(path)
     return Diagnostic(
-        origin.path, origin.line, origin.col, diagnostic.message, diagnostic.severity, diagnostic.rule
+        origin.path,
+        origin.line,
+        origin.col,
+        diagnostic.message,
+        diagnostic.severity,
+        diagnostic.rule,
     )
 
 

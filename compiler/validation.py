@@ -40,10 +40,12 @@ def _clean_location(loc: tuple[int | str, ...], data: Any) -> FieldPath:
         if isinstance(current, dict) and isinstance(part, str) and part in current:
             cleaned.append(part)
             current = current[part]
-        elif isinstance(current, list) and isinstance(part, int) and 0 <= part < len(current):
+        elif isinstance(current, list) and isinstance(part, int) and 0 <= part < len(current):  # noqa: SIM114
             cleaned.append(part)
             current = current[part]
-        elif isinstance(part, str) and (part[:1].isupper() or "[" in part or part.startswith("tag:")):
+        elif isinstance(part, str) and (
+            part[:1].isupper() or "[" in part or part.startswith("tag:")
+        ):
             continue  # a union member or validator name, not a key
         elif last:
             cleaned.append(part)
@@ -110,8 +112,10 @@ def _message(error: ErrorDetails, path: FieldPath, model: type[BaseModel]) -> st
         key = str(path[-1])
         allowed = sorted(_fields_at(model, path[:-1]))
         close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
-        hint = f"; did you mean `{close[0]}`?" if close else (
-            f"; allowed keys: {', '.join(allowed)}" if allowed else ""
+        hint = (
+            f"; did you mean `{close[0]}`?"
+            if close
+            else (f"; allowed keys: {', '.join(allowed)}" if allowed else "")
         )
         return f"unknown key `{key}`{hint}"
     if kind == "missing":

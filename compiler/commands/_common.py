@@ -8,8 +8,12 @@ import sys
 import time
 from pathlib import Path
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 from compiler.errors import UsageError
+
+if TYPE_CHECKING:
+    from rich.progress import Progress, TaskID
 
 
 def add_root(parser: argparse.ArgumentParser) -> None:
@@ -35,21 +39,20 @@ class ProgressBar:
     def __init__(self) -> None:
         self.enabled = sys.stderr.isatty() and not os.environ.get("CI")
         self.started = time.monotonic()
-        self.bar: object | None = None
-        self.tasks: dict[str, object] = {}
+        self.bar: Progress | None = None
+        self.tasks: dict[str, TaskID] = {}
 
     def __call__(self, stage: str, done: int, total: int) -> None:
         if not self.enabled or time.monotonic() - self.started < 1.0:
             return
-        from rich.progress import Progress
-
         if self.bar is None:
+            from rich.progress import Progress
+
             self.bar = Progress(transient=True)
-            self.bar.start()  # type: ignore[attr-defined]
-        bar = self.bar
+            self.bar.start()
         if stage not in self.tasks:
-            self.tasks[stage] = bar.add_task(stage, total=total)  # type: ignore[attr-defined]
-        bar.update(self.tasks[stage], completed=done, total=total)  # type: ignore[attr-defined]
+            self.tasks[stage] = self.bar.add_task(stage, total=total)
+        self.bar.update(self.tasks[stage], completed=done, total=total)
 
     def __enter__(self) -> ProgressBar:
         return self
@@ -61,4 +64,4 @@ class ProgressBar:
         traceback: TracebackType | None,
     ) -> None:
         if self.bar is not None:
-            self.bar.stop()  # type: ignore[attr-defined]
+            self.bar.stop()

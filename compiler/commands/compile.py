@@ -13,7 +13,7 @@ from compiler.report import print_diagnostics
 from compiler.writer import RENDERED, compare, list_tree, read_tree, unified_diff, write_tree
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "compile",
         help="render every endpoint in every environment into rendered/",
@@ -47,7 +47,11 @@ def run(args: argparse.Namespace) -> int:
     compiled = sorted(result.environments)
     if args.check:
         return _check(root, result.files, compiled, whole_tree=not args.env)
-    keep = () if not args.env else sorted({p.split("/", 1)[0] for p in list_tree(root / RENDERED)} - set(compiled))
+    keep = (
+        ()
+        if not args.env
+        else sorted({p.split("/", 1)[0] for p in list_tree(root / RENDERED)} - set(compiled))
+    )
     difference = write_tree(root, result.files, keep=keep)
     endpoints = len({e.name for contexts in result.endpoints.values() for e in contexts})
     print(
@@ -74,7 +78,9 @@ def _check(root: object, files: dict[str, bytes], compiled: list[str], *, whole_
         sys.stdout.write(unified_diff(path, b"", files[path]))
     for path in difference.removed:
         sys.stdout.write(unified_diff(path, current[path], b""))
-    lines = [f"rendered/ is stale: {len(difference.changed)} changed, {len(difference.added)} missing, {len(difference.removed)} extra"]
+    lines = [
+        f"rendered/ is stale: {len(difference.changed)} changed, {len(difference.added)} missing, {len(difference.removed)} extra"
+    ]
     lines += [f"  missing: rendered/{p}" for p in difference.added]
     lines += [f"  extra:   rendered/{p}" for p in difference.removed]
     lines += [f"  changed: rendered/{p}" for p in difference.changed]

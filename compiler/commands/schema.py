@@ -36,7 +36,7 @@ def generated() -> dict[str, bytes]:
     return {name: generate(name, model) for name, model in SCHEMAS.items()}
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "schema",
         help="write schemas/endpoint.schema.json and schemas/environment.schema.json",

@@ -13,7 +13,7 @@ from compiler.pipeline import ENDPOINTS_DIR, ENVIRONMENTS_DIR, Sources, load, re
 from compiler.plugins import build_plugin_manager
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "validate",
         help="validate endpoint specs in every environment, render nothing",

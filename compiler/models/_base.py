@@ -64,6 +64,8 @@ def _quantity(value: str) -> str:
 
 DnsLabel = Annotated[str, AfterValidator(_dns_label)]
 DnsSubdomain = Annotated[str, AfterValidator(_dns_subdomain)]
+
+
 def _number_to_text(value: object) -> object:
     # `cpu: 2` in YAML is an int; Kubernetes accepts it, so we do too, as the string "2".
     if isinstance(value, int | float) and not isinstance(value, bool):

@@ -9,7 +9,15 @@ import re
 from typing import Annotated, Literal
 
 from croniter import croniter
-from pydantic import AfterValidator, Discriminator, Field, Tag, ValidationInfo, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    Discriminator,
+    Field,
+    Tag,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from compiler.models._base import DnsLabel, DnsSubdomain, Quantity, StrictModel
 from compiler.models.secrets import looks_like_secret
@@ -33,10 +41,22 @@ Flavor = Literal[
     "sentence_transformers",
 ]
 CLASSIC_FLAVORS: frozenset[str] = frozenset(
-    {"sklearn", "xgboost", "lightgbm", "catboost", "statsmodels", "prophet", "pyfunc", "h2o", "spark"}
+    {
+        "sklearn",
+        "xgboost",
+        "lightgbm",
+        "catboost",
+        "statsmodels",
+        "prophet",
+        "pyfunc",
+        "h2o",
+        "spark",
+    }
 )
 
-_MODEL_URI = re.compile(r"^(models|runs|s3|gs|wasbs|abfss|hdfs|file|mlflow-artifacts|https?):/+\S+$")
+_MODEL_URI = re.compile(
+    r"^(models|runs|s3|gs|wasbs|abfss|hdfs|file|mlflow-artifacts|https?):/+\S+$"
+)
 _TASK = re.compile(r"^[a-z0-9_-]+(/[a-z0-9_.-]+)*$")
 _IMAGE = re.compile(r"^[a-z0-9]+([._/:@-][A-Za-z0-9_.-]+)*$")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -285,9 +305,9 @@ class Logging(StrictModel):
 class LintSettings(StrictModel):
     """Semantic lint settings for this endpoint."""
 
-    ignore: dict[Annotated[str, Field(pattern=r"^[a-z0-9-]+$")], Annotated[str, Field(min_length=3)]] = (
-        Field(default_factory=dict)
-    )
+    ignore: dict[
+        Annotated[str, Field(pattern=r"^[a-z0-9-]+$")], Annotated[str, Field(min_length=3)]
+    ] = Field(default_factory=dict)
     """Rules switched off for this endpoint, each with the reason: `{rule-id: "why"}`."""
 
 
@@ -331,9 +351,7 @@ class EndpointSpec(StrictModel):
         names = [s.name for s in served]
         unknown = sorted(set(traffic) - set(names))
         if unknown:
-            raise ValueError(
-                f"`{unknown[0]}` is not a served version (served: {', '.join(names)})"
-            )
+            raise ValueError(f"`{unknown[0]}` is not a served version (served: {', '.join(names)})")
         missing = sorted(set(names) - set(traffic))
         if missing:
             raise ValueError(

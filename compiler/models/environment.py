@@ -5,7 +5,7 @@ Blocks besides the ones in ../examples have defaults, so an environment only nam
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from pydantic import AnyHttpUrl, Field, model_validator
 

@@ -37,7 +37,7 @@ def test_output_layout_and_format(repo: Path) -> None:
         assert content.endswith(b"\n") and b"\r\n" not in content, path
         body = yaml.safe_load(content)
         assert list(body)[:3] == ["apiVersion", "kind", "metadata"], path
-        folder, filename = path.split("/")[-2:]
+        _folder, filename = path.split("/")[-2:]
         assert filename == f"{body['kind'].lower()}-{body['metadata']['name']}.yaml", path
         assert "Chart.yaml" not in path and "kustomization" not in path
 

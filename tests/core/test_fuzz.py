@@ -48,8 +48,10 @@ scalars = st.one_of(
 )
 values = st.recursive(
     scalars,
-    lambda inner: st.lists(inner, max_size=3)
-    | st.dictionaries(st.text(min_size=1, max_size=10), inner, max_size=3),
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.dictionaries(st.text(min_size=1, max_size=10), inner, max_size=3)
+    ),
     max_leaves=12,
 )
 
@@ -92,7 +94,7 @@ def test_mutated_specs_give_positioned_diagnostics(example: Path, data: st.DataO
     lines = text.count("\n") + 1
     try:
         EndpointSpec.model_validate(loaded.data)
-    except Exception as error:  # noqa: BLE001 - must be a pydantic error, checked below
+    except Exception as error:
         from pydantic import ValidationError
 
         assert isinstance(error, ValidationError), repr(error)
@@ -108,10 +110,15 @@ def test_mutated_specs_give_positioned_diagnostics(example: Path, data: st.DataO
             assert diagnostic.message and "Traceback" not in diagnostic.message
 
 
-jsonnet_ish = st.text(alphabet=st.sampled_from(list("{}[]:;,+'\"abcxyz0123 \n()=.$/local import self super error")), max_size=80)
+jsonnet_ish = st.text(
+    alphabet=st.sampled_from(list("{}[]:;,+'\"abcxyz0123 \n()=.$/local import self super error")),
+    max_size=80,
+)
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(jsonnet_ish)
 def test_any_jsonnet_evaluates_or_fails_cleanly(tmp_path: Path, text: str) -> None:
     from compiler.environments import evaluate, validate

@@ -80,7 +80,9 @@ def test_merge_keys_are_refused() -> None:
 
 
 def test_non_string_key() -> None:
-    assert errors_of("1: a\n") == ["endpoints/x.yaml:1:1: error: the key `1` must be a string; quote it"]
+    assert errors_of("1: a\n") == [
+        "endpoints/x.yaml:1:1: error: the key `1` must be a string; quote it"
+    ]
 
 
 def test_unclosed_flow_mapping() -> None:

@@ -144,7 +144,11 @@ def test_two_files_one_endpoint(repo: Path, capsys: pytest.CaptureFixture[str]) 
 
 def test_jsonnet_error_has_its_own_position(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
     dev = repo / "environments" / "dev.jsonnet"
-    dev.write_text(dev.read_text().replace("argocd+: { targetRevision: 'HEAD' },", "argocd+: { targetRevision: HEAD },"))
+    dev.write_text(
+        dev.read_text().replace(
+            "argocd+: { targetRevision: 'HEAD' },", "argocd+: { targetRevision: HEAD },"
+        )
+    )
     code, lines = run_validate(repo, capsys)
     assert (code, lines) == (
         1,

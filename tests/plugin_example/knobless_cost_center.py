@@ -48,7 +48,9 @@ def knobless_postprocess(
     for manifest in manifests:
         owner = _owner_of(manifest, owners)
         cost_center = (
-            PLATFORM_COST_CENTER if manifest.folder.startswith("platform") else COST_CENTERS.get(owner or "")
+            PLATFORM_COST_CENTER
+            if manifest.folder.startswith("platform")
+            else COST_CENTERS.get(owner or "")
         )
         if cost_center is None:
             patched.append(manifest)
