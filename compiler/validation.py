@@ -37,10 +37,7 @@ def _clean_location(loc: tuple[int | str, ...], data: Any) -> FieldPath:
     current = data
     for index, part in enumerate(loc):
         last = index == len(loc) - 1
-        if isinstance(current, dict) and isinstance(part, str) and part in current:
-            cleaned.append(part)
-            current = current[part]
-        elif isinstance(current, list) and isinstance(part, int) and 0 <= part < len(current):  # noqa: SIM114
+        if (isinstance(current, dict) and isinstance(part, str) and part in current) or (isinstance(current, list) and isinstance(part, int) and 0 <= part < len(current)):
             cleaned.append(part)
             current = current[part]
         elif isinstance(part, str) and (
