@@ -9,6 +9,7 @@ retried: a second sync would only meet "another operation is already in progress
 
 from __future__ import annotations
 
+import json
 import logging
 import ssl
 import time
@@ -259,7 +260,7 @@ class ArgoCDClient:
         if method != "GET":
             # Argo CD's CSRF guard answers 415 to any write without it, DELETE included.
             headers["Content-Type"] = JSON
-        content = None if body is None else httpx.Request("POST", "/", json=body).content
+        content = None if body is None else json.dumps(body, separators=(",", ":")).encode()
         try:
             response = self._http.request(
                 method,
