@@ -17,7 +17,7 @@ from plugins.runtimes.selection import BUILTIN_RUNTIMES, select_runtime
 from plugins.runtimes.validation import validate_endpoint
 
 if TYPE_CHECKING:
-    from compiler.context import Resources, RuntimeChoice
+    from compiler.context import EndpointContext, Resources, RuntimeChoice
     from compiler.diagnostics import Diagnostic
     from compiler.models.endpoint import EndpointSpec, ServedModel
     from compiler.models.environment import Environment
@@ -77,7 +77,5 @@ def knobless_select_runtime(
 
 
 @hookimpl
-def knobless_validate_endpoint(
-    spec: EndpointSpec, environment: Environment, source: str
-) -> Iterable[Diagnostic]:
-    return list(validate_endpoint(spec, environment, source))
+def knobless_validate_endpoint(endpoint: EndpointContext, source: str) -> Iterable[Diagnostic]:
+    return list(validate_endpoint(endpoint, source))

@@ -10,11 +10,10 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from compiler.diagnostics import Diagnostic
-from plugins.runtimes.selection import BUILTIN_RUNTIMES, TRITON_FLAVORS, gpu_count, select_runtime
+from plugins.runtimes.selection import BUILTIN_RUNTIMES, TRITON_FLAVORS
 
 if TYPE_CHECKING:
-    from compiler.models.endpoint import EndpointSpec, ServedModel
-    from compiler.models.environment import Environment
+    from compiler.context import EndpointContext, ServedContext
 
 VLLM_TENSOR_PARALLEL_SIZES = (1, 2, 4, 8)
 """vLLM shards attention heads evenly: tensor parallel size must divide them, and a node has at
@@ -23,45 +22,45 @@ most 8 GPUs, so a pod's GPU count must be one of these."""
 MODEL_RUNTIMES = ("mlflow", "vllm", "triton")
 
 
-def validate_endpoint(
-    spec: EndpointSpec, environment: Environment, source: str
-) -> Iterator[Diagnostic]:
-    for index, served in enumerate(spec.served):
-        for field, message in _problems(served, environment):
+def validate_endpoint(endpoint: EndpointContext, source: str) -> Iterator[Diagnostic]:
+    """Problems of every served version, judged on the runtime actually chosen (a plugin's
+    choice included) and the resources the environment resolved."""
+    for index, served in enumerate(endpoint.served):
+        for field, message in _problems(served):
             yield Diagnostic(source, 0, 0, f"served[{index}].{field}: {message}")
 
 
-def _problems(served: ServedModel, environment: Environment) -> Iterator[tuple[str, str]]:
-    explicit = served.runtime
-    gpus = gpu_count(served, environment)
-    if explicit in MODEL_RUNTIMES and served.image is not None:
+def _problems(served: ServedContext) -> Iterator[tuple[str, str]]:
+    runtime = served.runtime.name
+    spec = served.spec
+    gpus = served.resources.gpu_count
+    if runtime in MODEL_RUNTIMES and spec.image is not None:
         yield (
             "runtime",
-            f"{explicit} serves an MLflow `model`, but this version sets `image`; leave "
+            f"{runtime} serves an MLflow `model`, but this version sets `image`; leave "
             "`runtime` out (or use `runtime: custom`) to run the image, or replace `image` "
             "and `port` with `model`",
         )
-    if explicit == "custom" and served.image is None:
+    if runtime == "custom" and spec.image is None:
         yield (
             "runtime",
             "custom runs the team's own container and needs `image` and `port`; set them, or "
             "leave `runtime` out to serve the `model` with a built-in runtime",
         )
-    if served.flavor == "tensorrt" and gpus == 0:
+    if spec.flavor == "tensorrt" and gpus == 0:
         yield (
             "flavor",
             "tensorrt engines run only on NVIDIA GPUs, and this version's compute has none; "
             "give `compute` a GPU (e.g. a GPU workload)",
         )
-    if explicit == "triton" and served.image is None and served.flavor not in TRITON_FLAVORS:
-        got = f"flavor {served.flavor}" if served.flavor else "no `flavor`"
+    if runtime == "triton" and spec.image is None and spec.flavor not in TRITON_FLAVORS:
+        got = f"flavor {spec.flavor}" if spec.flavor else "no `flavor`"
         yield (
             "runtime",
             f"triton needs a model it can load (flavor onnx, tensorrt or pytorch) to build its "
             f"model repository, got {got}; set `flavor`, or leave `runtime` out",
         )
-    choice = select_runtime(served, environment)
-    if choice is None or choice.name != "vllm" or gpus is None:
+    if runtime != "vllm":
         return
     if gpus == 0:
         yield (

@@ -13,7 +13,6 @@ from compiler.context import EndpointContext
 from compiler.environments import load_environment
 from compiler.manifest import Manifest
 from compiler.pipeline import endpoint_files, environment_files, resolve_endpoint
-from compiler.writer import dump as write_yaml
 from plugins import httproute, namespace, networkpolicy, observability, serviceaccount
 from plugins.workload import deployment, pdb, service
 
@@ -68,9 +67,21 @@ def by_kind(manifests: list[Manifest], kind: str) -> list[dict[str, Any]]:
     return [m.body for m in manifests if m.kind == kind]
 
 
+class _GoldenDumper(yaml.SafeDumper):
+    """Readable goldens independent of the compiler's writer (its format is not under test
+    here): multi-line strings as literal blocks, keys in rendering order."""
+
+
+def _string(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    style = "|" if "\n" in value else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_GoldenDumper.add_representer(str, _string)
+
+
 def dump(body: dict[str, Any]) -> str:
-    """The compiler's own YAML writer, so goldens read like rendered/."""
-    return write_yaml(body).decode()
+    return yaml.dump(body, Dumper=_GoldenDumper, sort_keys=False, width=120)
 
 
 def pod_templates(manifests: list[Manifest]) -> dict[str, str]:
