@@ -15,6 +15,9 @@ from typing import Any, Literal
 
 import yaml
 
+# libyaml's loader when present: a change that touches every endpoint parses every object.
+SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 Status = Literal["added", "removed", "changed"]
 PLATFORM_PREFIX = "platform"
 
@@ -91,7 +94,8 @@ def split_path(file: str) -> tuple[str, str, str]:
 def parse_object(file: str, data: bytes) -> Any:
     """The object in one rendered file (files hold one object; more become a list)."""
     try:
-        documents = [d for d in yaml.safe_load_all(data.decode("utf-8")) if d is not None]
+        text = data.decode("utf-8")
+        documents = [d for d in yaml.load_all(text, Loader=SafeLoader) if d is not None]
     except (yaml.YAMLError, UnicodeDecodeError):
         # Not ours to judge: compare such a file as text, still showing it changed.
         return {"(unparsable file)": data.decode("utf-8", errors="replace")}
@@ -108,16 +112,34 @@ def _identity(file: str, body: Any) -> tuple[str, str]:
     return kind, name or stem
 
 
-def diff_trees(before: Mapping[str, bytes], after: Mapping[str, bytes]) -> TreeDiff:
-    """Compare two rendered trees (path relative to `rendered/` -> file bytes)."""
+def _body(file: str, data: bytes | None, objects: Mapping[str, Any] | None) -> Any:
+    if data is None:
+        return None
+    if objects is not None and file in objects:
+        return objects[file]
+    return parse_object(file, data)
+
+
+def diff_trees(
+    before: Mapping[str, bytes],
+    after: Mapping[str, bytes],
+    *,
+    before_objects: Mapping[str, Any] | None = None,
+    after_objects: Mapping[str, Any] | None = None,
+) -> TreeDiff:
+    """Compare two rendered trees (path relative to `rendered/` -> file bytes).
+
+    `*_objects` (same paths -> the object itself, e.g. from the compiler's in-memory manifests)
+    spare parsing the YAML of changed files, which dominates when a change touches thousands.
+    """
     changes: list[ObjectChange] = []
     for file in sorted(set(before) | set(after)):
         old_bytes, new_bytes = before.get(file), after.get(file)
         if old_bytes == new_bytes:
             continue
         environment, folder, _ = split_path(file)
-        old = None if old_bytes is None else parse_object(file, old_bytes)
-        new = None if new_bytes is None else parse_object(file, new_bytes)
+        old = _body(file, old_bytes, before_objects)
+        new = _body(file, new_bytes, after_objects)
         kind, name = _identity(file, new if new is not None else old)
         if old is None:
             changes.append(ObjectChange(environment, folder, kind, name, file, "added", after=new))
@@ -145,6 +167,8 @@ def _join(path: str, key: str) -> str:
 
 def diff_values(old: Any, new: Any, path: str = "") -> Iterator[FieldChange]:
     """Field-level differences between two parsed YAML values, in document order."""
+    if type(old) is type(new) and old == new:  # deep equality runs in C: skip equal subtrees
+        return
     if isinstance(old, dict) and isinstance(new, dict):
         for key in [*new, *(k for k in old if k not in new)]:
             child = _join(path, str(key))
@@ -154,8 +178,8 @@ def diff_values(old: Any, new: Any, path: str = "") -> Iterator[FieldChange]:
                 yield FieldChange(child, "removed", before=old[key])
             else:
                 yield from diff_values(old[key], new[key], child)
-    elif isinstance(old, list) and isinstance(new, list):
-        yield from _diff_lists(old, new, path)
+    elif isinstance(old, list | tuple) and isinstance(new, list | tuple):
+        yield from _diff_lists(list(old), list(new), path)
     elif old != new or type(old) is not type(new):
         yield FieldChange(path or "(object)", "changed", old, new)
 

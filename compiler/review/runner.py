@@ -22,7 +22,7 @@ def _compile(root: Path, environments: Sequence[str] | None) -> Side:
     from compiler.pipeline import compile_repository
 
     result = compile_repository(root, environments=environments)
-    return side_from_result(result.files, result.endpoints)
+    return side_from_result(result.files, result.endpoints, result.manifests)
 
 
 def _base_environments(base_root: Path, wanted: Sequence[str] | None) -> Sequence[str] | None:

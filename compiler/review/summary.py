@@ -13,10 +13,11 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal
 
-from compiler.review.diff import ObjectChange, TreeDiff, diff_trees, parse_object
+from compiler.review.diff import ObjectChange, TreeDiff, diff_trees, parse_object, split_path
 
 if TYPE_CHECKING:
     from compiler.context import EndpointContext
+    from compiler.manifest import Manifest
 
 POD_TEMPLATE = "spec.template"
 
@@ -76,6 +77,8 @@ class Side:
     files: Mapping[str, bytes]
     endpoints: Mapping[str, Mapping[str, EndpointFacts]]
     """environment -> endpoint name -> facts."""
+    objects: Mapping[str, Any] | None = None
+    """The objects of `files` by the same paths, when known (spares parsing YAML)."""
 
 
 @dataclass(frozen=True)
@@ -123,19 +126,41 @@ class Review:
         return [e for e in self.environments if e.status != "unchanged"]
 
 
-def _max_replicas_from_files(
-    files: Mapping[str, bytes], environment: str, endpoint: str, served: str
-) -> int | None:
-    name = f"{endpoint}-{served}"
-    data = files.get(f"{environment}/{endpoint}/scaledobject-{name}.yaml")
-    if data is None:
+MaxReplicas = Mapping[tuple[str, str], int]
+"""(endpoint folder, ScaledObject name) -> maxReplicaCount, for one environment."""
+
+
+def _max_replicas_of(body: Any) -> int | None:
+    if not isinstance(body, dict) or body.get("kind") != "ScaledObject":
         return None
-    body: Any = parse_object("", data)
-    value = body.get("spec", {}).get("maxReplicaCount") if isinstance(body, dict) else None
+    value = body.get("spec", {}).get("maxReplicaCount")
     return value if isinstance(value, int) else None
 
 
-def facts_from_context(endpoint: EndpointContext, files: Mapping[str, bytes]) -> EndpointFacts:
+def max_replicas_from_manifests(manifests: Sequence[Manifest]) -> dict[tuple[str, str], int]:
+    found = {}
+    for manifest in manifests:
+        value = _max_replicas_of(manifest.body)
+        if value is not None:
+            found[(manifest.folder, manifest.name)] = value
+    return found
+
+
+def max_replicas_from_files(
+    files: Mapping[str, bytes], environment: str
+) -> dict[tuple[str, str], int]:
+    """The same from rendered files (parsing only ScaledObjects)."""
+    found = {}
+    for path, data in files.items():
+        env, folder, name = split_path(path)
+        if env == environment and name.startswith("scaledobject-"):
+            value = _max_replicas_of(parse_object(path, data))
+            if value is not None:
+                found[(folder, name.removeprefix("scaledobject-").removesuffix(".yaml"))] = value
+    return found
+
+
+def facts_from_context(endpoint: EndpointContext, max_replicas: MaxReplicas) -> EndpointFacts:
     spec = endpoint.spec
     concurrency = (spec.scaling.concurrency.min, spec.scaling.concurrency.max)
     per_replica = (
@@ -145,9 +170,7 @@ def facts_from_context(endpoint: EndpointContext, files: Mapping[str, bytes]) ->
     )
     served = []
     for item in endpoint.served:
-        rendered = _max_replicas_from_files(
-            files, endpoint.environment.name, spec.name, item.spec.name
-        )
+        rendered = max_replicas.get((spec.name, f"{spec.name}-{item.spec.name}"))
         estimate = math.ceil(concurrency[1] / (per_replica[0] if per_replica else 1))
         served.append(
             ServedFacts(
@@ -165,14 +188,22 @@ def facts_from_context(endpoint: EndpointContext, files: Mapping[str, bytes]) ->
 
 
 def side_from_result(
-    files: Mapping[str, bytes], endpoints: Mapping[str, Sequence[EndpointContext]]
+    files: Mapping[str, bytes],
+    endpoints: Mapping[str, Sequence[EndpointContext]],
+    manifests: Mapping[str, Sequence[Manifest]] | None = None,
 ) -> Side:
-    """A Side from a compile result's `files` and `endpoints`."""
-    facts = {
-        env: {e.spec.name: facts_from_context(e, files) for e in contexts}
-        for env, contexts in endpoints.items()
-    }
-    return Side(files, facts)
+    """A Side from a compile result's `files`, `endpoints` and (faster, when given) `manifests`."""
+    facts = {}
+    for env, contexts in endpoints.items():
+        if manifests is not None:
+            replicas = max_replicas_from_manifests(manifests.get(env, ()))
+        else:
+            replicas = max_replicas_from_files(files, env)
+        facts[env] = {e.spec.name: facts_from_context(e, replicas) for e in contexts}
+    objects = None
+    if manifests is not None:
+        objects = {m.path(env): m.body for env, group in manifests.items() for m in group}
+    return Side(files, facts, objects)
 
 
 def _restarts(endpoint: str, objects: Sequence[ObjectChange]) -> tuple[str, ...]:
@@ -194,16 +225,21 @@ def _environment_names(before: Side, after: Side, diff: TreeDiff) -> list[str]:
 
 def summarize(before: Side, after: Side, *, base: str, base_commit: str | None) -> Review:
     """Compare two sides: the object diff plus the per-endpoint summary."""
-    diff = diff_trees(before.files, after.files)
+    diff = diff_trees(
+        before.files, after.files, before_objects=before.objects, after_objects=after.objects
+    )
     environments = []
     for env in _environment_names(before, after, diff):
         old = before.endpoints.get(env, {})
         new = after.endpoints.get(env, {})
         changes = diff.for_environment(env)
-        touched = sorted({c.endpoint for c in changes if c.endpoint is not None})
+        by_endpoint: dict[str, list[ObjectChange]] = {}
+        for change in changes:
+            if change.endpoint is not None:
+                by_endpoint.setdefault(change.endpoint, []).append(change)
         endpoints = []
-        for name in touched:
-            objects = tuple(c for c in changes if c.endpoint == name)
+        for name in sorted(by_endpoint):
+            objects = tuple(by_endpoint[name])
             status: Literal["added", "removed", "changed"] = (
                 "added" if name not in old else "removed" if name not in new else "changed"
             )
