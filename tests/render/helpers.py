@@ -3,16 +3,20 @@ plugins only (so other plugins' objects and post-processing never reach these go
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pluggy
 import yaml
 
 from compiler.context import EndpointContext
 from compiler.environments import load_environment
 from compiler.manifest import Manifest
-from compiler.pipeline import endpoint_files, environment_files, resolve_endpoint
+from compiler.pipeline import endpoint_files, environment_files, load_endpoint, resolve_endpoint
+from compiler.plugins import build_plugin_manager
+from compiler.resolve import resolve_endpoint as resolve_one
 from plugins import httproute, namespace, networkpolicy, observability, serviceaccount
 from plugins.workload import deployment, pdb, service
 
@@ -34,8 +38,37 @@ def render(endpoint: EndpointContext) -> list[Manifest]:
     return sorted(manifests, key=lambda m: m.filename)
 
 
+PROJECT = Path(__file__).resolve().parents[2]
+
+
+@functools.cache
+def _resolve_project(environment: str, endpoint: str) -> EndpointContext:
+    return resolve_endpoint(PROJECT, environment, endpoint)  # the full public entry point
+
+
+@functools.cache
+def _manager() -> pluggy.PluginManager:
+    return build_plugin_manager(entry_points=False)
+
+
+def _environment_texts(root: Path) -> tuple[str, ...]:
+    return tuple(p.read_text() for p in sorted((root / "environments").iterdir()))
+
+
+@functools.cache
+def _environment(root: Path, environment: str, texts: tuple[str, ...]) -> Any:
+    """jsonnet evaluation dominates resolve time: once per distinct environments/ content."""
+    return load_environment(root, root / "environments" / f"{environment}.jsonnet")
+
+
 def resolve(root: Path, environment: str, endpoint: str) -> EndpointContext:
-    return resolve_endpoint(root, environment, endpoint)
+    """Resolved by the pipeline's own load and resolve steps (one plugin manager for the run);
+    the repository's own examples only once (scratch repositories change, so never cached)."""
+    if root == PROJECT:
+        return _resolve_project(environment, endpoint)
+    env_model, env_source = _environment(root, environment, _environment_texts(root))
+    loaded = load_endpoint(root, root / "endpoints" / f"{endpoint}.yaml")
+    return resolve_one(loaded, env_model, env_source, _manager())
 
 
 def pairs(root: Path) -> list[tuple[str, str]]:
