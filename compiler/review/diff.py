@@ -9,6 +9,7 @@ inserting one item does not show every later item as changed.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -149,12 +150,18 @@ def diff_trees(
             )
         else:
             fields = tuple(diff_values(old, new))
+            if not fields and _canonical(old) != _canonical(new):
+                fields = tuple(diff_values(old, new, strict=True))
             if fields:  # bytes differ but parsed equal: a header or formatting change only
                 changes.append(
                     ObjectChange(environment, folder, kind, name, file, "changed", fields, old, new)
                 )
     changes.sort(key=lambda c: (c.environment, c.folder, c.kind, c.name, c.file))
     return TreeDiff(tuple(changes))
+
+
+def _canonical(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, default=str)
 
 
 def _join(path: str, key: str) -> str:
@@ -165,9 +172,15 @@ def _join(path: str, key: str) -> str:
     return f'{path}["{key}"]'
 
 
-def diff_values(old: Any, new: Any, path: str = "") -> Iterator[FieldChange]:
-    """Field-level differences between two parsed YAML values, in document order."""
-    if type(old) is type(new) and old == new:  # deep equality runs in C: skip equal subtrees
+def diff_values(
+    old: Any, new: Any, path: str = "", *, strict: bool = False
+) -> Iterator[FieldChange]:
+    """Field-level differences between two parsed YAML values, in document order.
+
+    Equal subtrees are skipped by Python's deep equality (fast, in C), which cannot tell 1 from
+    true; `strict` walks every node to find such a change when the fast pass found none.
+    """
+    if not strict and type(old) is type(new) and old == new:
         return
     if isinstance(old, dict) and isinstance(new, dict):
         for key in [*new, *(k for k in old if k not in new)]:
@@ -177,9 +190,9 @@ def diff_values(old: Any, new: Any, path: str = "") -> Iterator[FieldChange]:
             elif key not in new:
                 yield FieldChange(child, "removed", before=old[key])
             else:
-                yield from diff_values(old[key], new[key], child)
+                yield from diff_values(old[key], new[key], child, strict=strict)
     elif isinstance(old, list | tuple) and isinstance(new, list | tuple):
-        yield from _diff_lists(list(old), list(new), path)
+        yield from _diff_lists(list(old), list(new), path, strict)
     elif old != new or type(old) is not type(new):
         yield FieldChange(path or "(object)", "changed", old, new)
 
@@ -192,7 +205,7 @@ def _names(items: list[Any]) -> list[str] | None:
     return names if len(set(names)) == len(names) else None
 
 
-def _diff_lists(old: list[Any], new: list[Any], path: str) -> Iterator[FieldChange]:
+def _diff_lists(old: list[Any], new: list[Any], path: str, strict: bool) -> Iterator[FieldChange]:
     old_names, new_names = _names(old), _names(new)
     if old_names is None or new_names is None:
         for index in range(max(len(old), len(new))):
@@ -202,13 +215,13 @@ def _diff_lists(old: list[Any], new: list[Any], path: str) -> Iterator[FieldChan
             elif index >= len(new):
                 yield FieldChange(child, "removed", before=old[index])
             else:
-                yield from diff_values(old[index], new[index], child)
+                yield from diff_values(old[index], new[index], child, strict=strict)
         return
     by_old = dict(zip(old_names, old, strict=True))
     for index, (name, item) in enumerate(zip(new_names, new, strict=True)):
         child = f"{path}[{index}]"
         if name in by_old:
-            yield from diff_values(by_old[name], item, child)
+            yield from diff_values(by_old[name], item, child, strict=strict)
         else:
             yield FieldChange(child, "added", after=item)
     for index, name in enumerate(old_names):

@@ -145,7 +145,11 @@ def test_named_lists_are_matched_by_name() -> None:
 
 
 def test_type_change_and_header_only_change() -> None:
-    assert list(diff_values({"a": 1}, {"a": True})) == [FieldChange("a", "changed", 1, True)]
+    assert list(diff_values({"a": 1}, {"a": True}, strict=True)) == [
+        FieldChange("a", "changed", 1, True)
+    ]
+    [change] = diff_trees({"e/f/x-y.yaml": b"a: 1\n"}, {"e/f/x-y.yaml": b"a: true\n"}).objects
+    assert change.fields == (FieldChange("a", "changed", 1, True),)
     same = b"kind: X\nmetadata: {name: y}\n"
     assert diff_trees({"e/f/x-y.yaml": b"# old header\n" + same}, {"e/f/x-y.yaml": same}).empty
 
