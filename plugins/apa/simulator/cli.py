@@ -51,7 +51,7 @@ def _non_negative(text: str) -> float:
 
 
 @hookimpl
-def knobless_add_commands(subparsers: argparse._SubParsersAction[Any]) -> None:  # type: ignore[type-arg]
+def knobless_add_commands(subparsers: argparse._SubParsersAction[Any]) -> None:
     parser = subparsers.add_parser(
         "simulate",
         help="replay a traffic trace through the autoscalers (cost, latency, rejections)",
@@ -59,7 +59,9 @@ def knobless_add_commands(subparsers: argparse._SubParsersAction[Any]) -> None: 
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("endpoint", metavar="ENDPOINT", help="endpoint name (endpoints/<name>.yaml)")
+    parser.add_argument(
+        "endpoint", metavar="ENDPOINT", help="endpoint name (endpoints/<name>.yaml)"
+    )
     parser.add_argument("--env", required=True, metavar="ENV", help="environment to resolve it in")
     parser.add_argument("--trace", required=True, type=Path, metavar="FILE", help="CSV or JSON")
     parser.add_argument("--served", metavar="NAME", help="served version (default: most traffic)")
@@ -92,14 +94,20 @@ def knobless_add_commands(subparsers: argparse._SubParsersAction[Any]) -> None: 
     )
     sim = parser.add_argument_group("simulation")
     sim.add_argument("--seed", type=int, default=1)
-    sim.add_argument("--rps-scale", type=_positive, default=1.0, metavar="X",
-                     help="multiply the trace's rate")
     sim.add_argument(
-        "--fixed-target", type=_positive, metavar="N",
+        "--rps-scale", type=_positive, default=1.0, metavar="X", help="multiply the trace's rate"
+    )
+    sim.add_argument(
+        "--fixed-target",
+        type=_positive,
+        metavar="N",
         help="per-replica target of `fixed` (default: 70%% of the true capacity)",
     )
     sim.add_argument(
-        "--scrape-s", type=int, default=DEFAULT_SCRAPE_S, metavar="S",
+        "--scrape-s",
+        type=int,
+        default=DEFAULT_SCRAPE_S,
+        metavar="S",
         help=f"Prometheus scrape interval (default {DEFAULT_SCRAPE_S})",
     )
     parser.set_defaults(handler=run)

@@ -78,9 +78,7 @@ def from_scaled_object(
         )
     except InvalidMetadata as error:  # the renderer and the scaler disagree: a bug, said plainly
         raise UsageError(f"the rendered ScaledObject has bad scaler metadata: {error}") from None
-    behavior = (
-        spec.get("advanced", {}).get("horizontalPodAutoscalerConfig", {}).get("behavior")
-    )
+    behavior = spec.get("advanced", {}).get("horizontalPodAutoscalerConfig", {}).get("behavior")
     return ServedSystem(
         endpoint=context.spec.name,
         environment=context.environment.name,

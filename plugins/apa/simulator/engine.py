@@ -20,6 +20,9 @@ from plugins.apa.simulator.profile import Profile
 
 STEP_S = 1.0
 """Every cadence modelled (1 s samples, 2 s KPA ticks, 15 s syncs, polling) is whole seconds."""
+IDLE_IN_FLIGHT = 0.01
+"""The fluid in-flight count decays exponentially and never reaches 0 by itself; below this
+many requests it is 0, so idle really is idle (KEDA's IsActive, Knative's scale to zero)."""
 METRICS_SERVER_WINDOW_S = 15
 """metrics-server resolution: CPU usage the HPA reads is averaged over this and refreshed as often."""
 
@@ -128,6 +131,8 @@ def simulate_policy(policy: Policy, inputs: Inputs) -> Run:
             if after > limit:
                 rejected += after - limit
                 after = limit
+            if after < IDLE_IN_FLIGHT:
+                after = 0.0  # an expectation this small means no request is in flight
             n_avg = 0.5 * (in_flight + after)
             in_flight = after
             factor_rec[i] = math.log(max(1.0, n_avg / slots))

@@ -21,7 +21,9 @@ def _binned(values: np.ndarray, size: int, reduce: str) -> np.ndarray:
     shaped = values[:usable].reshape(-1, size)
     with np.errstate(all="ignore"):
         if reduce == "max":
-            return np.asarray(np.nanmax(shaped, axis=1) if np.isfinite(shaped).any() else shaped[:, 0])
+            return np.asarray(
+                np.nanmax(shaped, axis=1) if np.isfinite(shaped).any() else shaped[:, 0]
+            )
         return np.asarray(np.nanmean(shaped, axis=1))
 
 
@@ -49,11 +51,19 @@ def write_plot(simulation: Simulation, path: Path) -> None:
     traffic.set_ylabel("requests/s")
     traffic.set_title("traffic", loc="left", fontsize=9)
     demand_axis = replicas
-    needed = rate * profile.service_time_ms / 1000.0 / (
-        profile.replica_capacity / simulation.inputs.cost[start:]
+    needed = (
+        rate
+        * profile.service_time_ms
+        / 1000.0
+        / (profile.replica_capacity / simulation.inputs.cost[start:])
     )
     demand_axis.plot(
-        x, _binned(needed, size, "mean"), color="grey", ls="--", lw=1, label="needed at true capacity"
+        x,
+        _binned(needed, size, "mean"),
+        color="grey",
+        ls="--",
+        lw=1,
+        label="needed at true capacity",
     )
     for name, run in simulation.runs.items():
         color = COLORS.get(name)

@@ -74,7 +74,9 @@ class KedaHpaPolicy:
 
     name = ""
 
-    def __init__(self, system: ServedSystem, min_replicas: int, target: float, phases: tuple[float, float]):
+    def __init__(
+        self, system: ServedSystem, min_replicas: int, target: float, phases: tuple[float, float]
+    ):
         self.system = system
         self.target = target
         self.keda = KedaLoop(min_replicas, system.polling_interval_s, system.cooldown_s)
@@ -199,7 +201,11 @@ class CpuPolicy:
         if not _due(view.now, SYNC_PERIOD_S, self.phase):
             return None
         proposal = self.hpa.resource_utilization(
-            view.pods, view.cpu_ready_usage, view.cpu_ready, view.cpu_unready, CPU_TARGET_UTILIZATION
+            view.pods,
+            view.cpu_ready_usage,
+            view.cpu_ready,
+            view.cpu_unready,
+            CPU_TARGET_UTILIZATION,
         )
         replicas = self.hpa.reconcile(view.now, view.pods, proposal)
         return replicas if replicas != view.pods else None
@@ -212,15 +218,23 @@ class KpaPolicy:
 
     name = "kpa"
 
-    def __init__(self, system: ServedSystem, container_concurrency: int | None, fixed_target: float, phase: float):
+    def __init__(
+        self,
+        system: ServedSystem,
+        container_concurrency: int | None,
+        fixed_target: float,
+        phase: float,
+    ):
         concurrency = container_concurrency or KPA_DEFAULT_CONCURRENCY
         self.target = concurrency * KPA_TARGET_UTILIZATION
         self.history: deque[float] = deque(maxlen=KPA_STABLE_WINDOW_S)
         self.panic_since: float | None = None
         self.max_panic_pods = 0
         self.zero_since: float | None = None
-        self.min_scale = 0 if system.min_replicas == 0 else max(
-            1, math.ceil(system.bounds.concurrency_min / fixed_target)
+        self.min_scale = (
+            0
+            if system.min_replicas == 0
+            else max(1, math.ceil(system.bounds.concurrency_min / fixed_target))
         )
         self.max_scale = max(system.max_replicas, self.min_scale)
         self.phase = _phase(phase, KPA_TICK_S)

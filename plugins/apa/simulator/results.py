@@ -31,7 +31,10 @@ class LatencyDistribution:
     """Latency of every served request of a run, on a log grid."""
 
     def __init__(self, log_factors: np.ndarray, weights: np.ndarray, profile: Profile) -> None:
+        """Requests slower than the profile's timeout were abandoned: `timed_out` is their
+        fraction, and the distribution is that of the others (the requests really served)."""
         mu, sigma = lognormal_params(profile)
+        self.timed_out = 0.0
         keep = (weights > 0) & np.isfinite(log_factors)
         factors, weights = log_factors[keep], weights[keep]
         self.total = float(weights.sum())
@@ -51,6 +54,13 @@ class LatencyDistribution:
         else:
             pmf = shifts
             self.grid = mu + np.arange(len(pmf)) * LOG_BIN
+        pmf = pmf / pmf.sum()
+        late = self.grid > math.log(profile.timeout_s * 1000.0)
+        self.timed_out = float(pmf[late].sum())
+        pmf[late] = 0.0
+        if pmf.sum() <= 0:
+            self.total = 0.0
+            return
         self.pmf = pmf / pmf.sum()
         self.cdf = np.cumsum(self.pmf)
 
@@ -96,8 +106,8 @@ def time_to_capacity(
     enough = capacity >= demand - 1e-9
     result: list[float | None] = []
     for start_s, end_s in steps:
-        first = offset + int(math.floor(start_s))
-        top = offset + int(math.ceil(end_s))
+        first = offset + math.floor(start_s)
+        top = offset + math.ceil(end_s)
         if top >= len(enough):
             result.append(None)
             continue
@@ -125,19 +135,17 @@ def summarize(
     requests = float(inputs.arrivals[start:].sum())
     rejected = float(run.rejected[start:].sum())
     served = max(0.0, requests - rejected)
-    timed_out = served * latency.above(profile.timeout_s * 1000.0)
+    timed_out = served * latency.timed_out
     rejected = min(requests, rejected + timed_out)
     served = requests - rejected
-    over_slo = served * max(0.0, latency.above(profile.slo_ms) - latency.above(
-        profile.timeout_s * 1000.0
-    ))
+    over_slo = served * latency.above(profile.slo_ms)
     replica_seconds = float(pods.sum()) * 1.0
     changes, worst = direction_changes(pods)
     return {
         "replica_seconds": round(replica_seconds, 1),
         "gpu_hours": round(replica_seconds * profile.gpus_per_replica / 3600.0, 3),
-        "requests": int(round(requests)),
-        "served": int(round(served)),
+        "requests": round(requests),
+        "served": round(served),
         "over_slo_fraction": _fraction(over_slo, requests),
         "rejected_fraction": _fraction(rejected, requests),
         "latency_ms": {

@@ -91,7 +91,7 @@ def upward_steps(trace: Trace) -> list[tuple[float, float]]:
         low, high = rps[i], rps[j]
         if high >= STEP_FACTOR * low and high - low >= 1.0:
             steps.append((float(t[i]), float(t[j])))
-        i = j
+        i = max(j, i + 1)
     return steps
 
 
@@ -140,8 +140,9 @@ def parse_csv(text: str, display: str, name: str) -> Trace:
         header_allowed = False
         if len(fields) not in (2, 3):
             problems.append(
-                Diagnostic(display, number, 1, f"expected t_seconds,rps[,cost], got {len(fields)} "
-                           "fields")
+                Diagnostic(
+                    display, number, 1, f"expected t_seconds,rps[,cost], got {len(fields)} fields"
+                )
             )
             continue
         values: list[float] = []
@@ -241,7 +242,7 @@ def parse_prometheus(text: str, display: str, name: str) -> Trace:
         for point_index, point in enumerate(values):
             where = f"data.result[{series_index}].values[{point_index}]"
             if not (isinstance(point, list) and len(point) == 2):
-                raise fail(f"{where} must be [timestamp, \"value\"]")
+                raise fail(f'{where} must be [timestamp, "value"]')
             stamp = _number(str(point[0]))
             value = _number(str(point[1]))
             if stamp is None or value is None:
