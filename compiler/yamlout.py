@@ -10,12 +10,15 @@ the whole document, and a property test holds the two to the same bytes.
 from __future__ import annotations
 
 from collections.abc import Mapping
+import re
 from typing import Any
 
 import yaml
 
 WIDTH = 4096
 _OTHER_BREAKS = ("\r", "\x85", "\u2028", "\u2029")
+_SAFE_PLAIN = re.compile(r"[A-Za-z0-9_/][A-Za-z0-9_./-]*")
+"""Strings of these characters are written plain unless the resolver reads them as another type."""
 
 
 class _Dumper(yaml.CSafeDumper):
@@ -54,6 +57,15 @@ class YamlWriter:
     def __init__(self) -> None:
         self._values: dict[tuple[type, Any], tuple[str, tuple[str, ...] | None]] = {}
         self._keys: dict[str, str] = {}
+        self._resolver = yaml.resolver.Resolver()
+
+    def _plain(self, text: str) -> bool:
+        """True when PyYAML would surely write `text` unquoted (skips asking it)."""
+        return (
+            _SAFE_PLAIN.fullmatch(text) is not None
+            and self._resolver.resolve(yaml.ScalarNode, text, (True, False))
+            == "tag:yaml.org,2002:str"
+        )
 
     def dump(self, data: Mapping[str, Any]) -> str:
         if not isinstance(data, dict) or not data:
@@ -73,6 +85,9 @@ class YamlWriter:
             raise _Fallback
         text = self._keys.get(key)
         if text is None:
+            if self._plain(key):
+                self._keys[key] = key
+                return key
             out = pyyaml_dump({key: 0})
             if not out.endswith(": 0\n") or out.count("\n") != 1 or out.startswith("?"):
                 raise _Fallback
@@ -84,6 +99,9 @@ class YamlWriter:
         cache_key = (type(value), repr(value) if isinstance(value, float) else value)
         found = self._values.get(cache_key)
         if found is None:
+            if isinstance(value, str) and self._plain(value):
+                found = self._values[cache_key] = (value, None)
+                return found
             if isinstance(value, str) and any(c in value for c in _OTHER_BREAKS):
                 raise _Fallback  # quoted line continuations depend on the depth
             out = pyyaml_dump({"k": value})

@@ -15,10 +15,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-import yaml
-
 from compiler import hookimpl
 from compiler.manifest import Manifest
+from compiler.yamlout import YamlWriter
 from plugins.workload.labels import endpoint_labels, namespace_of
 from plugins.workload.probes import http_probe
 
@@ -123,7 +122,8 @@ def collector_config(endpoint: EndpointContext) -> dict[str, Any]:
 
 
 def collector_config_text(endpoint: EndpointContext) -> str:
-    return yaml.safe_dump(collector_config(endpoint), sort_keys=False, default_flow_style=False)
+    # The compiler's YAML writer: same bytes as PyYAML, without its slow Python representer.
+    return YamlWriter().dump(collector_config(endpoint))
 
 
 def sidecar_container(endpoint: EndpointContext, served_name: str) -> dict[str, Any]:

@@ -1,0 +1,137 @@
+"""Benchmark `knobless compile` against a floor measured in the same run.
+
+The floor is plain Python doing the least a compiler must: build the same kinds of objects (the
+manifests of one endpoint of each shape, copied with names substituted) and write them one per
+file with PyYAML's C dumper. knobless is timed on the same synthetic repository (N endpoints in
+three environments, shaped like the examples) for: a full compile into an empty rendered/,
+`compile --check`, a recompile after editing one endpoint, and `validate`. Figures are per rendered
+file and as ratios to the floor, because these machines are noisy and only ratios travel.
+
+    python bench/compile.py --endpoints 1000
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from synthetic import make_repository
+
+KNOBLESS = [sys.executable, "-m", "compiler"]
+
+
+def floor(repo: Path, out: Path, templates: dict[int, list[tuple[str, dict]]], count: int) -> int:
+    """Build and write the same kinds of objects with no validation: the least work possible."""
+    written = 0
+    for env in ("dev", "prod", "staging"):
+        for index in range(count):
+            name = f"model-{index:05d}"
+            for relative, body in templates[index % 5]:
+                text = json.dumps(body).replace("model-00000", name).replace("model-00001", name)
+                data = json.loads(
+                    text.replace("model-00002", name)
+                    .replace("model-00003", name)
+                    .replace("model-00004", name)
+                )
+                path = out / env / name / relative
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_text(yaml.dump(data, Dumper=yaml.CDumper, sort_keys=False))
+                written += 1
+    return written
+
+
+def load_templates(repo: Path) -> dict[int, list[tuple[str, dict]]]:
+    """The manifests of model-0000{0..4} in prod: one endpoint of each shape."""
+    templates: dict[int, list[tuple[str, dict]]] = {}
+    for shape in range(5):
+        folder = repo / "rendered" / "prod" / f"model-{shape:05d}"
+        templates[shape] = [
+            (p.name, yaml.load(p.read_text(), Loader=yaml.CSafeLoader))
+            for p in sorted(folder.iterdir())
+        ]
+    return templates
+
+
+def timed(command: list[str], cwd: Path) -> tuple[float, int, str]:
+    """Wall seconds, peak RSS in MiB of that child alone (wait4), and its last stderr line."""
+    with tempfile.TemporaryFile() as errors:
+        start = time.perf_counter()
+        process = subprocess.Popen(
+            command,
+            cwd=cwd,
+            stdout=subprocess.DEVNULL,
+            stderr=errors,
+            env={**os.environ, "CI": "1"},
+        )
+        _pid, status, usage = os.wait4(process.pid, 0)
+        elapsed = time.perf_counter() - start
+        errors.seek(0)
+        text = errors.read().decode()
+    if os.waitstatus_to_exitcode(status) not in (0, 1):
+        raise SystemExit(f"{' '.join(command)} failed:\n{text}")
+    last = text.strip().splitlines()[-1] if text.strip() else ""
+    return elapsed, usage.ru_maxrss // 1024, last
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--endpoints", type=int, default=1000)
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="knobless-bench-"))
+    try:
+        repo = make_repository(work / "repo", args.endpoints)
+        small = make_repository(work / "small", 5)
+        subprocess.run(
+            [*KNOBLESS, "compile", "--root", str(small)], check=True, capture_output=True
+        )
+        templates = load_templates(small)
+
+        start = time.perf_counter()
+        files = floor(repo, work / "floor", templates, args.endpoints)
+        floor_s = time.perf_counter() - start
+
+        full_s, full_rss, full_msg = timed([*KNOBLESS, "compile"], repo)
+        rendered = sum(len(f) for _, _, f in os.walk(repo / "rendered"))
+        check_s, check_rss, _ = timed([*KNOBLESS, "compile", "--check"], repo)
+        edited = repo / "endpoints" / "model-00003.yaml"
+        edited.write_text(edited.read_text().replace("max: 1000", "max: 1200"))
+        again_s, again_rss, again_msg = timed([*KNOBLESS, "compile"], repo)
+        validate_s, validate_rss, _ = timed([*KNOBLESS, "validate"], repo)
+
+        per_file = lambda seconds: seconds / rendered * 1e6  # noqa: E731
+        print(
+            f"synthetic repository: {args.endpoints} endpoints x 3 environments -> {rendered} files"
+        )
+        print(
+            f"floor (build + C-dump {files} files, no validation): {floor_s:7.2f} s  {per_file(floor_s):6.0f} us/file"
+        )
+        rows = [
+            ("compile (full, empty rendered/)", full_s, full_rss),
+            ("compile --check", check_s, check_rss),
+            ("compile after editing 1 endpoint", again_s, again_rss),
+            ("validate (specs only)", validate_s, validate_rss),
+        ]
+        print(f"{'step':38} {'seconds':>8} {'us/file':>8} {'x floor/file':>12} {'peak MiB':>9}")
+        for label, seconds, rss in rows:
+            print(
+                f"{label:38} {seconds:8.2f} {per_file(seconds):8.0f} {seconds / floor_s:8.2f} {rss:9d}"
+            )
+        print(f"last compile said: {again_msg or full_msg}")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
