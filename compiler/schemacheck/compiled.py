@@ -39,7 +39,7 @@ def generator_identity() -> str:
         digest.update(part + b"\0")
     digest.update(importlib.util.MAGIC_NUMBER)
     here = Path(__file__).parent
-    for module in ("bundle.py", "compiled.py"):
+    for module in ("bundle.py", "compiled.py", "sources.py"):
         digest.update((here / module).read_bytes())
     return digest.hexdigest()
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import copy
+import json
+from pathlib import Path
 from typing import Any
 
 LABELS = {"app.kubernetes.io/name": "fraud-scorer", "app.kubernetes.io/managed-by": "knobless"}
@@ -156,3 +158,16 @@ KINDS = tuple(_OBJECTS)
 def valid(kind: str) -> dict[str, Any]:
     """A fresh, valid object of `kind`."""
     return copy.deepcopy(_OBJECTS[kind])
+
+
+_CRD_OBJECTS: dict[str, dict[str, Any]] = {
+    kind: body
+    for kind, body in json.loads((Path(__file__).parent / "crd_objects.json").read_text()).items()
+    if not kind.startswith("_")
+}
+CRD_KINDS = tuple(_CRD_OBJECTS)
+
+
+def valid_crd(kind: str) -> dict[str, Any]:
+    """A fresh, valid object of a CRD kind knobless renders (see crd_objects.json)."""
+    return copy.deepcopy(_CRD_OBJECTS[kind])

@@ -1,21 +1,26 @@
-"""Same verdict as kubernetes_validate.validate (strict) on mutations of valid objects.
+"""Same verdict as the reference validators on mutations of valid objects.
 
-kubernetes-validate builds a jsonschema validator from the original 2020-12 schemas on every call:
-it is the reference our bundling + compiled code must agree with, object by object.
+Built-in kinds: kubernetes_validate.validate (strict), which builds a jsonschema validator from the
+original 2020-12 schemas on every call. CRD kinds: jsonschema on the schema files as written. Our
+bundling + compiled code must agree with them, object by object.
 """
 
 from __future__ import annotations
 
 import copy
+import json
+from pathlib import Path
 from typing import Any
 
+import jsonschema
 import kubernetes_validate
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from compiler.schemacheck import SchemaChecker
+from compiler.schemacheck import CRD_SCHEMA_DIR, SchemaChecker
 
-from .objects import KINDS, valid
+from .objects import CRD_KINDS, KINDS, valid, valid_crd
 
 REPLACEMENTS: list[Any] = [
     None,
@@ -107,3 +112,44 @@ def test_verdicts_match_kubernetes_validate(
 def test_the_unmutated_objects_are_valid_for_the_reference_too() -> None:
     for kind in KINDS:
         assert _reference_accepts(valid(kind)), kind
+
+
+@pytest.fixture(scope="module")
+def crd_references() -> dict[tuple[str, str], Any]:
+    """jsonschema validators on the CRD schema files as written (2020-12 or draft-07)."""
+    validators = {}
+    for path in CRD_SCHEMA_DIR.glob("*.schema.json"):
+        schema = json.loads(path.read_text())
+        names = schema.pop("x-knobless-kind")
+        cls = jsonschema.validators.validator_for(schema)
+        validators[(names["apiVersion"], names["kind"])] = cls(schema)
+    return validators
+
+
+@pytest.fixture(scope="module")
+def crd_checker(cache_dir: Path) -> SchemaChecker:
+    return SchemaChecker("1.33", extra_schema_dirs=[CRD_SCHEMA_DIR], cache_dir=cache_dir)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.sampled_from(CRD_KINDS), st.integers(min_value=1, max_value=3), st.data())
+def test_crd_verdicts_match_jsonschema_on_the_schema_files(
+    crd_checker: SchemaChecker,
+    crd_references: dict[tuple[str, str], Any],
+    kind: str,
+    mutations: int,
+    data: st.DataObject,
+) -> None:
+    obj = valid_crd(kind)
+    reference = crd_references[(obj["apiVersion"], obj["kind"])]
+    for _ in range(mutations):
+        _mutate(obj, data)
+    problems = crd_checker.check(copy.deepcopy(obj))
+    same_kind = (obj.get("apiVersion"), obj.get("kind")) == (valid_crd(kind)["apiVersion"], kind)
+    assert (problems == []) == (same_kind and reference.is_valid(obj)), problems
+
+
+def test_the_unmutated_crd_objects_are_valid() -> None:
+    checker = SchemaChecker("1.33", extra_schema_dirs=[CRD_SCHEMA_DIR], cache_dir=None)
+    for kind in CRD_KINDS:
+        assert checker.check(valid_crd(kind)) == [], kind
