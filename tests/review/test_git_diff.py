@@ -249,3 +249,22 @@ def test_shallow_clone_after_fetching_the_base(
         "  ~ doc-embedder: no pod restarts · concurrency 4..800 -> 8..800 · GPUs/replica v2 1 "
         "nvidia-l4"
     )
+
+
+def test_markdown_through_the_cli(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    edit(repo, "endpoints/feed-ranker.yaml", "{v12: 90, v13: 10}", "{v12: 50, v13: 50}")
+    code, out, _ = run(
+        capsys, "diff", "--base", "HEAD", "--root", str(repo), "--format", "markdown"
+    )
+    assert code == 0
+    assert out.startswith("<!-- knobless-diff -->\n### knobless diff: `HEAD (")
+    assert "**2 endpoint change(s) in 2 environment(s)**, pods restart in 0." in out
+    assert "| prod | ~ `feed-ranker` | no pod restarts | v12 90% → 50%, v13 10% → 50% |" in out
+    assert out.count("<details>") == out.count("</details>") == 2
+
+
+def test_invalid_working_tree(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    edit(repo, "endpoints/fraud-scorer.yaml", "flavor: xgboost", "flavor: xgbost")
+    code, out, err = run(capsys, "diff", "--base", "HEAD", "--root", str(repo))
+    assert (code, out) == (1, "")
+    assert err.startswith("endpoints/fraud-scorer.yaml:8:13: error: ")
