@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from compiler import hookimpl
+from compiler.diagnostics import Diagnostic
 from compiler.manifest import Manifest
 from plugins.workload.labels import endpoint_labels, namespace_of
 
@@ -18,6 +19,7 @@ if TYPE_CHECKING:
     from compiler.context import EndpointContext
 
 PSS_LEVEL = "restricted"
+MAX_NAMESPACE = 63
 
 
 def namespace(endpoint: EndpointContext) -> dict[str, Any]:
@@ -33,6 +35,24 @@ def namespace(endpoint: EndpointContext) -> dict[str, Any]:
         annotations["knobless.dev/description"] = endpoint.spec.description
     metadata["annotations"] = annotations
     return {"apiVersion": "v1", "kind": "Namespace", "metadata": metadata}
+
+
+@hookimpl
+def knobless_validate_endpoint(endpoint: EndpointContext, source: str) -> list[Diagnostic]:
+    name = namespace_of(endpoint)
+    if len(name) <= MAX_NAMESPACE:
+        return []
+    prefix = endpoint.environment.namespacePrefix
+    return [
+        Diagnostic(
+            source,
+            0,
+            0,
+            f"name: the namespace `{name}` (prefix `{prefix}` of environment "
+            f"`{endpoint.environment.name}` + endpoint name) is {len(name)} characters long; "
+            f"at most {MAX_NAMESPACE} are allowed, so shorten the endpoint name",
+        )
+    ]
 
 
 @hookimpl

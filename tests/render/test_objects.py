@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 import yaml
 
+from compiler.errors import InputError
 from plugins.networkpolicy import in_cluster_target
 from plugins.workload.security import restricted_violations
 
@@ -271,3 +272,46 @@ def test_scrape_annotations_point_at_the_runtime_metrics(
     assert (annotations["prometheus.io/port"], annotations["prometheus.io/path"]) == (port, path)
     sidecar = deployment["spec"]["template"]["spec"]["initContainers"][0]
     assert sidecar["name"] == "otel-collector" and sidecar["restartPolicy"] == "Always"
+
+
+def _endpoint_file(repo: Path, name: str, served: str) -> None:
+    (repo / "endpoints" / f"{name}.yaml").write_text(
+        f"name: {name}\nowner: team@example.com\nserved:\n  - name: {served}\n"
+        "    model: models:/m/1\n    compute: {cpu: '1', memory: 1Gi}\n"
+        "scaling:\n  concurrency: {min: 0, max: 10}\n"
+    )
+
+
+def test_names_too_long_for_a_service_are_errors_at_their_line(repo: Path) -> None:
+    endpoint, served = "e" * 40, "v" * 30
+    _endpoint_file(repo, endpoint, served)
+    with pytest.raises(InputError) as raised:
+        resolve(repo, "prod", endpoint)
+    assert [d.format() for d in raised.value.diagnostics] == [
+        f"endpoints/{endpoint}.yaml:4:11: error: served[0].name: `{endpoint}-{served}` (endpoint "
+        "name, '-', served name) names this version's Service and is 71 characters long; at "
+        "most 63 are allowed, so shorten the served or the endpoint name"
+    ]
+
+
+def test_a_service_name_must_start_with_a_letter(repo: Path) -> None:
+    _endpoint_file(repo, "9lives", "v1")
+    with pytest.raises(InputError) as raised:
+        resolve(repo, "prod", "9lives")
+    assert [d.format() for d in raised.value.diagnostics] == [
+        "endpoints/9lives.yaml:1:7: error: name: `9lives-v1` names a Service, which must start "
+        "with a letter; rename the endpoint to start with a letter"
+    ]
+
+
+def test_a_namespace_too_long_is_an_error(repo: Path) -> None:
+    endpoint = "n" * 60
+    _endpoint_file(repo, endpoint, "v1")
+    with pytest.raises(InputError) as raised:
+        resolve(repo, "prod", endpoint)
+    messages = [d.format() for d in raised.value.diagnostics]
+    assert (
+        f"endpoints/{endpoint}.yaml:1:7: error: name: the namespace `serving-{endpoint}` (prefix "
+        "`serving-` of environment `prod` + endpoint name) is 68 characters long; at most 63 are "
+        "allowed, so shorten the endpoint name"
+    ) in messages
