@@ -5,9 +5,10 @@ Blocks besides the ones in ../examples have defaults, so an environment only nam
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any
 
-from pydantic import AnyHttpUrl, Field, model_validator
+from pydantic import AfterValidator, AnyHttpUrl, Field, model_validator
 
 from compiler.models._base import DnsLabel, DnsSubdomain, Quantity, StrictModel
 from compiler.models.endpoint import Gpu, SecretRef
@@ -34,17 +35,56 @@ class Automated(StrictModel):
     """Revert changes made on the cluster by hand."""
 
 
+# Patterns stay in the JSON Schema (editor checks); the validators give readable messages.
 _GO_DURATION = r"^([0-9]+|([0-9]+(\.[0-9]+)?(ns|us|ms|s|m|h))+)$"
+_CLUSTER_URL = r"^https://\S+[^/]$"
+_SYNC_OPTION = r"^[A-Za-z]+$"
+
+
+def _go_duration(value: str) -> str:
+    if not re.match(_GO_DURATION, value):
+        raise ValueError(
+            f"`{value}` is not a duration: use seconds (30) or Go units (30s, 5m, 1h30m)"
+        )
+    return value
+
+
+def _cluster_url(value: str) -> str:
+    if not re.match(_CLUSTER_URL, value):
+        raise ValueError(
+            f"`{value}` must be an https:// URL without a trailing slash, written as the "
+            "cluster is registered in Argo CD"
+        )
+    return value
+
+
+def _sync_option(value: str) -> str:
+    if not re.match(_SYNC_OPTION, value):
+        raise ValueError(
+            f"`{value}` is not an Argo CD sync option name (letters only, e.g. "
+            "PrunePropagationPolicy)"
+        )
+    return value
+
+
+def _sync_options_schema(schema: dict[str, Any]) -> None:
+    schema.pop("additionalProperties", None)
+    schema["patternProperties"] = {_SYNC_OPTION: {"type": "string"}}
+
+
+GoDuration = Annotated[
+    str, AfterValidator(_go_duration), Field(json_schema_extra={"pattern": _GO_DURATION})
+]
 
 
 class Backoff(StrictModel):
     """Backoff between Argo CD's sync retries."""
 
-    duration: Annotated[str, Field(pattern=_GO_DURATION)] = "5s"
+    duration: GoDuration = "5s"
     """First wait (Go duration such as 5s, 2m; a bare number means seconds)."""
     factor: Annotated[int, Field(ge=1, le=10)] = 2
     """Each wait is the previous one times this factor."""
-    maxDuration: Annotated[str, Field(pattern=_GO_DURATION)] = "3m"
+    maxDuration: GoDuration = "3m"
     """Longest wait between two attempts."""
 
 
@@ -71,17 +111,17 @@ class ArgoCDSettings(StrictModel):
     on `controlPlaneServer`, which the project must allow); defaults to `project`."""
     namespace: DnsLabel = "argocd"
     """Namespace where Argo CD's Application objects live."""
-    controlPlaneServer: Annotated[str, Field(pattern=r"^https://\S+[^/]$")] = (
-        "https://kubernetes.default.svc"
-    )
+    controlPlaneServer: Annotated[
+        str, AfterValidator(_cluster_url), Field(json_schema_extra={"pattern": _CLUSTER_URL})
+    ] = "https://kubernetes.default.svc"
     """API server of the cluster Argo CD itself runs in (where Application objects are created);
     the in-cluster address unless Argo CD manages this environment from another cluster's view."""
     automated: Automated | None = Field(default_factory=Automated)
     """Automated sync settings; null turns auto-sync off (manual syncs, rollbacks allowed)."""
     retry: Retry = Field(default_factory=Retry)
     """Retries of failed syncs."""
-    syncOptions: dict[Annotated[str, Field(pattern=r"^[A-Za-z]+$")], str] = Field(
-        default_factory=dict
+    syncOptions: dict[Annotated[str, AfterValidator(_sync_option)], str] = Field(
+        default_factory=dict, json_schema_extra=_sync_options_schema
     )
     """Overrides of the generated sync options by name, e.g. `{PrunePropagationPolicy:
     'background'}` or `{ServerSideApply: 'false'}`; an empty value removes the option."""
