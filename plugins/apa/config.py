@@ -41,11 +41,11 @@ DEFAULT_QUERIES: dict[str, str] = {
     "latency": _istio('rate(istio_request_duration_milliseconds_sum{reporter="destination"}[1m])')
     + " / "
     + _istio('rate(istio_request_duration_milliseconds_count{reporter="destination"}[1m])'),
-    "replicas": 'sum by (namespace, service) (label_replace(kube_deployment_status_replicas_ready, "service", "$1", "deployment", "(.+)"))',  # noqa: E501
-    "cpu": f'sum by (namespace, service) (label_replace(rate(container_cpu_usage_seconds_total{{container="model"}}[1m]), {_POD})) / sum by (namespace, service) (label_replace(kube_pod_container_resource_requests{{resource="cpu", container="model"}}, {_POD}))',  # noqa: E501
-    "memory": f'max by (namespace, service) (label_replace(container_memory_working_set_bytes{{container="model"}} / on (namespace, pod, container) kube_pod_container_resource_limits{{resource="memory", container="model"}}, {_POD}))',  # noqa: E501
+    "replicas": 'sum by (namespace, service) (label_replace(kube_deployment_status_replicas_ready, "service", "$1", "deployment", "(.+)"))',
+    "cpu": f'sum by (namespace, service) (label_replace(rate(container_cpu_usage_seconds_total{{container="model"}}[1m]), {_POD})) / sum by (namespace, service) (label_replace(kube_pod_container_resource_requests{{resource="cpu", container="model"}}, {_POD}))',
+    "memory": f'max by (namespace, service) (label_replace(container_memory_working_set_bytes{{container="model"}} / on (namespace, pod, container) kube_pod_container_resource_limits{{resource="memory", container="model"}}, {_POD}))',
     "gpu": f"avg by (namespace, service) (label_replace(DCGM_FI_DEV_GPU_UTIL, {_POD})) / 100",
-    "queue": f"avg by (namespace, service) (label_replace(vllm:num_requests_waiting, {_POD})) or avg by (namespace, service) (label_replace(nv_inference_pending_request_count, {_POD}))",  # noqa: E501
+    "queue": f"avg by (namespace, service) (label_replace(vllm:num_requests_waiting, {_POD})) or avg by (namespace, service) (label_replace(nv_inference_pending_request_count, {_POD}))",
 }
 """Defaults for Istio/Envoy, cAdvisor + kube-state-metrics, DCGM, vLLM and Triton."""
 
@@ -68,6 +68,8 @@ class ScalerConfig:
     catchup_rounds: int = 10  # vertical rounds replayed after a gap; also the epoch of new objects
     evict_after_s: float = 3600.0  # forget ScaledObjects KEDA stopped asking about
     first_answer_wait_s: float = 3.0  # a new ScaledObject's first call waits this for a sample
+    retry_s: float = 5.0  # a failed vertical round is retried at most this often
+    history_s: float = 20.0  # horizontal instants kept (at least) to fill new windows from
 
 
 _TOP_KEYS = {
@@ -79,6 +81,8 @@ _TOP_KEYS = {
     "catchupRounds": "catchup_rounds",
     "evictAfterSeconds": "evict_after_s",
     "firstAnswerWaitSeconds": "first_answer_wait_s",
+    "retrySeconds": "retry_s",
+    "historySeconds": "history_s",
     "vertical": "vertical",
 }
 

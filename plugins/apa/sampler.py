@@ -18,9 +18,11 @@ standard exporters report by dropping series.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import math
 import time
+from collections import deque
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -75,6 +77,12 @@ class Sampler:
         self.last_tick_ok = False
         self.ticked = asyncio.Event()  # set after every horizontal tick, then replaced
         self._vertical_task: asyncio.Task[None] | None = None
+        self._vertical_done = -math.inf  # last boundary a round was started for
+        self._vertical_tried = -math.inf
+        self._vertical_ok = True
+        # Recent instants of the horizontal signal, (t, {key: value}), oldest first: a new
+        # ScaledObject's window is filled from here without asking Prometheus again.
+        self.history: deque[tuple[float, dict[Key, float]]] = deque()
 
     # -- timing -----------------------------------------------------------------------------
 
@@ -102,7 +110,13 @@ class Sampler:
         interval = self.config.vertical.interval_s
         boundary = math.floor((second - self.config.lag_s) / interval) * interval
         running = self._vertical_task is not None and not self._vertical_task.done()
-        if not running and any(self._pending(e, boundary) for e in self.registry):
+        # Once per boundary; a failed round is retried, at most every `retry_s` seconds.
+        due = boundary > self._vertical_done or (
+            not self._vertical_ok and second - self._vertical_tried >= self.config.retry_s
+        )
+        if not running and due:
+            self._vertical_done = boundary
+            self._vertical_tried = second
             # Its own task: a slow vertical query must not delay the 1 s horizontal answers.
             self._vertical_task = asyncio.create_task(self.vertical_round(boundary))
 
@@ -114,31 +128,37 @@ class Sampler:
         step = self.config.horizontal_interval_s
         entries = list(self.registry)
         span = max((e.metadata.window_seconds for e in entries), default=0.0)
+        span = max(span, self.config.history_s)
         earliest = t - math.ceil(span / step) * step + step
-        backfill = any(e.needs_backfill for e in entries)
-        # Whole window for new entries or a first tick, else just the instants not yet sampled.
-        resume = earliest if self.last_t is None else self.last_t + step
-        start = earliest if backfill else max(resume, earliest)
-        series: Series | None = None
+        covered = self.history and self.history[0][0] <= earliest
+        # Only the instants not sampled yet; the whole window on start, after a gap, or when a
+        # new ScaledObject has a longer window than the history kept.
+        start = earliest
+        if covered and self.last_t is not None:
+            start = max(self.last_t + step, earliest)
+        fresh = False
         if entries and start <= t:
             series = await self._query(HORIZONTAL_SIGNAL, start, t, step)
+            if series is not None:
+                instants = _by_instant(series, start, t, step)
+                if instants[-1][1]:
+                    self._remember(instants, earliest)
+                    fresh = True
+                else:
+                    # Not a single series at t: Prometheus restarted empty or scrapes stopped.
+                    # That is missing data, not "no traffic anywhere": retried next tick.
+                    self.telemetry.prometheus_up.set(1)
+                    self.telemetry.degraded.set(1)
+                    self.telemetry.degraded_reason = "no series at the evaluation instant"
         elif entries:
-            series = {}
-        if series is not None and entries and not _has_point_at(series, t):
-            # Not a single series at t: Prometheus restarted empty, or scrapes stopped. That is
-            # missing data, not "no traffic anywhere"; the instant is retried on the next tick.
-            series = None
-            self.telemetry.prometheus_up.set(1)
-            self.telemetry.degraded.set(1)
-            self.telemetry.degraded_reason = "no series at the evaluation instant"
-        ok = series is not None
-        if series is not None:
-            for entry in entries:
-                self._feed(entry, series.get(entry.key), t)
-            self.last_t = t
-        for entry in entries:
-            self._answer(entry, t, second, fresh=ok)
-        self.last_tick_ok = ok or not entries
+            fresh = self.last_t == t
+        for index, entry in enumerate(entries):
+            if fresh:
+                self._feed(entry)
+            self._answer(entry, self.last_t if fresh else t, second, fresh=fresh)
+            if index % 2000 == 1999:
+                await asyncio.sleep(0)  # let KEDA's calls in between chunks
+        self.last_tick_ok = fresh or not entries
         self.telemetry.scaledobjects.set(len(entries))
         if self.last_tick_ok:
             self.telemetry.prometheus_up.set(1)
@@ -150,22 +170,38 @@ class Sampler:
         self.ticked.set()
         self.ticked = asyncio.Event()
 
-    def _feed(self, entry: Entry, points: list[tuple[float, float]] | None, t: float) -> None:
+    def _remember(self, instants: list[tuple[float, dict[Key, float]]], earliest: float) -> None:
+        """Append newly sampled instants to the history and drop the ones before `earliest`."""
+        history = self.history
+        last = history[-1][0] if history else None
+        if last is not None and instants[0][0] <= last:  # a refetch: rebuild from the response
+            history.clear()
+            last = None
+        history.extend(instants)
+        while history and history[0][0] < earliest:
+            history.popleft()
+        self.last_t = history[-1][0]
+
+    def _feed(self, entry: Entry) -> None:
+        """Add the instants this entry's window lacks, from the shared history (a new entry
+        gets its whole window at once, identical to what a long-running process holds)."""
         window = entry.window
-        if points:
-            last = window.last_t
-            for at, value in points:
-                if last is None or at > last:
-                    window.add(at, value)
-                    last = at
-        if window.last_t is None or window.last_t < t:
-            window.add(t, 0.0)  # no series at t: no requests (0 is neutral for a max)
+        key = entry.key
+        last = window.last_t
+        history = self.history
+        # Walk back only as far as needed: usually one instant.
+        index = len(history)
+        while index > 0 and (last is None or history[index - 1][0] > last):
+            index -= 1
+        for at, values in itertools.islice(history, index, None):
+            if values:  # an instant without any series carries no information
+                window.add(at, values.get(key, 0.0))  # no series: no requests
         entry.needs_backfill = False
 
-    def _answer(self, entry: Entry, t: float, second: float, *, fresh: bool) -> None:
+    def _answer(self, entry: Entry, t: float | None, second: float, *, fresh: bool) -> None:
         bounds = entry.bounds
         floor = self.schedules.floor(entry.metadata.schedule, second)
-        if fresh and not entry.needs_backfill:
+        if fresh and t is not None and not entry.needs_backfill:
             peak = entry.window.max(t)
             entry.value = replicas_needed(peak, bounds, entry.target, floor=floor)
             entry.active = (
@@ -178,8 +214,14 @@ class Sampler:
             entry.active = bool(entry.active) or bounds.concurrency_min > 0 or floor > 0
 
     def answer_now(self, entry: Entry) -> None:
-        """Answer a just-registered entry from memory when this process has no sample for it."""
-        if entry.value is None and self.last_t is not None and not entry.needs_backfill:
+        """Answer a just-registered entry at once from the shared history, when it covers the
+        entry's window (otherwise the next tick fetches what is missing)."""
+        if entry.value is not None or not self.last_tick_ok or self.last_t is None:
+            return
+        history = self.history
+        needed = self.last_t - entry.metadata.window_seconds + self.config.horizontal_interval_s
+        if history and history[0][0] <= needed:
+            self._feed(entry)
             self._answer(entry, self.last_t, self.clock(), fresh=True)
 
     async def _query(self, signal: str, start: float, end: float, step: float) -> Series | None:
@@ -236,11 +278,15 @@ class Sampler:
         by_signal: dict[str, Series] = {}
         for signal, result in zip(VERTICAL_SIGNALS, results, strict=True):
             if result is None:
+                self._vertical_ok = False
                 return  # all-or-nothing: the round is replayed once Prometheus answers again
             by_signal[signal] = result
+        self._vertical_ok = True
         boundaries = _range(first, boundary, interval)
         config = self.config.vertical
-        for entry in entries:
+        for index, entry in enumerate(entries):
+            if index % 500 == 499:
+                await asyncio.sleep(0)  # let KEDA's calls in between chunks
             decided = entry.vertical.decided_at
             if decided is None:
                 decided = self._origin(boundary)
@@ -272,8 +318,18 @@ class Sampler:
             log.info("forgot %d ScaledObjects KEDA stopped asking about", removed)
 
 
-def _has_point_at(series: Series, t: float) -> bool:
-    return any(points[-1][0] == t for points in series.values())
+def _by_instant(
+    series: Series, start: float, end: float, step: float
+) -> list[tuple[float, dict[Key, float]]]:
+    """A range result regrouped per aligned instant: [(t, {key: value})], every instant present."""
+    instants = _range(start, end, step)
+    values: list[dict[Key, float]] = [{} for _ in instants]
+    for key, points in series.items():
+        for at, value in points:
+            index = round((at - start) / step)
+            if 0 <= index < len(instants):
+                values[index][key] = value
+    return list(zip(instants, values, strict=True))
 
 
 def _range(first: float, last: float, step: float) -> list[float]:

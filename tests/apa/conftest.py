@@ -10,8 +10,9 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
+from typing import TypeVar
 
 import grpc
 import httpx
@@ -24,6 +25,7 @@ from plugins.apa.proto import externalscaler_pb2_grpc as pb_grpc
 
 from .loadmodel import start_exporter
 
+T = TypeVar("T")
 REPO = Path(__file__).resolve().parents[2]
 PROMETHEUS = os.environ.get("KNOBLESS_PROMETHEUS", "/usr/bin/prometheus")
 RATE = "[3s]"  # a 1 s scrape interval: three samples per rate window
@@ -274,7 +276,9 @@ def scalers(tmp_path: Path) -> Iterator[list[ScalerProcess]]:
         process.stop()
 
 
-def wait_for(condition, timeout: float, interval: float = 0.2, what: str = "condition"):  # type: ignore[no-untyped-def]
+def wait_for(
+    condition: Callable[[], T], timeout: float, interval: float = 0.2, what: str = "condition"
+) -> T:
     """Poll `condition()` until it returns a truthy value; fail with the last value seen."""
     deadline = time.monotonic() + timeout
     last = None
