@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from plugins.workload.security import RUN_AS_USER
+
 if TYPE_CHECKING:
     from compiler.models.environment import Environment
 
@@ -50,6 +52,8 @@ class RuntimePod:
     metrics_path: str = "/metrics"
     progress_deadline_seconds: int = 600
     """Deployment progressDeadlineSeconds: longer than the slowest healthy start of the runtime."""
+    run_as_user: int | None = RUN_AS_USER
+    """UID of the model container; None keeps the image's own (non-root) USER."""
 
 
 def tmp_volume(size_limit: str | None = None) -> tuple[dict[str, Any], dict[str, Any]]:

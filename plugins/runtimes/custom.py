@@ -38,4 +38,5 @@ def build(served: ServedContext, endpoint: EndpointContext) -> RuntimePod:
         drain_seconds=10,
         min_ready_seconds=10,
         progress_deadline_seconds=STARTUP_BUDGET_SECONDS + 300,
+        run_as_user=None,  # the team's image declares its own non-root USER
     )

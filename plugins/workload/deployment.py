@@ -93,7 +93,7 @@ def model_container(
     container["livenessProbe"] = runtime.liveness_probe
     # The drain: keep serving while the pod leaves the Service endpoints and the gateway.
     container["lifecycle"] = {"preStop": {"sleep": {"seconds": runtime.drain_seconds}}}
-    container["securityContext"] = container_security_context()
+    container["securityContext"] = container_security_context(runtime.run_as_user)
     container["volumeMounts"] = list(runtime.mounts)
     return container
 

@@ -10,28 +10,32 @@ from __future__ import annotations
 from typing import Any
 
 RUN_AS_USER = 65532
-"""A fixed non-root UID. Runtime images that default to root (vLLM, Triton, MLflow) run fine as
-any UID once HOME and caches point at a writable emptyDir, which the runtimes arrange."""
+"""The non-root UID of the containers whose images we choose. Runtime images that default to root
+(vLLM, Triton, MLflow) run fine as any UID once HOME and caches point at a writable emptyDir,
+which the runtimes arrange. A team's own image keeps the non-root USER it declares."""
 
 
 def pod_security_context() -> dict[str, Any]:
     return {
         "runAsNonRoot": True,
-        "runAsUser": RUN_AS_USER,
-        "runAsGroup": RUN_AS_USER,
         "fsGroup": RUN_AS_USER,
         "seccompProfile": {"type": "RuntimeDefault"},
     }
 
 
-def container_security_context() -> dict[str, Any]:
-    return {
+def container_security_context(run_as_user: int | None = RUN_AS_USER) -> dict[str, Any]:
+    """`run_as_user` None: the image's own USER (the kubelet refuses to start it if that is root)."""
+    context: dict[str, Any] = {
         "allowPrivilegeEscalation": False,
         "readOnlyRootFilesystem": True,
         "runAsNonRoot": True,
-        "capabilities": {"drop": ["ALL"]},
-        "seccompProfile": {"type": "RuntimeDefault"},
     }
+    if run_as_user is not None:
+        context["runAsUser"] = run_as_user
+        context["runAsGroup"] = run_as_user
+    context["capabilities"] = {"drop": ["ALL"]}
+    context["seccompProfile"] = {"type": "RuntimeDefault"}
+    return context
 
 
 def restricted_violations(pod_spec: dict[str, Any]) -> list[str]:

@@ -315,3 +315,26 @@ def test_a_namespace_too_long_is_an_error(repo: Path) -> None:
         "`serving-` of environment `prod` + endpoint name) is 68 characters long; at most 63 are "
         "allowed, so shorten the endpoint name"
     ) in messages
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "uid"),
+    [
+        ("fraud-scorer", 65532),
+        ("support-llm", 65532),
+        ("doc-embedder", 65532),
+        ("triage-agent", None),
+    ],
+)
+def test_our_images_run_as_a_fixed_uid_a_team_image_as_its_own_user(
+    endpoint: str, uid: Any
+) -> None:
+    (deployment,) = by_kind(render(resolve(PROJECT, "prod", endpoint)), "Deployment")
+    pod = deployment["spec"]["template"]["spec"]
+    assert pod["containers"][0]["securityContext"].get("runAsUser") == uid
+    assert all(c["securityContext"]["runAsUser"] == 65532 for c in pod["initContainers"])
+    assert pod["securityContext"] == {
+        "runAsNonRoot": True,
+        "fsGroup": 65532,
+        "seccompProfile": {"type": "RuntimeDefault"},
+    }
