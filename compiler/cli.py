@@ -7,6 +7,10 @@ import importlib
 import os
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import pluggy
 
 from compiler.errors import EXIT_INTERNAL, EXIT_INVALID, EXIT_USAGE, KnoblessError
 
@@ -29,7 +33,7 @@ exit codes:
 """
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(manager: pluggy.PluginManager | None = None) -> argparse.ArgumentParser:
     from compiler.plugins import build_plugin_manager
 
     parser = argparse.ArgumentParser(
@@ -44,7 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     for module in COMMAND_MODULES:
         importlib.import_module(module).register(subparsers)
     # Plugins (the APA scaler and simulator among them) add their own commands.
-    build_plugin_manager().hook.knobless_add_commands(subparsers=subparsers)
+    (manager or build_plugin_manager()).hook.knobless_add_commands(subparsers=subparsers)
     return parser
 
 

@@ -258,14 +258,37 @@ def serialize(
 # -- the whole pipeline ------------------------------------------------------------------------------
 
 
+def lint(
+    manager: pluggy.PluginManager,
+    sources: Sources,
+    resolved: dict[str, tuple[EndpointContext, ...]],
+    environments: dict[str, EnvironmentContext],
+    *,
+    strict: bool,
+) -> list[Diagnostic]:
+    """Semantic lint over the resolved endpoints (rules are plugins: plugins/lint/)."""
+    from compiler.review.lint import run_lint
+
+    return run_lint(
+        manager,
+        resolved,
+        environments,
+        strict=strict,
+        endpoint_names=sources.endpoints.keys(),
+        environment_sources={name: source for name, (_, source) in sources.environments.items()},
+    )
+
+
 def compile_repository(
     root: Path,
     *,
     environments: Sequence[str] | None = None,
     manager: pluggy.PluginManager | None = None,
     progress: Progress = _no_progress,
+    strict: bool = False,
 ) -> CompileResult:
-    """Compile a repository in memory. Raises InputError with every problem found."""
+    """Compile a repository in memory. Raises InputError with every problem found; warnings
+    (lint) are in the result, or errors too with `strict`."""
     root = root.resolve()
     if manager is None:
         config = load_config(root)
@@ -276,9 +299,12 @@ def compile_repository(
         name: EnvironmentContext(environment, source.path)
         for name, (environment, source) in sources.environments.items()
     }
+    findings = lint(manager, sources, resolved, env_contexts, strict=strict)
+    if any(d.severity is Severity.ERROR for d in findings):
+        raise InputError(findings)
     files: dict[str, bytes] = {}
     all_manifests: dict[str, tuple[Manifest, ...]] = {}
-    problems: list[Diagnostic] = []
+    problems: list[Diagnostic] = list(findings)
     writer = YamlWriter()
     for done, (name, env_context) in enumerate(env_contexts.items(), start=1):
         manifests = render(manager, env_context, resolved[name])

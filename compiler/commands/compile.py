@@ -7,7 +7,7 @@ import sys
 
 from compiler.commands._common import ProgressBar, add_root, repository_root
 from compiler.diagnostics import Severity
-from compiler.errors import InputError, StaleOutputError
+from compiler.errors import StaleOutputError
 from compiler.pipeline import compile_repository
 from compiler.report import print_diagnostics
 from compiler.writer import RENDERED, compare, list_tree, read_tree, unified_diff, write_tree
@@ -39,10 +39,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 def run(args: argparse.Namespace) -> int:
     root = repository_root(args)
     with ProgressBar() as progress:
-        result = compile_repository(root, environments=args.env, progress=progress)
+        result = compile_repository(
+            root, environments=args.env, progress=progress, strict=args.strict
+        )
     warnings = [d for d in result.diagnostics if d.severity is Severity.WARNING]
-    if warnings and args.strict:
-        raise InputError(warnings)
     print_diagnostics(warnings)
     compiled = sorted(result.environments)
     if args.check:

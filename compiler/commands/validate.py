@@ -8,9 +8,12 @@ from pathlib import Path
 
 from compiler.commands._common import add_root, repository_root
 from compiler.config import load_config
+from compiler.context import EnvironmentContext
+from compiler.diagnostics import Severity
 from compiler.errors import InputError
-from compiler.pipeline import ENDPOINTS_DIR, ENVIRONMENTS_DIR, Sources, load, resolve
+from compiler.pipeline import ENDPOINTS_DIR, ENVIRONMENTS_DIR, Sources, lint, load, resolve
 from compiler.plugins import build_plugin_manager
+from compiler.report import print_diagnostics
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -22,6 +25,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "checked. Exit 0 when valid, 1 with every problem listed otherwise.",
     )
     parser.add_argument("paths", nargs="*", metavar="PATH", help="endpoint or environment files")
+    parser.add_argument("--strict", action="store_true", help="treat lint warnings as errors")
     add_root(parser)
     parser.set_defaults(handler=run)
 
@@ -60,10 +64,16 @@ def run(args: argparse.Namespace) -> int:
             sources.problems,
         )
     resolved = resolve(sources, manager)
+    contexts = {
+        name: EnvironmentContext(environment, source.path)
+        for name, (environment, source) in sources.environments.items()
+    }
+    findings = lint(manager, sources, resolved, contexts, strict=args.strict)
+    if any(d.severity is Severity.ERROR for d in findings):
+        raise InputError(findings)
+    print_diagnostics(findings)
     checked = len(sources.endpoints)
     pairs = sum(len(v) for v in resolved.values())
-    if checked == 0 and endpoint_names:
-        raise InputError([])
     print(
         f"{checked} endpoints valid in {len(resolved)} environments ({pairs} endpoint-environment pairs)",
         file=sys.stderr,
