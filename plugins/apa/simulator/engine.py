@@ -13,8 +13,8 @@ from typing import Protocol
 
 import numpy as np
 
-from plugins.apa.decision import Signals
 from plugins.apa.simulator.cluster import Pods, advance
+from plugins.apa.simulator.observed import Observed
 from plugins.apa.simulator.policies import View
 from plugins.apa.simulator.profile import Profile
 
@@ -85,18 +85,12 @@ def simulate_policy(policy: Policy, inputs: Inputs) -> Run:
     pods.ready_at = [-math.inf] * min(start, max(inputs.max_replicas, policy.initial))
     in_flight = min(float(inputs.rate[0]) * service_s, len(pods.ready_at) * c0)
 
-    scrape = inputs.scrape_s
-    acc = np.zeros(8)  # concurrency, ready, per-replica, cpu, gpu, memory, latency, queue
-    acc_steps = 0
-    live_steps = 0
+    observed = Observed(inputs.scrape_s, profile.gpu is not None, profile.exports_queue)
     cpu_acc = 0.0
-    last_concurrency = in_flight
-    last_signals: Signals | None = None
     cpu_usage = 0.0
     cpu_ready = cpu_unready = 0
-    held: deque[list[float]] = deque()  # [arrival step, count] waiting at the activator
+    held: deque[list[float]] = deque()  # [arrival second, count] waiting at the activator
     gpu = profile.gpu
-    queue_exported = profile.exports_queue
 
     for i in range(steps):
         now = float(i)
@@ -112,18 +106,16 @@ def simulate_policy(policy: Policy, inputs: Inputs) -> Run:
                 while held and now - held[0][0] > profile.timeout_s:
                     rejected += held.popleft()[1]
             else:
-                rejected += arrivals
+                rejected += arrivals  # no endpoint behind the route: 503 at the gateway
             factor_rec[i] = math.nan
             n_avg = 0.0
-            demand = sum(h[1] for h in held) if held else arrivals * service_s
-            concurrency = demand
             queue_proxy = sum(h[1] for h in held)
+            observed.record(0.0, 0.0, 0.0, 0, 0.0, None)
         else:
             total = arrivals
             while held:  # the activator releases what it held to the new pod
                 arrived, count = held.popleft()
-                wait = now - arrived
-                run.deferred.append((i, count, math.log1p(wait / service_s)))
+                run.deferred.append((i, count, math.log1p((now - arrived) / service_s)))
                 total += count
             slots = ready * c_eff
             after = advance(in_flight, total / STEP_S, slots, service_s, STEP_S)
@@ -136,58 +128,33 @@ def simulate_policy(policy: Policy, inputs: Inputs) -> Run:
             n_avg = 0.5 * (in_flight + after)
             in_flight = after
             factor_rec[i] = math.log(max(1.0, n_avg / slots))
-            served_rec[i] = max(0.0, arrivals - rejected)
-            concurrency = n_avg
+            served = max(0.0, arrivals - rejected)
+            served_rec[i] = served
             queue_proxy = n_avg
+            per_replica = n_avg / ready
+            u = min(per_replica, c_eff) / c_eff
+            cpu = profile.cpu.at(u)
+            cpu_acc += cpu
+            observed.record(
+                n_avg,
+                profile.service_time_ms * math.exp(factor_rec[i]),
+                served,
+                ready,
+                cpu,
+                (
+                    gpu.at(u) if gpu else 0.0,
+                    profile.memory.at(u),
+                    max(0.0, per_replica - c_eff),
+                ),
+            )
         rejected_rec[i] = rejected
         pods_rec[i] = pods.count
         ready_rec[i] = ready
         inflight_rec[i] = n_avg
-
-        # What the exporters see this second.
-        if ready > 0:
-            per_replica = n_avg / ready
-            u = min(per_replica, c_eff) / c_eff
-            cpu = profile.cpu.at(u)
-            acc += (
-                concurrency,
-                ready,
-                per_replica,
-                cpu,
-                gpu.at(u) if gpu else 0.0,
-                profile.memory.at(u),
-                profile.service_time_ms * math.exp(factor_rec[i]),
-                max(0.0, per_replica - c_eff),
-            )
-            cpu_acc += cpu
-            live_steps += 1
-        else:
-            acc[0] += concurrency
-        acc_steps += 1
         end = now + STEP_S
-        new_scrape = (i + 1) % scrape == 0
-        if new_scrape:
-            last_concurrency = acc[0] / acc_steps
-            mean_ready = acc[1] / acc_steps
-            if live_steps:
-                # Per-replica figures average the seconds that had ready replicas.
-                seen = live_steps
-                last_signals = Signals(
-                    t=end,
-                    replicas=mean_ready,
-                    concurrency_per_replica=acc[2] / seen,
-                    cpu_utilization=acc[3] / seen,
-                    gpu_utilization=acc[4] / seen if gpu else None,
-                    memory_utilization=acc[5] / seen,
-                    latency_ms=acc[6] / seen,
-                    queue_per_replica=acc[7] / seen if queue_exported else None,
-                )
-            else:
-                last_signals = None
-            acc[:] = 0.0
-            acc_steps = 0
-            live_steps = 0
         if (i + 1) % METRICS_SERVER_WINDOW_S == 0:
+            # metrics-server: a pod counts once it was Ready for a whole window (the HPA's
+            # CPU initialization rules, simplified); usage is the window's mean per pod.
             counted = pods.ready_since(end, METRICS_SERVER_WINDOW_S)
             cpu_ready = counted
             cpu_unready = pods.count - counted
@@ -197,9 +164,7 @@ def simulate_policy(policy: Policy, inputs: Inputs) -> Run:
             now=end,
             pods=pods.count,
             ready=pods.ready(end),
-            concurrency=last_concurrency,
-            signals=last_signals,
-            new_scrape=new_scrape,
+            observed=observed,
             cpu_ready_usage=cpu_usage,
             cpu_ready=cpu_ready,
             cpu_unready=cpu_unready,

@@ -14,9 +14,9 @@ from collections import deque
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from plugins.apa.config import ScalerConfig
 from plugins.apa.decision import (
     ConcurrencyWindow,
-    Signals,
     VerticalConfig,
     VerticalState,
     decide,
@@ -26,6 +26,7 @@ from plugins.apa.decision import (
 from plugins.apa.simulator.endpoint import ServedSystem
 from plugins.apa.simulator.hpa import SYNC_PERIOD_S, Hpa
 from plugins.apa.simulator.keda import KedaLoop
+from plugins.apa.simulator.observed import Observed
 
 CPU_TARGET_UTILIZATION = 0.70
 KPA_STABLE_WINDOW_S = 60
@@ -41,18 +42,14 @@ KPA_SCALE_TO_ZERO_GRACE_S = 30.0
 
 @dataclass(frozen=True)
 class View:
-    """What the autoscalers can observe at `now` (after the second that just ended)."""
+    """What the autoscalers can observe at `now` (the end of the second just simulated)."""
 
     now: float
     pods: int
     """The Deployment's spec.replicas (pods existing, ready or starting)."""
     ready: int
-    concurrency: float
-    """Total in-flight requests as Prometheus last scraped them (mean over a scrape interval)."""
-    signals: Signals | None
-    """The scaler's per-replica signals at the last scrape (None when nothing is ready)."""
-    new_scrape: bool
-    """A Prometheus scrape completed in the second that just ended."""
+    observed: Observed
+    """Prometheus: what the scaler's queries and KEDA's Prometheus triggers read."""
     cpu_ready_usage: float
     """metrics-server: summed CPU utilization of the pods it counts as ready."""
     cpu_ready: int
@@ -108,8 +105,10 @@ class KedaHpaPolicy:
 
 
 class ApaPolicy(KedaHpaPolicy):
-    """The APA scaler: 1 s concurrency samples, max over the window, the vertical loop; the
-    decisions are plugins.apa.decision's, the same functions the gRPC server runs."""
+    """The APA scaler as plugins/apa/sampler.py runs it: every second the concurrency signal at
+    the aligned instant T = floor(now - lag) goes into the window; the answer is
+    replicas_needed(window max, ...); at every vertical boundary one `decide` with the signals
+    at that instant. The decisions are plugins.apa.decision's, the code the gRPC server runs."""
 
     name = "apa"
 
@@ -118,27 +117,30 @@ class ApaPolicy(KedaHpaPolicy):
         system: ServedSystem,
         phases: tuple[float, float, float],
         start: datetime,
-        config: VerticalConfig | None = None,
+        config: ScalerConfig | None = None,
     ):
         super().__init__(system, system.min_replicas, 1.0, phases[:2])
+        self.scaler = config or ScalerConfig()
+        self.config: VerticalConfig = self.scaler.vertical
         self.bounds = system.bounds
-        self.config = config or VerticalConfig()
         self.window = ConcurrencyWindow(system.window_s)
         self.state = VerticalState.initial(self.bounds)
-        self.samples: list[Signals] = []
-        self.previous: float | None = None
         self.vertical_phase = _phase(phases[2], self.config.interval_s)
         self.start = start
+        self.instant = -math.inf
         self.targets: list[tuple[float, float]] = [(0.0, self.state.target)]
         self.decisions: list[tuple[float, str, str]] = []
 
     def observe(self, view: View) -> None:
-        self.window.add(view.now, view.concurrency)
-        if view.new_scrape and view.signals is not None:
-            self.samples.append(view.signals)
-        if _due(view.now, self.config.interval_s, self.vertical_phase):
-            decision = decide(self.state, self.samples, self.bounds, self.config, view.now)
-            self.samples = []
+        instant = math.floor(view.now - self.scaler.lag_s)
+        if instant <= self.instant:
+            return
+        self.instant = instant
+        self.window.add(instant, view.observed.concurrency_rate(instant))
+        interval = self.config.interval_s
+        if (instant - self.vertical_phase) % interval == 0:
+            sample = view.observed.signals(instant)
+            decision = decide(self.state, (sample,), self.bounds, self.config, now=instant)
             if decision.target != self.state.target:
                 self.targets.append((view.now, decision.target))
             if decision.action != "hold":
@@ -150,22 +152,19 @@ class ApaPolicy(KedaHpaPolicy):
             return 0.0
         return schedule_floor(self.system.schedule, self.start + timedelta(seconds=now))
 
+    def peak(self) -> float | None:
+        return self.window.max(self.instant)
+
     def value(self, view: View) -> float:
-        value = replicas_needed(
-            self.window.max(view.now),
-            self.bounds,
-            self.state.target,
-            floor=self.floor(view.now),
-            previous=self.previous,
+        return replicas_needed(
+            self.peak(), self.bounds, self.state.target, floor=self.floor(view.now)
         )
-        self.previous = value
-        return value
 
     def active(self, view: View, value: float) -> bool:
-        # DESIGN.md: traffic in the window, a provisioned floor, or an open schedule window.
-        window_max = self.window.max(view.now)
+        # The sampler's IsActive: traffic in the window, a provisioned floor, an open schedule.
+        peak = self.peak()
         return (
-            (window_max is not None and window_max > 0)
+            (peak is not None and peak > 0)
             or self.bounds.concurrency_min > 0
             or self.floor(view.now) > 0
         )
@@ -183,7 +182,8 @@ class FixedPolicy(KedaHpaPolicy):
         super().__init__(system, min_replicas, target, phases)
 
     def value(self, view: View) -> float:
-        return view.concurrency
+        # An in-flight gauge as last scraped (KServe's KEDA examples use vLLM's running gauge).
+        return view.observed.in_flight_gauge(view.now)
 
 
 class CpuPolicy:

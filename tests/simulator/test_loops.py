@@ -1,0 +1,91 @@
+"""KEDA's activation loop, Knative's KPA and the fluid replica model, against hand-computed cases."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from plugins.apa.simulator.cluster import Pods, advance
+from plugins.apa.simulator.keda import KedaLoop
+from plugins.apa.simulator.observed import Observed
+from plugins.apa.simulator.policies import KpaPolicy, View
+
+from .helpers import system
+
+
+def test_keda_activates_from_zero_and_waits_the_cooldown() -> None:
+    keda = KedaLoop(min_replicas=0, polling_interval_s=15, cooldown_s=300)
+    assert keda.poll(0.0, True, 0) == 1  # active at 0: straight to max(1, min)
+    assert keda.poll(15.0, False, 1) == 1
+    assert keda.poll(299.0, False, 3) == 3  # the HPA's replicas are left alone
+    assert keda.poll(300.0, False, 3) == 0  # cooldown since the last active poll
+    assert keda.poll(315.0, True, 0) == 1
+
+
+def test_keda_minimum_and_fresh_objects() -> None:
+    keda = KedaLoop(min_replicas=3, polling_interval_s=30, cooldown_s=300)
+    assert keda.poll(0.0, True, 0) == 3
+    assert keda.poll(30.0, False, 1) == 3  # inactive below minReplicaCount
+    fresh = KedaLoop(min_replicas=0, polling_interval_s=30, cooldown_s=300)
+    assert fresh.poll(0.0, False, 2) == 2  # lastActiveTime starts at creation
+    assert fresh.poll(299.0, False, 2) == 2
+    assert fresh.poll(300.0, False, 2) == 0
+
+
+def test_advance_below_capacity_tends_to_littles_law() -> None:
+    # 100 rps x 0.1 s = 10 in flight, with 20 slots: 10 (1 - e^-10) after one second.
+    assert advance(0.0, 100.0, 20.0, 0.1, 1.0) == pytest.approx(10 * (1 - math.exp(-10)))
+
+
+def test_advance_saturated_grows_and_drains_linearly() -> None:
+    # 10 slots x 1/0.1 s = 100 rps served; 200 arrive: +100 per second.
+    assert advance(20.0, 200.0, 10.0, 0.1, 1.0) == pytest.approx(120.0)
+    # 50 arrive: the backlog of 10 above the slots drains at 50/s in 0.2 s, then decays
+    # exponentially from 10 towards 5 for 0.8 s.
+    expected = 5 + 5 * math.exp(-8)
+    assert advance(20.0, 50.0, 10.0, 0.1, 1.0) == pytest.approx(expected)
+    assert advance(3.0, 5.0, 0.0, 0.1, 2.0) == 13.0  # nothing ready: requests only pile up
+
+
+def test_advance_crossing_into_saturation_is_continuous() -> None:
+    before = advance(0.0, 1000.0, 10.0, 0.1, 0.5)
+    # steady state 100 >> 10 slots: crosses at 0.1 ln(100/90), then +900/s.
+    crossing = 0.1 * math.log(100 / 90)
+    assert before == pytest.approx(10 + 900 * (0.5 - crossing))
+
+
+def test_pods_start_late_and_go_newest_first() -> None:
+    pods = Pods(startup_s=10.0)
+    pods.scale(0.0, 2)
+    assert pods.ready(9.0) == 0 and pods.ready(10.0) == 2
+    pods.scale(20.0, 5)
+    assert pods.count == 5 and pods.ready(25.0) == 2 and pods.ready_since(31.0, 15) == 2
+    pods.scale(25.0, 3)  # the two newest (still starting) go first
+    assert pods.ready_at == [10.0, 10.0, 30.0]
+
+
+def view(now: float, ready: int, pods: int, concurrency: float) -> View:
+    return View(now, pods, ready, Observed(5, False, False), 0.0, 0, 0, concurrency)
+
+
+def test_kpa_panics_on_a_burst_and_does_not_scale_down_in_panic() -> None:
+    kpa = KpaPolicy(system(min_concurrency=0), None, 8.0, phase=0.0)
+    assert kpa.target == 70.0  # 0.7 x 100 when containerConcurrency is unset
+    decisions = []
+    for second in range(1, 61):
+        decisions.append(kpa.tick(view(float(second), 2, 2, 140.0)))
+    assert set(decisions) == {None}  # 140 / 70 = 2 replicas: steady
+    # 700 in flight: the 6 s panic window says ceil(avg / 70) >= 2 x ready: panic, grow.
+    grown = None
+    for second in range(61, 67):
+        grown = kpa.tick(view(float(second), 2, 2, 700.0)) or grown
+    assert kpa.panic_since is not None
+    assert grown == 10  # ceil(700 / 70): the panic window is all 700 by now
+    # Load vanishes: in panic the count never goes down.
+    assert kpa.tick(view(68.0, 10, 10, 0.0)) is None
+    # A stable window later, panic ends and the 2x scale-down rate applies: floor(10 / 2).
+    for second in range(69, 128):
+        kpa.tick(view(float(second), 10, 10, 0.0))
+    assert kpa.panic_since is None
+    assert kpa.tick(view(128.0, 10, 10, 0.0)) == 5

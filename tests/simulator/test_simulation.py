@@ -1,0 +1,104 @@
+"""Whole simulations on short traces: determinism, the JSON contract, the shared decision code."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+
+import plugins.apa.decision as decision
+from plugins.apa.simulator import policies
+from plugins.apa.simulator.profile import runtime_profile
+from plugins.apa.simulator.report import to_json_text
+from plugins.apa.simulator.simulation import Settings, simulate
+from plugins.apa.simulator.trace import Trace
+
+from .helpers import system
+
+POLICY_KEYS = [
+    "replica_seconds",
+    "gpu_hours",
+    "requests",
+    "served",
+    "over_slo_fraction",
+    "rejected_fraction",
+    "latency_ms",
+    "time_to_capacity_s",
+    "direction_changes",
+    "direction_changes_max_5min",
+    "replicas",
+    "per_replica_target",
+]
+
+
+def spike() -> Trace:
+    t = np.array([0.0, 120.0, 123.0, 420.0])
+    rps = np.array([3000.0, 3000.0, 12000.0, 12000.0])
+    return Trace("spike", t, rps, np.ones_like(rps))
+
+
+def run(seed: int = 1, policies_: tuple[str, ...] = ("apa", "fixed", "cpu", "kpa")) -> str:
+    profile = runtime_profile("mlflow", cpu_cores=4.0)
+    return to_json_text(simulate(system(), profile, spike(), policies_, Settings(seed=seed)))
+
+
+def test_same_seed_same_bytes_other_seed_other_figures() -> None:
+    first = run(seed=7)
+    assert run(seed=7) == first
+    assert run(seed=8) != first
+
+
+def test_json_shape_is_exact() -> None:
+    document = json.loads(run())
+    assert list(document) == ["policies", "trace", "profile"]
+    assert list(document["policies"]) == ["apa", "fixed", "cpu", "kpa"]
+    for summary in document["policies"].values():
+        assert list(summary) == POLICY_KEYS
+        assert list(summary["latency_ms"]) == ["p50", "p99", "p999"]
+        assert list(summary["replicas"]) == ["min", "mean", "max"]
+        assert len(summary["time_to_capacity_s"]) == 1  # one upward step in the trace
+    assert document["policies"]["cpu"]["per_replica_target"] is None
+    assert document["policies"]["fixed"]["per_replica_target"] == {"initial": 8.4, "final": 8.4}
+    assert list(document["trace"]) == [
+        "name",
+        "duration_s",
+        "points",
+        "rps_min",
+        "rps_mean",
+        "rps_max",
+        "cost_max",
+        "upward_steps",
+    ]
+    assert document["trace"]["upward_steps"] == [{"t_start_s": 120.0, "t_end_s": 123.0}]
+    assert document["profile"]["replica_capacity"] == 12.0
+    assert list(document["profile"])[-2:] == ["endpoint", "simulation"]
+    assert document["profile"]["simulation"]["seed"] == 1
+
+
+def test_figures_hold_together() -> None:
+    summary = json.loads(run(policies_=("fixed",)))["policies"]["fixed"]
+    assert summary["requests"] > 3000 * 420 * 0.9
+    assert summary["served"] <= summary["requests"]
+    assert 0 <= summary["over_slo_fraction"] <= 1 and 0 <= summary["rejected_fraction"] <= 1
+    lat = summary["latency_ms"]
+    assert lat["p50"] <= lat["p99"] <= lat["p999"]
+    assert summary["gpu_hours"] == 0.0  # a CPU model
+    # The spike needs ceil(12000 x 0.015 / 12) = 15 ready replicas at the true capacity.
+    assert summary["replicas"]["max"] >= 15
+
+
+def test_the_apa_runs_the_scalers_own_decision_code() -> None:
+    assert policies.decide is decision.decide
+    assert policies.replicas_needed is decision.replicas_needed
+    assert policies.ConcurrencyWindow is decision.ConcurrencyWindow
+
+
+def test_the_apa_learns_a_lower_target_when_the_model_gets_costlier() -> None:
+    # Flat load while each request needs 2.5x the work: replicas saturate at 12 / 2.5 = 4.8.
+    t = np.array([0.0, 300.0, 1800.0])
+    rps = np.array([6000.0, 6000.0, 6000.0])
+    cost = np.array([1.0, 2.5, 2.5])
+    profile = runtime_profile("mlflow", cpu_cores=4.0)
+    sim = simulate(system(), profile, Trace("drift", t, rps, cost), ("apa",))
+    target = sim.summaries["apa"]["per_replica_target"]
+    assert target is not None and target["final"] < 4.8 < target["initial"]
