@@ -19,6 +19,8 @@ def pod_security_context() -> dict[str, Any]:
     return {
         "runAsNonRoot": True,
         "fsGroup": RUN_AS_USER,
+        # Volumes are fresh emptyDirs and ConfigMaps: never walk a model's files to chown them.
+        "fsGroupChangePolicy": "OnRootMismatch",
         "seccompProfile": {"type": "RuntimeDefault"},
     }
 

@@ -336,5 +336,6 @@ def test_our_images_run_as_a_fixed_uid_a_team_image_as_its_own_user(
     assert pod["securityContext"] == {
         "runAsNonRoot": True,
         "fsGroup": 65532,
+        "fsGroupChangePolicy": "OnRootMismatch",
         "seccompProfile": {"type": "RuntimeDefault"},
     }
