@@ -339,3 +339,27 @@ def test_our_images_run_as_a_fixed_uid_a_team_image_as_its_own_user(
         "fsGroupChangePolicy": "OnRootMismatch",
         "seccompProfile": {"type": "RuntimeDefault"},
     }
+
+
+def test_gpu_pods_get_the_workload_node_selector_and_tolerations(repo: Path) -> None:
+    add_environment(
+        repo,
+        "pools",
+        "prod",
+        "{ workloads+: { 'gpu-small'+: { nodeSelector: { 'pool.example.com/name': 'l4' },"
+        " tolerations: [{ key: 'pool.example.com/gpu', operator: 'Exists', effect: 'NoSchedule' }] } } }",
+    )
+    (deployment,) = by_kind(render(resolve(repo, "pools", "doc-embedder")), "Deployment")
+    pod = deployment["spec"]["template"]["spec"]
+    assert pod["nodeSelector"] == {"pool.example.com/name": "l4"}
+    assert pod["tolerations"] == [
+        {"key": "pool.example.com/gpu", "operator": "Exists", "effect": "NoSchedule"},
+        {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"},
+    ]
+    assert pod["containers"][0]["resources"] == {
+        "requests": {"cpu": "8", "memory": "32Gi", "nvidia.com/gpu": "1"},
+        "limits": {"memory": "32Gi", "nvidia.com/gpu": "1"},
+    }
+    (cpu,) = by_kind(render(resolve(repo, "pools", "fraud-scorer")), "Deployment")
+    assert "tolerations" not in cpu["spec"]["template"]["spec"]
+    assert "nodeSelector" not in cpu["spec"]["template"]["spec"]
