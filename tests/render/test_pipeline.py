@@ -13,6 +13,8 @@ from compiler.errors import InputError
 from compiler.pipeline import compile_repository
 from compiler.plugins import build_plugin_manager
 
+from .helpers import edit_endpoint
+
 EXPECTED_FEED_RANKER = {
     "configmap-feed-ranker-otel.yaml",
     "deployment-feed-ranker-v12.yaml",
@@ -61,3 +63,27 @@ def test_an_invalid_route_fails_the_compile_schema_check(repo: Path) -> None:
     assert problem.path == "rendered/prod/feed-ranker/httproute-feed-ranker.yaml"
     assert "spec.rules" in problem.message
     assert "schemas/crds/gateway-httproute.schema.json" in problem.message
+
+
+def _compiled_templates(root: Path) -> dict[str, Any]:
+    result = compile_repository(root, environments=["prod"])
+    return {
+        m.path("prod"): m.body["spec"]["template"]
+        for m in result.manifests["prod"]
+        if m.kind == "Deployment"
+    }
+
+
+def _owner_and_scaling(data: dict[str, Any]) -> None:
+    data.update(owner="new-owner@example.com", description="changed")
+    data["scaling"]["concurrency"] = {"min": 2, "max": 3}
+
+
+def test_after_every_plugin_and_post_processing_routing_and_scaling_changes_restart_nothing(
+    repo: Path,
+) -> None:
+    before = _compiled_templates(repo)
+    edit_endpoint(repo, "feed-ranker", lambda d: d.update(traffic={"v12": 50, "v13": 50}))
+    for name in ("fraud-scorer", "churn-classifier"):
+        edit_endpoint(repo, name, _owner_and_scaling)
+    assert _compiled_templates(repo) == before
