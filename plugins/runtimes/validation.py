@@ -20,6 +20,8 @@ VLLM_TENSOR_PARALLEL_SIZES = (1, 2, 4, 8)
 most 8 GPUs, so a pod's GPU count must be one of these."""
 
 MODEL_RUNTIMES = ("mlflow", "vllm", "triton")
+VLLM_FLAVORS = ("transformers",)
+"""vLLM loads Hugging Face checkpoints, which MLflow stores with the transformers flavor."""
 
 
 def validate_endpoint(endpoint: EndpointContext, source: str) -> Iterator[Diagnostic]:
@@ -62,6 +64,12 @@ def _problems(served: ServedContext) -> Iterator[tuple[str, str]]:
         )
     if runtime != "vllm":
         return
+    if spec.flavor is not None and spec.flavor not in VLLM_FLAVORS:
+        yield (
+            "runtime",
+            f"vllm serves transformers language models, not flavor {spec.flavor}; leave "
+            "`runtime` out to get the runtime that serves it",
+        )
     if gpus == 0:
         yield (
             "runtime",

@@ -234,6 +234,13 @@ def test_a_plugin_runtime_gets_service_and_route_but_no_builtin_deployment(repo:
             "sklearn; set `flavor`, or leave `runtime` out",
         ),
         (
+            "    model: models:/m/1\n    runtime: vllm\n    flavor: xgboost\n"
+            "    compute: {workload: gpu-small}",
+            "endpoints/probe.yaml:6:14: error: served[0].runtime: vllm serves transformers "
+            "language models, not flavor xgboost; leave `runtime` out to get the runtime that "
+            "serves it",
+        ),
+        (
             "    model: models:/m/1\n    flavor: tensorrt\n    compute: {cpu: '1', memory: 1Gi}",
             "endpoints/probe.yaml:6:13: error: served[0].flavor: tensorrt engines run only on "
             "NVIDIA GPUs, and this version's compute has none; give `compute` a GPU (e.g. a GPU "
