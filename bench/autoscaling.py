@@ -17,6 +17,7 @@ classifier) are scaled per profile so each endpoint sees the same shapes within 
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 import time
 from dataclasses import replace
@@ -29,6 +30,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from plugins.apa.simulator.endpoint import ServedSystem, served_system  # noqa: E402
+from plugins.apa.simulator.hpa import ScalingPolicy  # noqa: E402
+from plugins.apa.simulator.policies import ApaPolicy, View  # noqa: E402
 from plugins.apa.simulator.profile import Profile, runtime_profile  # noqa: E402
 from plugins.apa.simulator.report import policy_table  # noqa: E402
 from plugins.apa.simulator.simulation import POLICIES, Settings, Simulation, simulate  # noqa: E402
@@ -49,6 +52,106 @@ RAMP_LIMIT_S = 60.0
 THRASH_LIMIT = 1
 FIXED_GRID = (0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.1, 1.25, 1.5, 2.0)
 """`fixed` targets tried when tuning to the SLO, as fractions of the true capacity."""
+
+
+# --- what-if: hypothetical changes, measured against the shipped scaler --------------------
+# These wrap the shipped decision code (never copy it) to show what a change in
+# plugins/apa/decision.py, the sampler's query or the rendered HPA behavior would buy.
+
+
+class GuardedVertical(ApaPolicy):
+    """decide() only sees samples taken while replicas ran at <= 1.2x the target: stress under
+    horizontal lag (too few replicas, not too high a target) does not shrink the target."""
+
+    def observe(self, view: View) -> None:
+        instant = math.floor(view.now - self.scaler.lag_s)
+        if instant > self.instant and (instant - self.vertical_phase) % self.config.interval_s == 0:
+            sample = view.observed.signals(instant)
+            per_replica = sample.concurrency_per_replica
+            if per_replica is not None and per_replica > 1.2 * self.state.target:
+                self.instant = instant
+                self.window.add(instant, view.observed.concurrency_rate(instant))
+                return
+        super().observe(view)
+
+
+class DemandSignal(ApaPolicy):
+    """The window holds demand = gateway request rate x healthy latency (the learned latency
+    baseline) instead of Little's law on measured latency, which counts the queue an overload
+    builds as if it were demand."""
+
+    def observe(self, view: View) -> None:
+        instant = math.floor(view.now - self.scaler.lag_s)
+        if instant <= self.instant:
+            return
+        real = view.observed.concurrency_rate
+        baseline = self.state.latency_baseline_ms
+        view.observed.concurrency_rate = (  # type: ignore[method-assign]
+            lambda at: (
+                view.observed.request_rate(at) * baseline / 1000.0
+                if baseline is not None
+                else real(at)
+            )
+        )
+        try:
+            super().observe(view)
+        finally:
+            del view.observed.concurrency_rate
+
+
+class Both(GuardedVertical, DemandSignal):
+    """Both changes."""
+
+
+WHAT_IF = (
+    ("apa as shipped", ApaPolicy, False),
+    ("+ guarded vertical", GuardedVertical, False),
+    ("+ demand signal", DemandSignal, False),
+    ("+ both", Both, False),
+    ("+ both, scale-up 10x/15s", Both, True),
+)
+
+
+def what_if(console: Console, seed: int) -> list[str]:
+    lines = [
+        "| profile | trace | variant | replica-s | vs fixed | over SLO + rejected | "
+        "to capacity | target/replica |",
+        "|---|---|---|---:|---:|---:|---|---:|",
+    ]
+    for label, endpoint, scale in PROFILES:
+        system = served_system(ROOT, "prod", endpoint)
+        profile = runtime_profile(
+            system.runtime, cpu_cores=system.cpu_cores, gpu_count=system.gpu_count
+        )
+        for name in ("spike10x", "bursty", "cost_drift"):
+            trace = load_trace(ROOT / "bench" / "traces" / f"{name}.csv").scaled(scale)
+            fixed = simulate(system, profile, trace, ["fixed"], Settings(seed=seed))
+            base = fixed.summaries["fixed"]["replica_seconds"]
+            for variant, policy, fast in WHAT_IF:
+                runs_on = system
+                if fast:
+                    up = replace(
+                        system.behavior.up,
+                        policies=(
+                            ScalingPolicy("Percent", 900, 15.0),
+                            ScalingPolicy("Pods", 4, 15.0),
+                        ),
+                    )
+                    runs_on = replace(system, behavior=replace(system.behavior, up=up))
+                sim = simulate(
+                    runs_on, profile, trace, ["apa"], Settings(seed=seed), apa_policy=policy
+                )
+                s = sim.summaries["apa"]
+                target = s["per_replica_target"]
+                ttc = ", ".join("never" if v is None else f"{v:g}" for v in s["time_to_capacity_s"])
+                lines.append(
+                    f"| {label} | {name} | {variant} | {s['replica_seconds']:,.0f} | "
+                    f"{s['replica_seconds'] / base:.2f}x | {100 * slo_miss(s):.2f}% | {ttc or '-'} | "
+                    f"{target['initial']:g} → {target['final']:g} |"
+                )
+    for line in lines:
+        console.print(line)
+    return lines
 
 
 def without_floor(system: ServedSystem) -> ServedSystem:
@@ -121,6 +224,12 @@ def main(argv: list[str] | None = None) -> int:
         "--plot-dir", type=Path, help="write the spike10x plot of each profile here"
     )
     parser.add_argument("--traces", nargs="*", default=list(TRACES), choices=TRACES)
+    parser.add_argument(
+        "--what-if",
+        action="store_true",
+        help="also measure hypothetical changes to the scaler (guarded vertical, demand signal, "
+        "faster scale-up) on spike10x, bursty and cost_drift",
+    )
     args = parser.parse_args(argv)
     console = Console(width=170, highlight=False)
     started = time.monotonic()
@@ -190,6 +299,10 @@ def main(argv: list[str] | None = None) -> int:
                         f"{sim.summaries['apa']['time_to_capacity_s']} with prod's floor",
                     )
                 )
+    if args.what_if:
+        console.print("\n[bold]what-if: hypothetical scaler changes (not what ships)[/]")
+        markdown += ["### What-if: hypothetical scaler changes (not what ships)", ""]
+        markdown += [*what_if(console, args.seed), ""]
     elapsed = time.monotonic() - started
     console.print("\n[bold]targets[/]")
     lines = ["| target | result | detail |", "|---|---|---|"]

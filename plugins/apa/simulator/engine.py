@@ -110,7 +110,7 @@ def simulate_policy(policy: Policy, inputs: Inputs) -> Run:
             factor_rec[i] = math.nan
             n_avg = 0.0
             queue_proxy = sum(h[1] for h in held)
-            observed.record(0.0, 0.0, 0.0, 0, 0.0, None)
+            observed.record(0.0, 0.0, 0.0, 0, 0.0, None, arrivals)
         else:
             total = arrivals
             while held:  # the activator releases what it held to the new pod
@@ -146,6 +146,7 @@ def simulate_policy(policy: Policy, inputs: Inputs) -> Run:
                     profile.memory.at(u),
                     max(0.0, per_replica - c_eff),
                 ),
+                arrivals,
             )
         rejected_rec[i] = rejected
         pods_rec[i] = pods.count

@@ -33,6 +33,7 @@ class Observed:
         self.cum_inflight = [0.0]
         self.cum_latency = [0.0]  # latency (ms) x requests served
         self.cum_served = [0.0]
+        self.cum_requests = [0.0]  # arriving at the gateway, rejected ones included
         self.cum_cpu = [0.0]  # summed over pods: utilization x ready pods
         self.cum_ready = [0.0]  # ready pod-seconds
         self.ready: list[int] = []
@@ -46,7 +47,9 @@ class Observed:
         ready: int,
         cpu: float,
         gauges: tuple[float, float, float] | None,
+        requests: float = 0.0,
     ) -> None:
+        self.cum_requests.append(self.cum_requests[-1] + requests)
         self.cum_inflight.append(self.cum_inflight[-1] + in_flight)
         self.cum_latency.append(self.cum_latency[-1] + latency_ms * served)
         self.cum_served.append(self.cum_served[-1] + served)
@@ -70,6 +73,14 @@ class Observed:
         if end <= start or self.cum_ready[end] - self.cum_ready[start] <= 0:
             return 0.0
         return (self.cum_inflight[end] - self.cum_inflight[start]) / (end - start)
+
+    def request_rate(self, at: float) -> float:
+        """`rate(istio_requests_total{reporter="source"}[1m])` at the gateway: every request
+        that arrived, answered or rejected (the gateway reports even when no pod exists)."""
+        start, end = self._window(at)
+        if end <= start:
+            return 0.0
+        return (self.cum_requests[end] - self.cum_requests[start]) / (end - start)
 
     def in_flight_gauge(self, at: float) -> float:
         """An in-flight gauge (e.g. vllm:num_requests_running summed) as last scraped."""

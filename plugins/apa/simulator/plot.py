@@ -68,12 +68,15 @@ def write_plot(simulation: Simulation, path: Path) -> None:
     for name, run in simulation.runs.items():
         color = COLORS.get(name)
         pods = run.pods[start:].astype(float)
-        replicas.plot(x, _binned(pods, size, "max"), color=color, lw=1.3, label=name)
+        summary = simulation.summaries[name]
+        missed = summary["over_slo_fraction"] + summary["rejected_fraction"]
+        label = f"{name}: {summary['replica_seconds'] / 3600:,.0f} replica-h, {100 * missed:.1f}% missed SLO"
+        replicas.plot(x, _binned(pods, size, "max"), color=color, lw=1.3, label=label)
         p99 = p99_series(run, profile)[start:]
         latency.plot(x, _binned(p99, size, "max"), color=color, lw=1, label=name)
     replicas.set_ylabel("replicas")
     replicas.set_title("replicas (pods, incl. starting)", loc="left", fontsize=9)
-    replicas.legend(loc="upper right", fontsize=8, ncol=5)
+    replicas.legend(loc="upper right", fontsize=8, ncol=2)
     latency.axhline(profile.slo_ms, color="black", ls=":", lw=1, label="SLO")
     latency.set_yscale("log")
     latency.set_ylabel("p99 latency (ms)")

@@ -79,6 +79,8 @@ def simulate(
     trace: Trace,
     policies: Sequence[str] = POLICIES,
     settings: Settings | None = None,
+    *,
+    apa_policy: type[ApaPolicy] = ApaPolicy,
 ) -> Simulation:
     settings = settings or Settings()
     rng = np.random.default_rng(settings.seed)
@@ -110,7 +112,7 @@ def simulate(
         target: tuple[float, float] | None = None
         run_inputs = inputs
         if name == "apa":
-            apa = ApaPolicy(system, (phases[0], phases[1], phases[2]), start)
+            apa = apa_policy(system, (phases[0], phases[1], phases[2]), start)
             policy = apa
         elif name == "fixed":
             policy = FixedPolicy(system, fixed_target, (phases[0], phases[1]))
