@@ -4,10 +4,13 @@ restarts nothing); a change that can, changes the template and its config hash."
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from .helpers import add_environment, by_kind, edit_endpoint, pod_templates, render, resolve
 
@@ -159,3 +162,26 @@ def test_no_deployment_renders_replicas() -> None:
             model = deployment["spec"]["template"]["spec"]["containers"][0]
             assert model["name"] == "model"
             assert model["lifecycle"]["preStop"]["sleep"]["seconds"] >= 10
+
+
+@settings(max_examples=40, deadline=None)
+@given(first=st.integers(min_value=0, max_value=100))
+def test_any_traffic_split_routes_by_percent_and_restarts_nothing(first: int) -> None:
+    root = Path(__file__).resolve().parents[2]
+    context = resolve(root, "prod", "feed-ranker")
+    split = {"v12": first, "v13": 100 - first}
+    changed = replace(
+        context,
+        spec=context.spec.model_copy(update={"traffic": split}),
+        served=tuple(replace(s, traffic_percent=split[s.spec.name]) for s in context.served),
+    )
+    manifests = render(changed)
+    assert pod_templates(manifests) == pod_templates(render(context))
+    (route,) = by_kind(manifests, "HTTPRoute")
+    backends = route["spec"]["rules"][0]["backendRefs"]
+    assert [(b["name"], b["weight"]) for b in backends] == [
+        ("feed-ranker-v12", first),
+        ("feed-ranker-v13", 100 - first),
+    ]
+    services = {s["metadata"]["name"] for s in by_kind(manifests, "Service")}
+    assert {b["name"] for rule in route["spec"]["rules"] for b in rule["backendRefs"]} == services
