@@ -32,7 +32,7 @@ def knobless_lint_rules() -> Iterable[LintRule]:
         ),
         LintRule(
             EXCLUDE_UNKNOWN,
-            Severity.ERROR,
+            Severity.WARNING,
             "`exclude` names an endpoint that does not exist: the intended one is deployed",
         ),
         LintRule(
@@ -87,7 +87,7 @@ def knobless_lint_environment(
                 locate(("exclude",)),
                 f"exclude: there is no endpoint `{name}`{did_you_mean(name, known)} in "
                 f"endpoints/; nothing is excluded from `{env}` by it",
-                Severity.ERROR,
+                Severity.WARNING,
                 EXCLUDE_UNKNOWN,
             )
         )
