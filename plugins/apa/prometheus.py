@@ -15,7 +15,8 @@ import httpx
 
 Key = tuple[str, str]
 """(namespace, service) of one served version."""
-Series = dict[Key, list[tuple[float, float]]]
+Instants = list[tuple[float, dict[Key, float]]]
+"""A range result per aligned instant, oldest first: [(t, {key: value})], every instant present."""
 
 
 class PrometheusError(Exception):
@@ -44,7 +45,7 @@ class PrometheusClient:
     async def aclose(self) -> None:
         await self._client.aclose()
 
-    async def query_range(self, expr: str, start: float, end: float, step: float) -> Series:
+    async def query_range(self, expr: str, start: float, end: float, step: float) -> Instants:
         """Values of `expr` at start, start+step, ..., end, by (namespace, service)."""
         params = {"query": expr, "start": _ts(start), "end": _ts(end), "step": _ts(step)}
         try:
@@ -55,41 +56,47 @@ class PrometheusClient:
             raise PrometheusError("connection", str(error) or type(error).__name__) from None
         if response.status_code != 200:
             raise PrometheusError("http", f"HTTP {response.status_code}: {response.text[:200]}")
-        return parse_matrix(response.content)
+        return parse_matrix(response.content, start, end, step)
 
 
 def _ts(value: float) -> str:
     return f"{value:.3f}"
 
 
-def parse_matrix(body: bytes | str) -> Series:
-    """Parse a query_range response; series without `namespace`/`service` labels are skipped."""
+def parse_matrix(body: bytes | str, start: float, end: float, step: float) -> Instants:
+    """Parse a query_range response into one {key: value} per aligned instant start..end.
+
+    Series without `namespace`/`service` labels, points off the grid and NaN/Inf values (0/0
+    means "unknown" to us) are skipped. Built per instant directly: the fewest objects per point,
+    which is what a tick over 10,000 series costs.
+    """
     try:
         document: Any = json.loads(body)
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
         raise PrometheusError("garbage", f"response is not JSON: {error}") from None
+    count = round((end - start) / step) + 1
+    values: list[dict[Key, float]] = [{} for _ in range(count)]
+    isfinite = math.isfinite
     try:
         if document["status"] != "success":
             raise PrometheusError("query", str(document.get("error", "unknown error"))[:200])
         data = document["data"]
         if data["resultType"] != "matrix":
             raise PrometheusError("garbage", f"expected a matrix, got {data['resultType']!r}")
-        result: Series = {}
         for series in data["result"]:
             labels = series["metric"]
             namespace = labels.get("namespace")
             service = labels.get("service")
             if namespace is None or service is None:
                 continue
-            points = []
+            key = (namespace, service)
             for t, text in series["values"]:
                 value = float(text)
-                if math.isfinite(value):  # NaN (0/0) and Inf mean "unknown" for us
-                    points.append((float(t), value))
-            if points:
-                result[(namespace, service)] = points
-        return result
+                index = round((t - start) / step)
+                if isfinite(value) and 0 <= index < count:
+                    values[index][key] = value
     except PrometheusError:
         raise
     except (KeyError, TypeError, ValueError, AttributeError) as error:
         raise PrometheusError("garbage", f"unexpected response shape: {error!r}") from None
+    return [(start + index * step, snapshot) for index, snapshot in enumerate(values)]

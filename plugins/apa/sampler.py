@@ -29,7 +29,7 @@ from pathlib import Path
 
 from plugins.apa.config import HORIZONTAL_SIGNAL, VERTICAL_SIGNALS, ScalerConfig
 from plugins.apa.decision import ScheduleFloor, Signals, decide, replicas_needed, schedule_floor
-from plugins.apa.prometheus import Key, PrometheusClient, PrometheusError, Series
+from plugins.apa.prometheus import Instants, Key, PrometheusClient, PrometheusError
 from plugins.apa.registry import Entry, Registry
 from plugins.apa.state import save
 from plugins.apa.telemetry import Telemetry
@@ -138,9 +138,8 @@ class Sampler:
             start = max(self.last_t + step, earliest)
         fresh = False
         if entries and start <= t:
-            series = await self._query(HORIZONTAL_SIGNAL, start, t, step)
-            if series is not None:
-                instants = _by_instant(series, start, t, step)
+            instants = await self._query(HORIZONTAL_SIGNAL, start, t, step)
+            if instants is not None:
                 if instants[-1][1]:
                     self._remember(instants, earliest)
                     fresh = True
@@ -224,7 +223,7 @@ class Sampler:
             self._feed(entry)
             self._answer(entry, self.last_t, self.clock(), fresh=True)
 
-    async def _query(self, signal: str, start: float, end: float, step: float) -> Series | None:
+    async def _query(self, signal: str, start: float, end: float, step: float) -> Instants | None:
         started = time.perf_counter()
         try:
             return await self.client.query_range(self.config.queries[signal], start, end, step)
@@ -275,14 +274,14 @@ class Sampler:
         results = await asyncio.gather(
             *(self._query(signal, first, boundary, interval) for signal in VERTICAL_SIGNALS)
         )
-        by_signal: dict[str, Series] = {}
+        by_signal: dict[str, Instants] = {}
         for signal, result in zip(VERTICAL_SIGNALS, results, strict=True):
             if result is None:
                 self._vertical_ok = False
                 return  # all-or-nothing: the round is replayed once Prometheus answers again
             by_signal[signal] = result
         self._vertical_ok = True
-        boundaries = _range(first, boundary, interval)
+        boundaries = [at for at, _ in by_signal[VERTICAL_SIGNALS[0]]]
         config = self.config.vertical
         for index, entry in enumerate(entries):
             if index % 500 == 499:
@@ -290,10 +289,10 @@ class Sampler:
             decided = entry.vertical.decided_at
             if decided is None:
                 decided = self._origin(boundary)
-            for at in boundaries:
+            for position, at in enumerate(boundaries):
                 if at <= decided:
                     continue
-                sample = _signals(by_signal, entry.key, at)
+                sample = _signals(by_signal, entry.key, position, at)
                 decision = decide(entry.vertical, (sample,), entry.bounds, config, now=at)
                 entry.vertical = decision.state
                 self.telemetry.decisions.labels(decision.action, decision.code).inc()
@@ -318,40 +317,12 @@ class Sampler:
             log.info("forgot %d ScaledObjects KEDA stopped asking about", removed)
 
 
-def _by_instant(
-    series: Series, start: float, end: float, step: float
-) -> list[tuple[float, dict[Key, float]]]:
-    """A range result regrouped per aligned instant: [(t, {key: value})], every instant present."""
-    instants = _range(start, end, step)
-    values: list[dict[Key, float]] = [{} for _ in instants]
-    for key, points in series.items():
-        for at, value in points:
-            index = round((at - start) / step)
-            if 0 <= index < len(instants):
-                values[index][key] = value
-    return list(zip(instants, values, strict=True))
+def _signals(by_signal: dict[str, Instants], key: Key, position: int, at: float) -> Signals:
+    def value(signal: str) -> float | None:
+        return by_signal[signal][position][1].get(key)
 
-
-def _range(first: float, last: float, step: float) -> list[float]:
-    count = round((last - first) / step) + 1
-    return [first + i * step for i in range(max(count, 0))]
-
-
-def _at(series: Series, key: Key, at: float) -> float | None:
-    points = series.get(key)
-    if not points:
-        return None
-    for t, value in reversed(points):  # usually the last point is the one
-        if t == at:
-            return value
-        if t < at:
-            return None
-    return None
-
-
-def _signals(by_signal: dict[str, Series], key: Key, at: float) -> Signals:
-    concurrency = _at(by_signal["concurrency"], key, at)
-    replicas = _at(by_signal["replicas"], key, at)
+    concurrency = value("concurrency")
+    replicas = value("replicas")
     per_replica = None
     if concurrency is not None and replicas:
         per_replica = concurrency / replicas
@@ -359,11 +330,11 @@ def _signals(by_signal: dict[str, Series], key: Key, at: float) -> Signals:
         t=at,
         replicas=replicas,
         concurrency_per_replica=per_replica,
-        cpu_utilization=_at(by_signal["cpu"], key, at),
-        gpu_utilization=_at(by_signal["gpu"], key, at),
-        memory_utilization=_at(by_signal["memory"], key, at),
-        latency_ms=_at(by_signal["latency"], key, at),
-        queue_per_replica=_at(by_signal["queue"], key, at),
+        cpu_utilization=value("cpu"),
+        gpu_utilization=value("gpu"),
+        memory_utilization=value("memory"),
+        latency_ms=value("latency"),
+        queue_per_replica=value("queue"),
     )
 
 

@@ -6,6 +6,7 @@ Everything is constructed here and passed in; nothing lives at module level.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import signal
 import time
@@ -59,8 +60,16 @@ def _split(address: str) -> tuple[str, int]:
     return host.strip("[]") or "0.0.0.0", int(port)
 
 
+def tune_gc() -> None:
+    """Every tick allocates an object or two per ScaledObject; with CPython's default threshold
+    (700) that triggers collections scanning the long-lived registry: measured, over half of a
+    10,000-object tick. Ticks build no reference cycles, so collect far less often."""
+    gc.set_threshold(50_000, 20, 100)
+
+
 async def serve(options: ServerOptions, stop: asyncio.Event) -> None:
     """Run until `stop` is set, then shut down cleanly (state written last)."""
+    tune_gc()
     telemetry = Telemetry()
     registry = Registry()
     client = PrometheusClient(options.prometheus_url, timeout_s=options.config.query_timeout_s)
