@@ -118,6 +118,7 @@ def run_lint(
     strict: bool = False,
     endpoint_names: Iterable[str] | None = None,
     environment_sources: Mapping[str, EnvironmentSource] | None = None,
+    partial: bool = False,
 ) -> list[Diagnostic]:
     """Every lint diagnostic, sorted and without duplicates (a rule about the endpoint file fires
     once, not once per environment).
@@ -125,6 +126,8 @@ def run_lint(
     `endpoint_names`: every endpoint file of the repository, excluded ones too (default: those
     some environment deploys). `environment_sources`: the evaluated environment files, for the
     line and column of environment-level findings (without them: the file, line 0).
+    `partial`: only some endpoints were resolved (`validate FILE...`), so environment-level
+    rules, which judge an environment against all of its endpoints, are not run.
     """
     known = {rule.id for rule in lint_rules(manager)}
     if endpoint_names is None:
@@ -139,7 +142,7 @@ def run_lint(
                 found.update(d for d in batch or () if d.rule not in ignore)
             found.update(_unknown_ignores(endpoint, known))
         context = environments.get(env_name)
-        if context is None:
+        if context is None or partial:
             continue
         source = (environment_sources or {}).get(env_name)
         for batch in manager.hook.knobless_lint_environment(

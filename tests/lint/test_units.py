@@ -65,3 +65,27 @@ def test_every_rule_is_documented() -> None:
     rules = lint_rules(build_plugin_manager(entry_points=False))
     for rule in rules:
         assert f"| `{rule.id}` | {rule.severity.value} |" in docs, rule.id
+
+
+def test_partial_runs_skip_environment_rules(repo: Path) -> None:
+    from compiler.context import EnvironmentContext
+    from compiler.pipeline import load, resolve
+    from compiler.review.lint import run_lint
+
+    manager = build_plugin_manager(root=repo, entry_points=False)
+    sources = load(repo, None)
+    resolved = resolve(sources, manager)
+    only = {
+        env: tuple(e for e in group if e.spec.name == "fraud-scorer")
+        for env, group in resolved.items()
+    }
+    contexts = {n: EnvironmentContext(e, s.path) for n, (e, s) in sources.environments.items()}
+    names = ["fraud-scorer"]
+    # Judged against one endpoint, dev's overrides and workloads look wrong...
+    assert {d.rule for d in run_lint(manager, only, contexts, endpoint_names=names)} == {
+        "override-unknown-endpoint",
+        "exclude-unknown-endpoint",
+        "workload-unused",
+    }
+    # ...so a partial run leaves environment-level rules out.
+    assert run_lint(manager, only, contexts, endpoint_names=names, partial=True) == []
