@@ -13,7 +13,8 @@ compiling we resolve every `$ref` ourselves and produce one draft-07 document:
 - annotations (description, title, format, x-*...) are dropped: neither validator asserts them.
 - a `oneOf`/`anyOf` whose branches only constrain `type` becomes one `type` list with exactly
   the same meaning (Kubernetes' IntOrString and Quantity): cheaper, and no exception per value.
-- `const: x` becomes `enum: [x]` (a fastjsonschema bug, see below).
+- `const: x` becomes `enum: [x]` (same meaning; fastjsonschema 2.22 cannot generate `const`
+  without detailed exceptions).
 - keywords a draft-07 validator would silently ignore (prefixItems, unevaluatedProperties...)
   are refused, so a schema can never validate less than it says.
 """

@@ -118,7 +118,8 @@ def crd_sources(directories: Sequence[Path]) -> dict[tuple[str, str], SchemaSour
     found: dict[tuple[str, str], SchemaSource] = {}
     for directory in directories:
         if not directory.is_dir():
-            continue
+            # e.g. knobless installed without its schemas/: every CRD kind would be "unknown"
+            raise SchemaDefinitionError(display_path(directory), "schema directory not found")
         for path in sorted(directory.glob("*.schema.json")):
             document = _read_json(path)
             names = document.get(KIND_KEY) if isinstance(document, dict) else None

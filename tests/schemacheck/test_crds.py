@@ -200,3 +200,9 @@ def test_repository_paths_are_shown_relative_to_the_repository() -> None:
             "kind", "no schema for Widget example.com/v1 in Kubernetes 1.33 or schemas/crds"
         )
     ]
+
+
+def test_a_missing_schema_directory_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(SchemaDefinitionError) as caught:
+        _checker(tmp_path / "nowhere", tmp_path / "cache")
+    assert str(caught.value) == f"{tmp_path / 'nowhere'}: schema directory not found"
