@@ -65,7 +65,7 @@ class ScalerConfig:
     tick_offset_s: float = 0.05  # tick this long after each whole second, in every process
     query_timeout_s: float = 2.0
     vertical: VerticalConfig = field(default_factory=VerticalConfig)
-    catchup_rounds: int = 10  # vertical rounds replayed after a gap; also the epoch of new objects
+    catchup_rounds: int = 5  # vertical rounds replayed after a gap; also the epoch of new objects
     evict_after_s: float = 3600.0  # forget ScaledObjects KEDA stopped asking about
     first_answer_wait_s: float = 3.0  # a new ScaledObject's first call waits this for a sample
     retry_s: float = 5.0  # a failed vertical round is retried at most this often

@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 from collections import deque
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
@@ -334,7 +334,7 @@ def decide(
     healthy for `increase_samples` samples, by at most `max_step_up` and the resource headroom.
     Streaks restart after every change. The target always stays within the per-replica bounds.
     """
-    streaks = dict(state.stress_streaks)
+    streaks = dict(state.stress_streaks) if state.stress_streaks else {}
     growth = state.growth_streak
     baseline = state.latency_baseline_ms
     stress_now: dict[str, float] = {}
@@ -361,12 +361,13 @@ def decide(
                 baseline = sample.latency_ms
             elif sample.latency_ms <= baseline * config.latency_ok_factor:
                 baseline += config.baseline_alpha * (sample.latency_ms - baseline)
-    base = replace(
-        state,
-        stress_streaks=tuple(sorted(streaks.items())),
-        growth_streak=growth,
-        latency_baseline_ms=baseline,
-        decided_at=now,
+    # Direct construction: dataclasses.replace() is a measurable share of a 10,000-object round.
+    base = VerticalState(
+        state.target,
+        tuple(sorted(streaks.items())) if streaks else (),
+        growth,
+        baseline,
+        now,
     )
     target = state.target
     clamped = bounds.clamp_target(target)
@@ -376,7 +377,7 @@ def decide(
         new = bounds.clamp_target(target * factor)
         worst = min(stable, key=lambda m: (stable[m], m))
         detail = ", ".join(_describe(m, samples[-1], config, baseline) for m in sorted(stable))
-        new_state = replace(base, target=new, stress_streaks=(), growth_streak=0)
+        new_state = VerticalState(new, (), 0, baseline, now)
         return Decision(
             new_state,
             new,
@@ -389,7 +390,7 @@ def decide(
         factor = min(1.0 + config.max_step_up, headroom)
         new = bounds.clamp_target(target * factor)
         if new > target:
-            new_state = replace(base, target=new, stress_streaks=(), growth_streak=0)
+            new_state = VerticalState(new, (), 0, baseline, now)
             return Decision(
                 new_state,
                 new,
@@ -401,7 +402,7 @@ def decide(
             )
     if clamped != target:
         return Decision(
-            replace(base, target=clamped),
+            VerticalState(clamped, base.stress_streaks, growth, baseline, now),
             clamped,
             "decrease" if clamped < target else "increase",
             f"target {_fmt(target)} moved into per-replica bounds "

@@ -9,9 +9,18 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from typing import Any
 
 import httpx
+
+_loads: Callable[[bytes | str], Any]
+try:  # optional: several times faster than json on the 10,000-series bodies a tick parses
+    import orjson  # its JSONDecodeError subclasses json's
+
+    _loads = orjson.loads
+except ImportError:  # pragma: no cover - depends on the installation
+    _loads = json.loads
 
 Key = tuple[str, str]
 """(namespace, service) of one served version."""
@@ -71,7 +80,7 @@ def parse_matrix(body: bytes | str, start: float, end: float, step: float) -> In
     which is what a tick over 10,000 series costs.
     """
     try:
-        document: Any = json.loads(body)
+        document: Any = _loads(body)
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
         raise PrometheusError("garbage", f"response is not JSON: {error}") from None
     count = round((end - start) / step) + 1

@@ -271,33 +271,35 @@ class Sampler:
         )
         if first > boundary:
             return
-        results = await asyncio.gather(
-            *(self._query(signal, first, boundary, interval) for signal in VERTICAL_SIGNALS)
-        )
-        by_signal: dict[str, Instants] = {}
-        for signal, result in zip(VERTICAL_SIGNALS, results, strict=True):
-            if result is None:
-                self._vertical_ok = False
-                return  # all-or-nothing: the round is replayed once Prometheus answers again
-            by_signal[signal] = result
-        self._vertical_ok = True
-        boundaries = [at for at, _ in by_signal[VERTICAL_SIGNALS[0]]]
         config = self.config.vertical
-        for index, entry in enumerate(entries):
-            if index % 500 == 499:
-                await asyncio.sleep(0)  # let KEDA's calls in between chunks
-            decided = entry.vertical.decided_at
-            if decided is None:
-                decided = self._origin(boundary)
-            for position, at in enumerate(boundaries):
+        self._vertical_ok = True
+        at = first
+        while at <= boundary:
+            # One boundary at a time and one signal after the other: after a gap or a start the
+            # responses stay small, so no single parse holds the event loop for long.
+            snapshot: dict[str, dict[Key, float]] = {}
+            for signal in VERTICAL_SIGNALS:
+                result = await self._query(signal, at, at, interval)
+                if result is None:
+                    self._vertical_ok = False
+                    return  # all-or-nothing per boundary: replayed once Prometheus answers
+                snapshot[signal] = result[0][1]
+            for index, entry in enumerate(entries):
+                if index % 250 == 249:
+                    # Spread the round over a little wall time: KEDA's calls go first.
+                    await asyncio.sleep(0.005)
+                decided = entry.vertical.decided_at
+                if decided is None:
+                    decided = self._origin(boundary)
                 if at <= decided:
                     continue
-                sample = _signals(by_signal, entry.key, position, at)
+                sample = _signals(snapshot, entry.key, at)
                 decision = decide(entry.vertical, (sample,), entry.bounds, config, now=at)
                 entry.vertical = decision.state
                 self.telemetry.decisions.labels(decision.action, decision.code).inc()
                 level = logging.DEBUG if decision.action == "hold" else logging.INFO
                 log.log(level, "%s/%s at %d: %s", entry.namespace, entry.name, at, decision.reason)
+            at += interval
         self.telemetry.tick_seconds.labels("vertical").observe(time.perf_counter() - started)
         self.save_state()
 
@@ -317,12 +319,9 @@ class Sampler:
             log.info("forgot %d ScaledObjects KEDA stopped asking about", removed)
 
 
-def _signals(by_signal: dict[str, Instants], key: Key, position: int, at: float) -> Signals:
-    def value(signal: str) -> float | None:
-        return by_signal[signal][position][1].get(key)
-
-    concurrency = value("concurrency")
-    replicas = value("replicas")
+def _signals(snapshot: dict[str, dict[Key, float]], key: Key, at: float) -> Signals:
+    concurrency = snapshot["concurrency"].get(key)
+    replicas = snapshot["replicas"].get(key)
     per_replica = None
     if concurrency is not None and replicas:
         per_replica = concurrency / replicas
@@ -330,11 +329,11 @@ def _signals(by_signal: dict[str, Instants], key: Key, position: int, at: float)
         t=at,
         replicas=replicas,
         concurrency_per_replica=per_replica,
-        cpu_utilization=value("cpu"),
-        gpu_utilization=value("gpu"),
-        memory_utilization=value("memory"),
-        latency_ms=value("latency"),
-        queue_per_replica=value("queue"),
+        cpu_utilization=snapshot["cpu"].get(key),
+        gpu_utilization=snapshot["gpu"].get(key),
+        memory_utilization=snapshot["memory"].get(key),
+        latency_ms=snapshot["latency"].get(key),
+        queue_per_replica=snapshot["queue"].get(key),
     )
 
 
