@@ -102,3 +102,13 @@ def test_the_apa_learns_a_lower_target_when_the_model_gets_costlier() -> None:
     sim = simulate(system(), profile, Trace("drift", t, rps, cost), ("apa",))
     target = sim.summaries["apa"]["per_replica_target"]
     assert target is not None and target["final"] < 4.8 < target["initial"]
+
+
+def test_the_signal_window_follows_the_scalers_own_query() -> None:
+    from plugins.apa.config import DEFAULT_QUERIES
+    from plugins.apa.simulator.observed import RATE_WINDOW_S, rate_window
+
+    assert rate_window("rate(x[30s]) / 1000") == 30
+    assert rate_window("rate(x[2m])") == 120
+    assert rate_window("up") == 60
+    assert rate_window(DEFAULT_QUERIES["concurrency"]) == RATE_WINDOW_S

@@ -14,7 +14,7 @@ from typing import Protocol
 import numpy as np
 
 from plugins.apa.simulator.cluster import Pods, advance
-from plugins.apa.simulator.observed import Observed
+from plugins.apa.simulator.observed import RATE_WINDOW_S, Observed
 from plugins.apa.simulator.policies import View
 from plugins.apa.simulator.profile import Profile
 
@@ -46,6 +46,7 @@ class Inputs:
     warmup_steps: int
     max_replicas: int
     buffers_at_zero: bool = False
+    rate_window_s: int = RATE_WINDOW_S
 
 
 @dataclass
@@ -85,7 +86,9 @@ def simulate_policy(policy: Policy, inputs: Inputs) -> Run:
     pods.ready_at = [-math.inf] * min(start, max(inputs.max_replicas, policy.initial))
     in_flight = min(float(inputs.rate[0]) * service_s, len(pods.ready_at) * c0)
 
-    observed = Observed(inputs.scrape_s, profile.gpu is not None, profile.exports_queue)
+    observed = Observed(
+        inputs.scrape_s, profile.gpu is not None, profile.exports_queue, inputs.rate_window_s
+    )
     cpu_acc = 0.0
     cpu_usage = 0.0
     cpu_ready = cpu_unready = 0

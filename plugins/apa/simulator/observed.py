@@ -16,18 +16,33 @@ backlog, whose requests complete later).
 from __future__ import annotations
 
 import math
+import re
 
+from plugins.apa.config import DEFAULT_QUERIES, HORIZONTAL_SIGNAL
 from plugins.apa.decision import Signals
 
-RATE_WINDOW_S = 60
-"""The `[1m]` of the default query templates."""
+_RANGE = re.compile(r"\[(\d+)([smh])\]")
+_UNITS = {"s": 1, "m": 60, "h": 3600}
+
+
+def rate_window(query: str) -> int:
+    """Seconds of the first range selector in a PromQL template (`[1m]` -> 60); 60 if none."""
+    match = _RANGE.search(query)
+    return 60 if match is None else int(match[1]) * _UNITS[match[2]]
+
+
+RATE_WINDOW_S = rate_window(DEFAULT_QUERIES[HORIZONTAL_SIGNAL])
+"""The range of the scaler's default concurrency query (`[1m]` today): the simulator follows it."""
 
 
 class Observed:
     """Per-second records and prefix sums, answering PromQL-like reads at any instant."""
 
-    def __init__(self, scrape_s: int, has_gpu: bool, exports_queue: bool) -> None:
+    def __init__(
+        self, scrape_s: int, has_gpu: bool, exports_queue: bool, window_s: int = RATE_WINDOW_S
+    ) -> None:
         self.scrape_s = scrape_s
+        self.window_s = window_s
         self.has_gpu = has_gpu
         self.exports_queue = exports_queue
         self.cum_inflight = [0.0]
@@ -65,7 +80,7 @@ class Observed:
 
     def _window(self, at: float) -> tuple[int, int]:
         end = self.visible(at)
-        return max(0, end - RATE_WINDOW_S), end
+        return max(0, end - self.window_s), end
 
     def concurrency_rate(self, at: float) -> float:
         """`rate(istio_request_duration_milliseconds_sum[1m]) / 1000`: 0 without a series."""

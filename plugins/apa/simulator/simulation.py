@@ -12,6 +12,7 @@ import numpy as np
 
 from plugins.apa.simulator.endpoint import ServedSystem
 from plugins.apa.simulator.engine import Inputs, Policy, Run, simulate_policy
+from plugins.apa.simulator.observed import RATE_WINDOW_S
 from plugins.apa.simulator.policies import ApaPolicy, CpuPolicy, FixedPolicy, KpaPolicy
 from plugins.apa.simulator.profile import Profile
 from plugins.apa.simulator.results import summarize
@@ -34,6 +35,9 @@ class Settings:
     fixed_target: float | None = None
     """Per-replica target of `fixed` (default FIXED_TARGET_FRACTION x the true capacity)."""
     start: datetime | None = None
+    rate_window_s: int | None = None
+    """Range of the `rate()` in the concurrency/latency/CPU queries (default: the scaler's own
+    default concurrency query, `[1m]`)."""
 
 
 @dataclass(frozen=True)
@@ -58,6 +62,7 @@ class Simulation:
             "seed": self.settings.seed,
             "step_s": 1.0,
             "scrape_s": self.settings.scrape_s,
+            "rate_window_s": self.inputs.rate_window_s,
             "warmup_s": self.warmup_s,
             "fixed_target": round(self.fixed_target, 3),
         }
@@ -101,6 +106,7 @@ def simulate(
         scrape_s=max(1, int(settings.scrape_s)),
         warmup_steps=warmup,
         max_replicas=system.max_replicas,
+        rate_window_s=settings.rate_window_s or RATE_WINDOW_S,
     )
     fixed_target = settings.fixed_target or FIXED_TARGET_FRACTION * profile.replica_capacity
     start = settings.start or trace.start or DEFAULT_START
