@@ -64,14 +64,14 @@ def test_several_commits(repo: Path, capsys: pytest.CaptureFixture[str]) -> None
 def test_uncommitted_edits_are_compared_and_the_working_tree_is_untouched(
     repo: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    edit(repo, "endpoints/support-llm.yaml", "{min: 16, max: 512}", "{min: 16, max: 1024}")
+    edit(repo, "endpoints/support-llm.yaml", "{min: 16, max: 512}", "{min: 16, max: 256}")
     status = git(repo, "status", "--porcelain")
     code, out, _ = run(capsys, "diff", "--base", "main", "--root", str(repo), "--env", "prod")
     assert code == 0
     assert (
-        "  ~ support-llm: no pod restarts · concurrency 16..512 -> 16..1024 · GPUs/replica "
-        "ft-2026-11 8 nvidia-h100 · worst case GPUs 512 -> 1024, CPU 6144 -> 12288 cores" in out
-    )
+        "  ~ support-llm: no pod restarts · concurrency 16..512 -> 16..256 · GPUs/replica "
+        "ft-2026-11 8 nvidia-h100 · worst case GPUs 512 -> 256, CPU 6144 -> 3072 cores"
+    ) in out
     assert git(repo, "status", "--porcelain") == status
     assert git(repo, "worktree", "list").count("\n") == 0
     assert not (repo / "rendered").exists()
