@@ -13,15 +13,28 @@ from compiler.errors import InputError, KnoblessError
 from compiler.review.gitrev import materialize
 from compiler.review.summary import Review, Side, side_from_result, summarize
 
+LINT_PACKAGE = "plugins.lint."
+
 
 class BaseRevisionError(KnoblessError):
     """The base revision does not compile (exit 1); the message lists its problems."""
 
 
-def _compile(root: Path, environments: Sequence[str] | None) -> Side:
+def _compile(root: Path, environments: Sequence[str] | None, *, base: bool = False) -> Side:
+    from compiler.config import load_config
     from compiler.pipeline import compile_repository
+    from compiler.plugins import BUILTIN_PLUGINS, build_plugin_manager
+    from compiler.report import print_diagnostics
 
-    result = compile_repository(root, environments=environments)
+    config = load_config(root)
+    blocked = list(config.block)
+    if base:
+        # The base is judged by today's lint rules; a rule added since must not stop the review.
+        blocked += [name for name, module in BUILTIN_PLUGINS if module.startswith(LINT_PACKAGE)]
+    manager = build_plugin_manager(root=root, local=config.plugins, blocked=blocked)
+    result = compile_repository(root, environments=environments, manager=manager)
+    if not base:
+        print_diagnostics(result.diagnostics)  # the change's own warnings, on stderr
     return side_from_result(result.files, result.endpoints, result.manifests)
 
 
@@ -44,7 +57,7 @@ def review(root: Path, base: str, *, environments: Sequence[str] | None = None) 
                 # Nothing to deploy at the base (e.g. the change that adopts knobless).
                 before = Side({}, {})
             else:
-                before = _compile(revision.root, wanted)
+                before = _compile(revision.root, wanted, base=True)
         except InputError as error:
             problems = "\n".join(f"  {d.format()}" for d in error.diagnostics)
             raise BaseRevisionError(

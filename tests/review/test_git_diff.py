@@ -268,3 +268,28 @@ def test_invalid_working_tree(repo: Path, capsys: pytest.CaptureFixture[str]) ->
     code, out, err = run(capsys, "diff", "--base", "HEAD", "--root", str(repo))
     assert (code, out) == (1, "")
     assert err.startswith("endpoints/fraud-scorer.yaml:8:13: error: ")
+
+
+def test_lint_errors_of_the_base_do_not_stop_the_review(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The base has a mistake today's lint rules reject; the change fixes it.
+    edit(repo, "environments/prod.jsonnet", "'fraud-scorer':", "'fraud-scoer':")
+    commit(repo, "typo")
+    edit(repo, "environments/prod.jsonnet", "'fraud-scoer':", "'fraud-scorer':")
+    code, out, err = run(capsys, "diff", "--base", "HEAD", "--root", str(repo), "--env", "prod")
+    assert (code, err) == (0, "")
+    assert "  ~ fraud-scorer: no pod restarts · concurrency 8..2000 -> 64..10000" in out
+
+
+def test_warnings_of_the_change_go_to_stderr(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    edit(repo, "endpoints/churn-classifier.yaml", "growth-ds@example.com", "growth-ds")
+    code, out, err = run(capsys, "diff", "--base", "HEAD", "--root", str(repo), "--env", "prod")
+    assert code == 0 and out.startswith("knobless diff: HEAD (")
+    assert err == (
+        "endpoints/churn-classifier.yaml:3:8: warning: owner: `growth-ds` is not an e-mail "
+        "address; use the team's address (e.g. risk-platform@example.com) [owner-not-email]\n"
+        "0 errors, 1 warning\n"
+    )
