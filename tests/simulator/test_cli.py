@@ -49,6 +49,9 @@ def test_json_for_an_example_endpoint(repo: Path, capsys: pytest.CaptureFixture[
     assert endpoint["concurrency"] == {"min": 64.0, "max": 10000.0}
     assert endpoint["per_replica"] == {"min": 1.0, "initial": 8.0, "max": 32.0}
     assert endpoint["runtime"] == "mlflow"
+    # KEDA's settings as the rendered ScaledObject has them: minReplicaCount = ceil(64 / 32).
+    assert endpoint["replicas"] == {"min": 2, "max": 10000}
+    assert (endpoint["polling_interval_s"], endpoint["cooldown_s"]) == (15.0, 300.0)
     assert document["profile"]["simulation"]["seed"] == 3
 
 
@@ -110,3 +113,20 @@ def test_usage_errors(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
         main(["simulate", "nope", "--env", "prod", "--trace", str(trace), "--root", str(repo)]) == 2
     )
     assert "unknown endpoint `nope`" in capsys.readouterr().err
+
+
+def test_served_version_takes_its_traffic_share(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    trace = write_trace(repo)
+    base = ["simulate", "feed-ranker", "--env", "prod", "--trace", str(trace), "--root", str(repo)]
+    assert main([*base, "--format", "json", "--policy", "fixed"]) == 0
+    main_version = json.loads(capsys.readouterr().out)
+    assert main_version["profile"]["endpoint"]["served"] == "v12"  # 90% of the traffic
+    assert main([*base, "--format", "json", "--policy", "fixed", "--served", "v13"]) == 0
+    canary = json.loads(capsys.readouterr().out)
+    endpoint = canary["profile"]["endpoint"]
+    assert (endpoint["served"], endpoint["traffic_percent"]) == ("v13", 10)
+    assert endpoint["concurrency"] == {"min": 4.0, "max": 400.0}  # ceil(10% of 32..4000)
+    ratio = canary["policies"]["fixed"]["requests"] / main_version["policies"]["fixed"]["requests"]
+    assert 0.1 / 0.9 * 0.97 < ratio < 0.1 / 0.9 * 1.03

@@ -112,3 +112,24 @@ def test_the_signal_window_follows_the_scalers_own_query() -> None:
     assert rate_window("rate(x[2m])") == 120
     assert rate_window("up") == 60
     assert rate_window(DEFAULT_QUERIES["concurrency"]) == RATE_WINDOW_S
+
+
+def idle_then_busy() -> Trace:
+    t = np.array([0.0, 900.0, 905.0, 1500.0])
+    rps = np.array([0.0, 0.0, 1000.0, 1000.0])
+    return Trace("idle", t, rps, np.ones_like(rps))
+
+
+def test_scale_to_zero_and_the_way_back() -> None:
+    profile = runtime_profile("mlflow", cpu_cores=4.0)
+    sim = simulate(system(min_concurrency=0), profile, idle_then_busy(), ("apa", "kpa"))
+    start = sim.warmup_s
+    for name in ("apa", "kpa"):
+        assert sim.runs[name].pods[start : start + 900].max() == 0  # idle: scaled to zero
+    # Knative's activator holds the first requests and wakes the autoscaler: kpa comes back.
+    assert sim.runs["kpa"].pods[start + 960 :].min() >= 1
+    assert sim.summaries["kpa"]["rejected_fraction"] < 0.05
+    # The APA does not: with no pod there is no destination-reported Istio series, the sampler
+    # reads zero traffic and IsActive stays false (docs/simulate.md, "Reading the results").
+    assert sim.runs["apa"].pods[start:].max() == 0
+    assert sim.summaries["apa"]["rejected_fraction"] == 1.0
