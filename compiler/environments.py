@@ -36,31 +36,44 @@ class EnvironmentSource:
     data: Any
     texts: dict[str, str] = field(default_factory=dict)
     """Source text of the file and of everything it imported, by relative path (file first)."""
+    _positions: dict[FieldPath, tuple[str, int, int]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     def position(self, path: FieldPath) -> tuple[str, int, int]:
-        """Best-effort position of a field: the line where its last key appears after its parents."""
+        """Best-effort position of a field: the first file (the environment file, then its
+        imports) where all its keys appear in order; else the deepest parent found; else the file."""
+        known = self._positions.get(path)
+        if known is not None:
+            return known
         keys = [str(p) for p in path if isinstance(p, str)]
+        best: tuple[int, str, int, int] | None = None
         for file, text in self.texts.items():
-            found = _find_keys(text, keys)
-            if found is not None:
-                return (file, *found)
-        return (self.path, 0, 0)
+            depth, found = _find_keys(text, keys)
+            if found is not None and depth == len(keys):
+                best = (depth, file, *found)
+                break
+            if found is not None and (best is None or depth > best[0]):
+                best = (depth, file, *found)
+        result = (best[1], best[2], best[3]) if best else (self.path, 0, 0)
+        self._positions[path] = result
+        return result
 
 
-def _find_keys(text: str, keys: list[str]) -> tuple[int, int] | None:
-    """Find `k1` ... then `k2` ... in order; the position of the last one found."""
+def _find_keys(text: str, keys: list[str]) -> tuple[int, tuple[int, int] | None]:
+    """Find `k1` ... then `k2` ... in order: how many were found, and where the last one is."""
     offset = 0
     found: tuple[int, int] | None = None
-    for key in keys:
+    for depth, key in enumerate(keys):
         pattern = re.compile(r"(?<![\w-])['\"]?" + re.escape(key) + r"['\"]?\s*\+?:")
         match = pattern.search(text, offset)
         if match is None:
-            return found  # the deepest parent found
+            return depth, found
         offset = match.end()
         line = text.count("\n", 0, match.start()) + 1
         col = match.start() - (text.rfind("\n", 0, match.start()) + 1) + 1
         found = (line, col)
-    return found
+    return len(keys), found
 
 
 def _jsonnet_error(error: RuntimeError, fallback: str) -> InputError:

@@ -2,8 +2,10 @@
 
     KnoblessError                  root: every error a user may see derives from it
     ├── UsageError                 bad command line or option (exit 2)
+    │   └── GitRevisionError       `diff --base`: unknown revision, not a git repository (review.gitrev)
     ├── InputError                 invalid specs or environments; carries every Diagnostic (exit 1)
     ├── StaleOutputError           `compile --check` found rendered/ out of date (exit 1)
+    ├── BaseRevisionError          `diff`: the base revision does not compile (review.runner, exit 1)
     ├── ArgoCDError                raised by compiler.argocd (tree drawn there)
     └── ScalerError                raised by the APA scaler at start-up (bad flags, ports, TLS files)
 

@@ -8,7 +8,7 @@ of each stage beside it. Nothing here writes to disk: `write` is the caller's (c
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -162,27 +162,38 @@ def load(root: Path, environments: Sequence[str] | None) -> Sources:
 # -- 2. validate + 3. resolve ------------------------------------------------------------------------
 
 
+def resolve_environment(
+    sources: Sources,
+    env_name: str,
+    manager: pluggy.PluginManager,
+    progress: Progress = _no_progress,
+) -> tuple[tuple[EndpointContext, ...], set[Diagnostic]]:
+    """Every endpoint one environment deploys, merged, validated and made concrete, and the
+    problems found (resolution goes on past a bad endpoint so that every problem shows)."""
+    environment, env_source = sources.environments[env_name]
+    problems: set[Diagnostic] = set()
+    contexts = []
+    for done, (name, loaded) in enumerate(sources.endpoints.items(), start=1):
+        if name in environment.exclude:
+            continue
+        try:
+            contexts.append(resolve_one(loaded, environment, env_source, manager))
+        except InputError as error:
+            problems.update(error.diagnostics)
+        if done % 500 == 0:
+            progress(f"resolve {env_name}", done, len(sources.endpoints))
+    return tuple(contexts), problems
+
+
 def resolve(
     sources: Sources, manager: pluggy.PluginManager, progress: Progress = _no_progress
 ) -> dict[str, tuple[EndpointContext, ...]]:
-    """Every endpoint that each environment deploys, merged, validated and made concrete."""
+    """Every environment resolved; InputError with every problem of every environment."""
     problems: set[Diagnostic] = set(sources.problems)
     resolved: dict[str, tuple[EndpointContext, ...]] = {}
-    total = len(sources.endpoints) * len(sources.environments)
-    done = 0
-    for env_name, (environment, env_source) in sources.environments.items():
-        contexts = []
-        for name, loaded in sources.endpoints.items():
-            done += 1
-            if name in environment.exclude:
-                continue
-            try:
-                contexts.append(resolve_one(loaded, environment, env_source, manager))
-            except InputError as error:
-                problems.update(error.diagnostics)
-            if done % 500 == 0:
-                progress("resolve", done, total)
-        resolved[env_name] = tuple(contexts)
+    for env_name in sources.environments:
+        resolved[env_name], found = resolve_environment(sources, env_name, manager, progress)
+        problems |= found
     if problems:
         raise InputError(problems)
     return resolved
@@ -265,8 +276,12 @@ def lint(
     environments: dict[str, EnvironmentContext],
     *,
     strict: bool,
+    endpoint_names: Iterable[str] | None = None,
+    partial: bool = False,
 ) -> list[Diagnostic]:
-    """Semantic lint over the resolved endpoints (rules are plugins: plugins/lint/)."""
+    """Semantic lint over the resolved endpoints (rules are plugins: plugins/lint/).
+    `endpoint_names`: every endpoint of the repository (default: those in `sources`);
+    `partial`: only some endpoints were resolved, so environment-wide rules are skipped."""
     from compiler.review.lint import run_lint
 
     return run_lint(
@@ -274,9 +289,79 @@ def lint(
         resolved,
         environments,
         strict=strict,
-        endpoint_names=sources.endpoints.keys(),
+        endpoint_names=sources.endpoints.keys() if endpoint_names is None else endpoint_names,
         environment_sources={name: source for name, (_, source) in sources.environments.items()},
+        partial=partial,
     )
+
+
+@dataclass(frozen=True)
+class EnvironmentOutput:
+    """One environment compiled."""
+
+    name: str
+    files: dict[str, bytes]
+    manifests: tuple[Manifest, ...]
+    endpoints: tuple[EndpointContext, ...]
+    context: EnvironmentContext
+    diagnostics: tuple[Diagnostic, ...]
+    """Warnings of this environment (lint, checks)."""
+
+
+def iter_compile(
+    root: Path,
+    *,
+    environments: Sequence[str] | None = None,
+    manager: pluggy.PluginManager | None = None,
+    progress: Progress = _no_progress,
+    strict: bool = False,
+) -> Iterator[EnvironmentOutput]:
+    """Compile environment after environment, so that only one is ever held in memory.
+
+    Once any problem is found the remaining environments are still loaded, resolved and linted
+    (so every problem shows in one run) but no longer rendered; InputError is raised at the end
+    with all of them. A consumer must therefore not commit what it received before the iterator
+    is exhausted.
+    """
+    root = root.resolve()
+    if manager is None:
+        config = load_config(root)
+        manager = build_plugin_manager(root=root, local=config.plugins, blocked=config.block)
+    sources = load(root, environments)  # 1. load
+    problems: set[Diagnostic] = set(sources.problems)
+    writer = YamlWriter()
+    for done, env_name in enumerate(sources.environments, start=1):
+        environment, env_source = sources.environments[env_name]
+        context = EnvironmentContext(environment, env_source.path)
+        # 2. validate + 3. resolve (knobless_select_runtime, knobless_validate_endpoint)
+        endpoints, found = resolve_environment(sources, env_name, manager, progress)
+        problems |= found
+        # lint (knobless_lint_endpoint, knobless_lint_environment)
+        findings = lint(manager, sources, {env_name: endpoints}, {env_name: context}, strict=strict)
+        problems |= {d for d in findings if d.severity is Severity.ERROR}
+        if any(d.severity is Severity.ERROR for d in problems):
+            continue
+        # 4. render (knobless_render_endpoint, knobless_render_environment)
+        manifests = render(manager, context, endpoints)
+        # 5. post-process (knobless_postprocess, a chain)
+        manifests = postprocess(manager, context, manifests)
+        # 6. check (knobless_check)
+        checked = check(manager, context, manifests)
+        if any(d.severity is Severity.ERROR for d in checked):
+            problems |= set(checked)
+            continue
+        warnings = sorted({d for d in (*findings, *checked) if d.severity is not Severity.ERROR})
+        progress("render", done, len(sources.environments))
+        yield EnvironmentOutput(
+            env_name,
+            serialize(env_name, manifests, writer),
+            manifests,
+            endpoints,
+            context,
+            tuple(warnings),
+        )
+    if problems:
+        raise InputError(problems)
 
 
 def compile_repository(
@@ -287,41 +372,19 @@ def compile_repository(
     progress: Progress = _no_progress,
     strict: bool = False,
 ) -> CompileResult:
-    """Compile a repository in memory. Raises InputError with every problem found; warnings
-    (lint) are in the result, or errors too with `strict`."""
-    root = root.resolve()
-    if manager is None:
-        config = load_config(root)
-        manager = build_plugin_manager(root=root, local=config.plugins, blocked=config.block)
-    sources = load(root, environments)
-    resolved = resolve(sources, manager, progress)
-    env_contexts = {
-        name: EnvironmentContext(environment, source.path)
-        for name, (environment, source) in sources.environments.items()
-    }
-    findings = lint(manager, sources, resolved, env_contexts, strict=strict)
-    if any(d.severity is Severity.ERROR for d in findings):
-        raise InputError(findings)
-    files: dict[str, bytes] = {}
-    all_manifests: dict[str, tuple[Manifest, ...]] = {}
-    problems: list[Diagnostic] = list(findings)
-    writer = YamlWriter()
-    for done, (name, env_context) in enumerate(env_contexts.items(), start=1):
-        manifests = render(manager, env_context, resolved[name])
-        manifests = postprocess(manager, env_context, manifests)
-        problems.extend(check(manager, env_context, manifests))
-        all_manifests[name] = manifests
-        files.update(serialize(name, manifests, writer))
-        progress("render", done, len(env_contexts))
-    errors = [d for d in problems if d.severity is Severity.ERROR]
-    if errors:
-        raise InputError(problems)
+    """Compile a repository in memory, every environment at once (for `diff` and tools).
+    Raises InputError with every problem found; warnings are in the result."""
+    outputs = list(
+        iter_compile(
+            root, environments=environments, manager=manager, progress=progress, strict=strict
+        )
+    )
     return CompileResult(
-        files=files,
-        manifests=all_manifests,
-        endpoints=resolved,
-        environments=env_contexts,
-        diagnostics=tuple(sorted(problems)),
+        files={path: data for out in outputs for path, data in out.files.items()},
+        manifests={out.name: out.manifests for out in outputs},
+        endpoints={out.name: out.endpoints for out in outputs},
+        environments={out.name: out.context for out in outputs},
+        diagnostics=tuple(sorted({d for out in outputs for d in out.diagnostics})),
     )
 
 

@@ -31,15 +31,24 @@ def dotted(path: FieldPath) -> str:
     return text
 
 
+def _child(current: Any, part: int | str) -> tuple[bool, Any]:
+    if isinstance(current, dict) and isinstance(part, str) and part in current:
+        return True, current[part]
+    if isinstance(current, list) and isinstance(part, int) and 0 <= part < len(current):
+        return True, current[part]
+    return False, None
+
+
 def _clean_location(loc: tuple[int | str, ...], data: Any) -> FieldPath:
     """Drop the union-member names pydantic inserts into locations, keeping real keys."""
     cleaned: list[str | int] = []
     current = data
     for index, part in enumerate(loc):
         last = index == len(loc) - 1
-        if (isinstance(current, dict) and isinstance(part, str) and part in current) or (isinstance(current, list) and isinstance(part, int) and 0 <= part < len(current)):
+        found, child = _child(current, part)
+        if found:
             cleaned.append(part)
-            current = current[part]
+            current = child
         elif isinstance(part, str) and (
             part[:1].isupper() or "[" in part or part.startswith("tag:")
         ):

@@ -125,49 +125,91 @@ def _same(path: Path, content: bytes) -> bool:
         return False
 
 
-def write_tree(root: Path, files: Mapping[str, bytes], keep: Iterable[str] = ()) -> TreeDifference:
-    """Make rendered/ hold exactly `files`, plus the existing top-level folders named in `keep`
-    (environments not compiled this run). Atomic: all or nothing. Unchanged files are hard-linked
-    from the current tree rather than written again."""
-    recover(root)
-    target = root / RENDERED
-    current = list_tree(target)
-    keep_set = set(keep)
-    kept = sorted(p for p in current if p.split("/", 1)[0] in keep_set and p not in files)
-    unchanged = {p for p in files if p in current and _same(target / p, files[p])}
-    difference = TreeDifference(
-        added=tuple(sorted(set(files) - current)),
-        removed=tuple(sorted(current - set(files) - set(kept))),
-        changed=tuple(sorted(p for p in files if p in current and p not in unchanged)),
-    )
-    if difference.empty and target.is_dir():
-        return difference
-    staging = Path(tempfile.mkdtemp(prefix=_STAGING_PREFIX, dir=root))
-    try:
-        made: set[Path] = set()
-        for relative in sorted([*files, *kept]):
-            path = staging / relative
-            if path.parent not in made:
-                path.parent.mkdir(parents=True, exist_ok=True)
-                made.add(path.parent)
-            if relative in unchanged or relative not in files:
-                try:
-                    os.link(target / relative, path)
-                except OSError:  # a file system without hard links
-                    shutil.copyfile(target / relative, path)
+class RenderedTree:
+    """A new rendered/ built file by file in a staging folder, then swapped in at once.
+
+        with RenderedTree(root, keep=["prod"]) as tree:
+            tree.add(files_of_dev)          # as each environment is compiled
+            difference = tree.commit()      # atomic swap; nothing changes on disk before this
+
+    Leaving the block without commit (an error, Ctrl-C) removes the staging folder and leaves
+    rendered/ exactly as it was. Unchanged files are hard-linked from the current tree.
+    """
+
+    def __init__(self, root: Path, keep: Iterable[str] = ()) -> None:
+        recover(root)
+        self.root = root
+        self.target = root / RENDERED
+        self.current = list_tree(self.target)
+        self.keep = set(keep)
+        self.staging = Path(tempfile.mkdtemp(prefix=_STAGING_PREFIX, dir=root))
+        self.made: set[Path] = set()
+        self.written: set[str] = set()
+        self.added: list[str] = []
+        self.changed: list[str] = []
+
+    def __enter__(self) -> RenderedTree:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self.staging.exists():
+            shutil.rmtree(self.staging, ignore_errors=True)
+
+    def _place(self, relative: str) -> Path:
+        path = self.staging / relative
+        if path.parent not in self.made:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self.made.add(path.parent)
+        return path
+
+    def _link(self, relative: str, path: Path) -> None:
+        try:
+            os.link(self.target / relative, path)
+        except OSError:  # a file system without hard links
+            shutil.copyfile(self.target / relative, path)
+
+    def add(self, files: Mapping[str, bytes]) -> None:
+        for relative in sorted(files):
+            path = self._place(relative)
+            content = files[relative]
+            if relative in self.current and _same(self.target / relative, content):
+                self._link(relative, path)
             else:
-                path.write_bytes(files[relative])
-        staging.chmod(0o755)
-        if not target.exists():
-            staging.rename(target)
-        elif _exchange(staging, target):
-            shutil.rmtree(staging)  # it now holds the old tree
+                path.write_bytes(content)
+                (self.changed if relative in self.current else self.added).append(relative)
+            self.written.add(relative)
+
+    def commit(self) -> TreeDifference:
+        kept = sorted(
+            p for p in self.current if p.split("/", 1)[0] in self.keep and p not in self.written
+        )
+        for relative in kept:
+            self._link(relative, self._place(relative))
+        difference = TreeDifference(
+            added=tuple(sorted(self.added)),
+            removed=tuple(sorted(self.current - self.written - set(kept))),
+            changed=tuple(sorted(self.changed)),
+        )
+        if difference.empty and self.target.is_dir():
+            return difference  # nothing to swap; the staging folder is removed on exit
+        self.staging.chmod(0o755)
+        if not self.target.exists():
+            self.staging.rename(self.target)
+        elif _exchange(self.staging, self.target):
+            pass  # the staging path now holds the old tree, removed on exit
         else:
-            retired = root / (_RETIRED_PREFIX + staging.name.removeprefix(_STAGING_PREFIX))
-            target.rename(retired)
-            staging.rename(target)
+            retired = self.root / (
+                _RETIRED_PREFIX + self.staging.name.removeprefix(_STAGING_PREFIX)
+            )
+            self.target.rename(retired)
+            self.staging.rename(self.target)
             shutil.rmtree(retired, ignore_errors=True)
         return difference
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
+
+
+def write_tree(root: Path, files: Mapping[str, bytes], keep: Iterable[str] = ()) -> TreeDifference:
+    """Make rendered/ hold exactly `files`, plus the existing top-level folders named in `keep`
+    (environments not compiled this run). Atomic: all or nothing."""
+    with RenderedTree(root, keep) as tree:
+        tree.add(files)
+        return tree.commit()

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Iterable
+from pathlib import Path
 
 from compiler.commands._common import ProgressBar, add_root, repository_root
-from compiler.diagnostics import Severity
+from compiler.diagnostics import Diagnostic
 from compiler.errors import StaleOutputError
-from compiler.pipeline import compile_repository
+from compiler.pipeline import EnvironmentOutput, iter_compile
 from compiler.report import print_diagnostics
-from compiler.writer import RENDERED, compare, list_tree, read_tree, unified_diff, write_tree
+from compiler.writer import RENDERED, RenderedTree, compare, list_tree, read_tree, unified_diff
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -39,50 +41,72 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 def run(args: argparse.Namespace) -> int:
     root = repository_root(args)
     with ProgressBar() as progress:
-        result = compile_repository(
-            root, environments=args.env, progress=progress, strict=args.strict
-        )
-    warnings = [d for d in result.diagnostics if d.severity is Severity.WARNING]
-    print_diagnostics(warnings)
-    compiled = sorted(result.environments)
-    if args.check:
-        return _check(root, result.files, compiled, whole_tree=not args.env)
-    keep = (
-        ()
-        if not args.env
-        else sorted({p.split("/", 1)[0] for p in list_tree(root / RENDERED)} - set(compiled))
-    )
-    difference = write_tree(root, result.files, keep=keep)
-    endpoints = len({e.name for contexts in result.endpoints.values() for e in contexts})
+        outputs = iter_compile(root, environments=args.env, progress=progress, strict=args.strict)
+        if args.check:
+            return _check(root, outputs, whole_tree=not args.env)
+        existing = {p.split("/", 1)[0] for p in list_tree(root / RENDERED)}
+        compiled: list[str] = []
+        endpoints: set[str] = set()
+        files = 0
+        warnings: list[Diagnostic] = []
+        with RenderedTree(root) as tree:
+            for output in outputs:  # one environment at a time: memory stays flat
+                tree.add(output.files)
+                compiled.append(output.name)
+                endpoints.update(e.name for e in output.endpoints)
+                files += len(output.files)
+                warnings.extend(output.diagnostics)
+            if args.env:
+                tree.keep = existing - set(compiled)
+            difference = tree.commit()
+    print_diagnostics(sorted(set(warnings)))
     print(
-        f"compiled {endpoints} endpoints into {len(compiled)} environments ({', '.join(compiled)}): "
-        f"{len(result.files)} files, {len(difference.changed)} changed, "
+        f"compiled {len(endpoints)} endpoints into {len(compiled)} environments "
+        f"({', '.join(compiled)}): {files} files, {len(difference.changed)} changed, "
         f"{len(difference.added)} added, {len(difference.removed)} removed",
         file=sys.stderr,
     )
     return 0
 
 
-def _check(root: object, files: dict[str, bytes], compiled: list[str], *, whole_tree: bool) -> int:
-    from pathlib import Path
-
-    assert isinstance(root, Path)
-    current = read_tree(root / RENDERED, None if whole_tree else compiled)
-    difference = compare(files, current)
-    if difference.empty:
-        print(f"rendered/ is up to date ({len(files)} files)", file=sys.stderr)
+def _check(root: Path, outputs: Iterable[EnvironmentOutput], *, whole_tree: bool) -> int:
+    """Compare environment by environment; print a unified diff per difference."""
+    target = root / RENDERED
+    changed: list[str] = []
+    added: list[str] = []
+    removed: list[str] = []
+    compiled: list[str] = []
+    files = 0
+    warnings: list[Diagnostic] = []
+    for output in outputs:
+        compiled.append(output.name)
+        files += len(output.files)
+        warnings.extend(output.diagnostics)
+        current = read_tree(target, [output.name])
+        difference = compare(output.files, current)
+        for path in difference.changed:
+            sys.stdout.write(unified_diff(path, current[path], output.files[path]))
+        for path in difference.added:
+            sys.stdout.write(unified_diff(path, b"", output.files[path]))
+        for path in difference.removed:
+            sys.stdout.write(unified_diff(path, current[path], b""))
+        changed += difference.changed
+        added += difference.added
+        removed += difference.removed
+    if whole_tree:  # folders of environments that no longer exist
+        for path in sorted(list_tree(target)):
+            if path.split("/", 1)[0] not in compiled:
+                sys.stdout.write(unified_diff(path, (target / path).read_bytes(), b""))
+                removed.append(path)
+    print_diagnostics(sorted(set(warnings)))
+    if not (changed or added or removed):
+        print(f"rendered/ is up to date ({files} files)", file=sys.stderr)
         return 0
-    for path in difference.changed:
-        sys.stdout.write(unified_diff(path, current[path], files[path]))
-    for path in difference.added:
-        sys.stdout.write(unified_diff(path, b"", files[path]))
-    for path in difference.removed:
-        sys.stdout.write(unified_diff(path, current[path], b""))
     lines = [
-        f"rendered/ is stale: {len(difference.changed)} changed, {len(difference.added)} missing, {len(difference.removed)} extra"
+        f"rendered/ is stale: {len(changed)} changed, {len(added)} missing, {len(removed)} extra"
     ]
-    lines += [f"  missing: rendered/{p}" for p in difference.added]
-    lines += [f"  extra:   rendered/{p}" for p in difference.removed]
-    lines += [f"  changed: rendered/{p}" for p in difference.changed]
+    lines += [f"  missing: rendered/{p}" for p in added]
+    lines += [f"  extra:   rendered/{p}" for p in removed]
+    lines += [f"  changed: rendered/{p}" for p in changed]
     lines.append("run `knobless compile` and commit rendered/")
     raise StaleOutputError("\n".join(lines))

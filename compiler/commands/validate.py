@@ -57,6 +57,7 @@ def run(args: argparse.Namespace) -> int:
     config = load_config(root)
     manager = build_plugin_manager(root=root, local=config.plugins, blocked=config.block)
     sources = load(root, environment_names)
+    every_endpoint = sorted(sources.endpoints)
     if endpoint_names is not None:
         sources = Sources(
             {n: e for n, e in sources.endpoints.items() if n in endpoint_names},
@@ -68,7 +69,15 @@ def run(args: argparse.Namespace) -> int:
         name: EnvironmentContext(environment, source.path)
         for name, (environment, source) in sources.environments.items()
     }
-    findings = lint(manager, sources, resolved, contexts, strict=args.strict)
+    findings = lint(
+        manager,
+        sources,
+        resolved,
+        contexts,
+        strict=args.strict,
+        endpoint_names=every_endpoint,
+        partial=endpoint_names is not None,
+    )
     if any(d.severity is Severity.ERROR for d in findings):
         raise InputError(findings)
     print_diagnostics(findings)
