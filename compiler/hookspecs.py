@@ -77,9 +77,11 @@ def knobless_render_environment(
 def knobless_postprocess(
     manifests: tuple[Manifest, ...], environment: EnvironmentContext
 ) -> tuple[Manifest, ...] | None:
-    """Called once per environment, plugin after plugin (a chain, in priority then name order):
-    each receives the previous plugin's output and returns a new tuple, or None to keep it.
-    Labels, annotations, sync waves, config hashes.
+    """Called per batch of one environment's manifests, plugin after plugin (a chain, in
+    priority then name order): each receives the previous plugin's output and returns a new tuple,
+    or None to keep it. Labels, annotations, sync waves, config hashes. Large repositories are
+    compiled in batches (every object of up to 250 endpoints; the environment-wide objects in the
+    last batch), so an implementation must not assume it sees every object of the environment.
     """
 
 
@@ -87,8 +89,9 @@ def knobless_postprocess(
 def knobless_check(
     manifests: tuple[Manifest, ...], environment: EnvironmentContext
 ) -> Iterable[Diagnostic] | None:
-    """Called once per environment on the final manifests (collect): policy checks and schema
-    validation. Any error-severity Diagnostic fails the compile.
+    """Called per batch of one environment's final manifests (collect; batches as for
+    knobless_postprocess: all objects of an endpoint are always in the same batch): policy checks
+    and schema validation. Any error-severity Diagnostic fails the compile.
     """
 
 

@@ -206,20 +206,42 @@ def _flatten(batches: Sequence[object]) -> list[Manifest]:
     return [m for batch in batches if batch for m in batch]  # type: ignore[attr-defined]
 
 
+BATCH = 250
+"""Endpoints rendered, post-processed, checked and serialized together: large repositories are
+compiled batch by batch so memory stays flat (knobless_postprocess and knobless_check see one
+batch of an environment at a time; the environment-wide objects come in the last batch)."""
+
+
+def render_batches(
+    manager: pluggy.PluginManager,
+    environment: EnvironmentContext,
+    endpoints: Sequence[EndpointContext],
+) -> Iterator[tuple[Manifest, ...]]:
+    """The manifests of every endpoint, BATCH endpoints at a time, then the environment's own."""
+    for start in range(0, len(endpoints), BATCH):
+        manifests: list[Manifest] = []
+        for endpoint in endpoints[start : start + BATCH]:
+            manifests.extend(_flatten(manager.hook.knobless_render_endpoint(endpoint=endpoint)))
+        yield _sorted(environment, manifests)
+    yield _sorted(
+        environment,
+        _flatten(
+            manager.hook.knobless_render_environment(environment=environment, endpoints=endpoints)
+        ),
+    )
+
+
+def _sorted(environment: EnvironmentContext, manifests: list[Manifest]) -> tuple[Manifest, ...]:
+    return tuple(sorted(manifests, key=lambda m: m.path(environment.name)))
+
+
 def render(
     manager: pluggy.PluginManager,
     environment: EnvironmentContext,
     endpoints: Sequence[EndpointContext],
 ) -> tuple[Manifest, ...]:
-    manifests: list[Manifest] = []
-    for endpoint in endpoints:
-        manifests.extend(_flatten(manager.hook.knobless_render_endpoint(endpoint=endpoint)))
-    manifests.extend(
-        _flatten(
-            manager.hook.knobless_render_environment(environment=environment, endpoints=endpoints)
-        )
-    )
-    return tuple(sorted(manifests, key=lambda m: m.path(environment.name)))
+    """Every manifest of one environment at once."""
+    return tuple(m for batch in render_batches(manager, environment, endpoints) for m in batch)
 
 
 def postprocess(
@@ -297,7 +319,7 @@ def lint(
 
 @dataclass(frozen=True)
 class EnvironmentOutput:
-    """One environment compiled."""
+    """One batch of one environment, compiled (an environment comes in one or more batches)."""
 
     name: str
     files: dict[str, bytes]
@@ -341,25 +363,30 @@ def iter_compile(
         problems |= {d for d in findings if d.severity is Severity.ERROR}
         if any(d.severity is Severity.ERROR for d in problems):
             continue
-        # 4. render (knobless_render_endpoint, knobless_render_environment)
-        manifests = render(manager, context, endpoints)
-        # 5. post-process (knobless_postprocess, a chain)
-        manifests = postprocess(manager, context, manifests)
-        # 6. check (knobless_check)
-        checked = check(manager, context, manifests)
-        if any(d.severity is Severity.ERROR for d in checked):
-            problems |= set(checked)
-            continue
-        warnings = sorted({d for d in (*findings, *checked) if d.severity is not Severity.ERROR})
+        # 4. render (knobless_render_endpoint, knobless_render_environment), batch by batch
+        for batch in render_batches(manager, context, endpoints):
+            # 5. post-process (knobless_postprocess, a chain)
+            manifests = postprocess(manager, context, batch)
+            # 6. check (knobless_check)
+            checked = check(manager, context, manifests)
+            problems |= {d for d in checked if d.severity is Severity.ERROR}
+            if problems:
+                break
+            warnings = sorted(
+                {d for d in (*findings, *checked) if d.severity is not Severity.ERROR}
+            )
+            findings = []  # lint warnings travel with the first batch only
+            yield EnvironmentOutput(
+                env_name,
+                serialize(env_name, manifests, writer),
+                manifests,
+                endpoints,
+                context,
+                tuple(warnings),
+            )
+            del manifests, batch  # keep one batch in memory, not two
         progress("render", done, len(sources.environments))
-        yield EnvironmentOutput(
-            env_name,
-            serialize(env_name, manifests, writer),
-            manifests,
-            endpoints,
-            context,
-            tuple(warnings),
-        )
+        del endpoints
     if problems:
         raise InputError(problems)
 
@@ -379,11 +406,15 @@ def compile_repository(
             root, environments=environments, manager=manager, progress=progress, strict=strict
         )
     )
+    contexts = {out.name: out.context for out in outputs}
+    manifests: dict[str, list[Manifest]] = {}
+    for out in outputs:
+        manifests.setdefault(out.name, []).extend(out.manifests)
     return CompileResult(
         files={path: data for out in outputs for path, data in out.files.items()},
-        manifests={out.name: out.manifests for out in outputs},
+        manifests={name: _sorted(contexts[name], group) for name, group in manifests.items()},
         endpoints={out.name: out.endpoints for out in outputs},
-        environments={out.name: out.context for out in outputs},
+        environments=contexts,
         diagnostics=tuple(sorted({d for out in outputs for d in out.diagnostics})),
     )
 

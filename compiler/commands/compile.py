@@ -12,7 +12,7 @@ from compiler.diagnostics import Diagnostic
 from compiler.errors import StaleOutputError
 from compiler.pipeline import EnvironmentOutput, iter_compile
 from compiler.report import print_diagnostics
-from compiler.writer import RENDERED, RenderedTree, compare, list_tree, read_tree, unified_diff
+from compiler.writer import RENDERED, RenderedTree, list_tree, unified_diff
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -56,6 +56,7 @@ def run(args: argparse.Namespace) -> int:
                 endpoints.update(e.name for e in output.endpoints)
                 files += len(output.files)
                 warnings.extend(output.diagnostics)
+                del output  # let this batch go before the next one is computed
             if args.env:
                 tree.keep = existing - set(compiled)
             difference = tree.commit()
@@ -70,37 +71,36 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _check(root: Path, outputs: Iterable[EnvironmentOutput], *, whole_tree: bool) -> int:
-    """Compare environment by environment; print a unified diff per difference."""
+    """Compare batch by batch with what is on disk; a unified diff per difference."""
     target = root / RENDERED
     changed: list[str] = []
     added: list[str] = []
-    removed: list[str] = []
-    compiled: list[str] = []
-    files = 0
+    produced: set[str] = set()
+    compiled: set[str] = set()
     warnings: list[Diagnostic] = []
     for output in outputs:
-        compiled.append(output.name)
-        files += len(output.files)
+        compiled.add(output.name)
         warnings.extend(output.diagnostics)
-        current = read_tree(target, [output.name])
-        difference = compare(output.files, current)
-        for path in difference.changed:
-            sys.stdout.write(unified_diff(path, current[path], output.files[path]))
-        for path in difference.added:
-            sys.stdout.write(unified_diff(path, b"", output.files[path]))
-        for path in difference.removed:
-            sys.stdout.write(unified_diff(path, current[path], b""))
-        changed += difference.changed
-        added += difference.added
-        removed += difference.removed
-    if whole_tree:  # folders of environments that no longer exist
-        for path in sorted(list_tree(target)):
-            if path.split("/", 1)[0] not in compiled:
-                sys.stdout.write(unified_diff(path, (target / path).read_bytes(), b""))
-                removed.append(path)
+        for path in sorted(output.files):
+            produced.add(path)
+            new = output.files[path]
+            file = target / path
+            old = file.read_bytes() if file.is_file() else None
+            if old == new:
+                continue
+            sys.stdout.write(unified_diff(path, old or b"", new))
+            (added if old is None else changed).append(path)
+        del output
+    removed = [
+        path
+        for path in sorted(list_tree(target) - produced)
+        if whole_tree or path.split("/", 1)[0] in compiled
+    ]
+    for path in removed:
+        sys.stdout.write(unified_diff(path, (target / path).read_bytes(), b""))
     print_diagnostics(sorted(set(warnings)))
     if not (changed or added or removed):
-        print(f"rendered/ is up to date ({files} files)", file=sys.stderr)
+        print(f"rendered/ is up to date ({len(produced)} files)", file=sys.stderr)
         return 0
     lines = [
         f"rendered/ is stale: {len(changed)} changed, {len(added)} missing, {len(removed)} extra"

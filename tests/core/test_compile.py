@@ -112,3 +112,19 @@ def test_python_dash_m_works(repo: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stderr == "6 endpoints valid in 2 environments (11 endpoint-environment pairs)\n"
+
+
+def test_batched_compile_gives_the_same_tree(
+    repo: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from compiler import pipeline
+
+    assert main(["compile", "--root", str(repo)]) == 0
+    whole = read_tree(repo / "rendered")
+    monkeypatch.setattr(pipeline, "BATCH", 2)  # six endpoints: three batches and the platform's
+    assert main(["compile", "--check", "--root", str(repo)]) == 0
+    shutil.rmtree(repo / "rendered")
+    assert main(["compile", "--root", str(repo)]) == 0
+    assert read_tree(repo / "rendered") == whole
+    batches = list(pipeline.iter_compile(repo, environments=["prod"]))
+    assert [len({m.folder for m in b.manifests}) for b in batches] == [2, 2, 2, 2]
