@@ -134,7 +134,7 @@ def _read(path: Path) -> Any:
         return json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
     except (json.JSONDecodeError, yaml.YAMLError) as error:
         raise ConfigError(
-            f"{path}: not valid {path.suffix.lstrip('.') or 'YAML'}: {error}"
+            f"{path}: not valid {'JSON' if path.suffix == '.json' else 'YAML'}: {error}"
         ) from None
 
 

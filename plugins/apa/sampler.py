@@ -155,7 +155,7 @@ class Sampler:
             if fresh:
                 self._feed(entry)
             self._answer(entry, self.last_t if fresh else t, second, fresh=fresh)
-            if index % 2000 == 1999:
+            if index % 250 == 249:
                 await asyncio.sleep(0)  # let KEDA's calls in between chunks
         self.last_tick_ok = fresh or not entries
         self.telemetry.scaledobjects.set(len(entries))
@@ -285,9 +285,9 @@ class Sampler:
                     return  # all-or-nothing per boundary: replayed once Prometheus answers
                 snapshot[signal] = result[0][1]
             for index, entry in enumerate(entries):
-                if index % 250 == 249:
+                if index % 100 == 99:
                     # Spread the round over a little wall time: KEDA's calls go first.
-                    await asyncio.sleep(0.005)
+                    await asyncio.sleep(0.002)
                 decided = entry.vertical.decided_at
                 if decided is None:
                     decided = self._origin(boundary)

@@ -32,8 +32,12 @@ class ExternalScaler(pb_grpc.ExternalScalerServicer):
 
     async def _entry(self, ref: pb.ScaledObjectRef, context: grpc.aio.ServicerContext) -> Entry:
         try:
-            return self.registry.lookup(
-                ref.namespace, ref.name, ref.scalerMetadata, self.sampler.clock()
+            return self.registry.lookup_wire(
+                ref.SerializeToString(deterministic=True),
+                ref.namespace,
+                ref.name,
+                ref.scalerMetadata,
+                self.sampler.clock(),
             )
         except InvalidMetadata as error:
             self.telemetry.invalid_metadata.labels(error.key).inc()
