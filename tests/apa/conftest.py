@@ -138,8 +138,11 @@ class Exporter:
 class ScalerClient:
     """A real gRPC client generated from plugins/apa/proto/externalscaler.proto."""
 
-    def __init__(self, address: str) -> None:
-        self.channel = grpc.insecure_channel(address)
+    def __init__(self, address: str, credentials: grpc.ChannelCredentials | None = None) -> None:
+        if credentials is None:
+            self.channel = grpc.insecure_channel(address)
+        else:
+            self.channel = grpc.secure_channel(address, credentials)
         self.stub = pb_grpc.ExternalScalerStub(self.channel)
         self.health = health_pb2_grpc.HealthStub(self.channel)
 
@@ -178,6 +181,8 @@ class ScalerProcess:
         (root / "config.yaml").write_text(yaml.safe_dump(TEST_CONFIG))
         self.process: subprocess.Popen[bytes] | None = None
         self.client: ScalerClient | None = None
+        self.tls: tuple[Path, Path, Path] | None = None  # cert, key, client CA
+        self.credentials: grpc.ChannelCredentials | None = None  # the client's, with TLS
 
     def start(self) -> ScalerClient:
         self.spawn()
@@ -200,6 +205,10 @@ class ScalerProcess:
         ]
         if self.state is not None:
             command += ["--state", str(self.state)]
+        if self.tls is not None:
+            cert, key, client_ca = self.tls
+            command += ["--tls-cert", str(cert), "--tls-key", str(key)]
+            command += ["--tls-client-ca", str(client_ca)]
         self.process = subprocess.Popen(
             command,
             cwd=REPO,
@@ -209,7 +218,7 @@ class ScalerProcess:
 
     def wait_ready(self) -> ScalerClient:
         assert self.process is not None
-        self.client = ScalerClient(self.address)
+        self.client = ScalerClient(self.address, self.credentials)
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
