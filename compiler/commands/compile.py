@@ -52,7 +52,8 @@ def run(args: argparse.Namespace) -> int:
         with RenderedTree(root) as tree:
             for output in outputs:  # one environment at a time: memory stays flat
                 tree.add(output.files)
-                compiled.append(output.name)
+                if output.name not in compiled:
+                    compiled.append(output.name)
                 endpoints.update(e.name for e in output.endpoints)
                 files += len(output.files)
                 warnings.extend(output.diagnostics)
