@@ -125,15 +125,59 @@ def _same(path: Path, content: bytes) -> bool:
         return False
 
 
+class Stager:
+    """Writes files into a staging folder, hard-linking those equal to the current tree's."""
+
+    def __init__(self, staging: Path, target: Path, current: set[str] | None = None) -> None:
+        self.staging = staging
+        self.target = target
+        self.current = current
+        """Paths in the current tree, if known (else each file is looked up)."""
+        self.made: set[Path] = set()
+        self.written: set[str] = set()
+        self.added: list[str] = []
+        self.changed: list[str] = []
+
+    def place(self, relative: str) -> Path:
+        path = self.staging / relative
+        if path.parent not in self.made:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self.made.add(path.parent)
+        return path
+
+    def link(self, relative: str, path: Path) -> None:
+        try:
+            os.link(self.target / relative, path)
+        except OSError:  # a file system without hard links
+            shutil.copyfile(self.target / relative, path)
+
+    def add(self, files: Mapping[str, bytes]) -> None:
+        for relative in sorted(files):
+            path = self.place(relative)
+            content = files[relative]
+            exists = (
+                relative in self.current
+                if self.current is not None
+                else (self.target / relative).is_file()
+            )
+            if exists and _same(self.target / relative, content):
+                self.link(relative, path)
+            else:
+                path.write_bytes(content)
+                (self.changed if exists else self.added).append(relative)
+            self.written.add(relative)
+
+
 class RenderedTree:
     """A new rendered/ built file by file in a staging folder, then swapped in at once.
 
         with RenderedTree(root, keep=["prod"]) as tree:
-            tree.add(files_of_dev)          # as each environment is compiled
+            tree.add(files_of_dev)          # as each batch is compiled
             difference = tree.commit()      # atomic swap; nothing changes on disk before this
 
     Leaving the block without commit (an error, Ctrl-C) removes the staging folder and leaves
-    rendered/ exactly as it was. Unchanged files are hard-linked from the current tree.
+    rendered/ exactly as it was. Unchanged files are hard-linked from the current tree. Other
+    processes may stage files too (`stager_for_child`, then `merge` what they report).
     """
 
     def __init__(self, root: Path, keep: Iterable[str] = ()) -> None:
@@ -143,10 +187,7 @@ class RenderedTree:
         self.current = list_tree(self.target)
         self.keep = set(keep)
         self.staging = Path(tempfile.mkdtemp(prefix=_STAGING_PREFIX, dir=root))
-        self.made: set[Path] = set()
-        self.written: set[str] = set()
-        self.added: list[str] = []
-        self.changed: list[str] = []
+        self.stager = Stager(self.staging, self.target, self.current)
 
     def __enter__(self) -> RenderedTree:
         return self
@@ -155,40 +196,26 @@ class RenderedTree:
         if self.staging.exists():
             shutil.rmtree(self.staging, ignore_errors=True)
 
-    def _place(self, relative: str) -> Path:
-        path = self.staging / relative
-        if path.parent not in self.made:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            self.made.add(path.parent)
-        return path
-
-    def _link(self, relative: str, path: Path) -> None:
-        try:
-            os.link(self.target / relative, path)
-        except OSError:  # a file system without hard links
-            shutil.copyfile(self.target / relative, path)
-
     def add(self, files: Mapping[str, bytes]) -> None:
-        for relative in sorted(files):
-            path = self._place(relative)
-            content = files[relative]
-            if relative in self.current and _same(self.target / relative, content):
-                self._link(relative, path)
-            else:
-                path.write_bytes(content)
-                (self.changed if relative in self.current else self.added).append(relative)
-            self.written.add(relative)
+        self.stager.add(files)
+
+    def merge(self, written: Iterable[str], added: Iterable[str], changed: Iterable[str]) -> None:
+        """Account for files another process staged into `self.staging`."""
+        self.stager.written.update(written)
+        self.stager.added.extend(added)
+        self.stager.changed.extend(changed)
 
     def commit(self) -> TreeDifference:
+        written = self.stager.written
         kept = sorted(
-            p for p in self.current if p.split("/", 1)[0] in self.keep and p not in self.written
+            p for p in self.current if p.split("/", 1)[0] in self.keep and p not in written
         )
         for relative in kept:
-            self._link(relative, self._place(relative))
+            self.stager.link(relative, self.stager.place(relative))
         difference = TreeDifference(
-            added=tuple(sorted(self.added)),
-            removed=tuple(sorted(self.current - self.written - set(kept))),
-            changed=tuple(sorted(self.changed)),
+            added=tuple(sorted(self.stager.added)),
+            removed=tuple(sorted(self.current - written - set(kept))),
+            changed=tuple(sorted(self.stager.changed)),
         )
         if difference.empty and self.target.is_dir():
             return difference  # nothing to swap; the staging folder is removed on exit

@@ -3,16 +3,26 @@
 from __future__ import annotations
 
 import argparse
+import multiprocessing
+import os
 import sys
 from collections.abc import Iterable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 from compiler.commands._common import ProgressBar, add_root, repository_root
 from compiler.diagnostics import Diagnostic
-from compiler.errors import StaleOutputError
-from compiler.pipeline import EnvironmentOutput, iter_compile
+from compiler.errors import InputError, StaleOutputError
+from compiler.pipeline import (
+    EnvironmentOutput,
+    endpoint_files,
+    environment_files,
+    iter_compile,
+    select_environments,
+)
 from compiler.report import print_diagnostics
-from compiler.writer import RENDERED, RenderedTree, list_tree, unified_diff
+from compiler.writer import RENDERED, RenderedTree, Stager, list_tree, unified_diff
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -34,12 +44,32 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="write nothing; exit 1 and show a diff when rendered/ is not what the sources produce",
     )
     parser.add_argument("--strict", action="store_true", help="treat warnings as errors")
+    parser.add_argument(
+        "--jobs",
+        type=int,
+        default=0,
+        metavar="N",
+        help="environments compiled at once in separate processes (default: one per core for "
+        "large repositories, else 1); output is the same whatever N",
+    )
     add_root(parser)
     parser.set_defaults(handler=run)
 
 
+def _jobs(args: argparse.Namespace, root: Path) -> int:
+    if args.jobs:
+        return max(1, args.jobs)
+    environments = len(args.env or []) or len(environment_files(root))
+    work = len(endpoint_files(root)) * environments
+    # A process costs about a second to start and load; it pays only for large repositories.
+    return min(os.cpu_count() or 1, environments) if work >= 1500 else 1
+
+
 def run(args: argparse.Namespace) -> int:
     root = repository_root(args)
+    jobs = _jobs(args, root)
+    if jobs > 1 and not args.check:
+        return _compile_in_parallel(args, root, jobs)
     with ProgressBar() as progress:
         outputs = iter_compile(root, environments=args.env, progress=progress, strict=args.strict)
         if args.check:
@@ -66,6 +96,82 @@ def run(args: argparse.Namespace) -> int:
         f"compiled {len(endpoints)} endpoints into {len(compiled)} environments "
         f"({', '.join(compiled)}): {files} files, {len(difference.changed)} changed, "
         f"{len(difference.added)} added, {len(difference.removed)} removed",
+        file=sys.stderr,
+    )
+    return 0
+
+
+@dataclass(frozen=True)
+class _Staged:
+    """What a child process compiled and staged for one environment."""
+
+    environment: str
+    endpoints: tuple[str, ...]
+    written: tuple[str, ...]
+    added: tuple[str, ...]
+    changed: tuple[str, ...]
+    warnings: tuple[Diagnostic, ...]
+    problems: tuple[Diagnostic, ...]
+
+
+def _stage_environment(root: Path, environment: str, strict: bool, staging: Path) -> _Staged:
+    """In a child process: compile one environment straight into the shared staging folder."""
+    stager = Stager(staging, root / RENDERED)
+    endpoints: set[str] = set()
+    warnings: list[Diagnostic] = []
+    try:
+        for output in iter_compile(root, environments=[environment], strict=strict):
+            stager.add(output.files)
+            endpoints.update(e.name for e in output.endpoints)
+            warnings.extend(output.diagnostics)
+            del output
+    except InputError as error:  # returned, not raised: it must cross the process boundary
+        return _Staged(environment, (), (), (), (), (), error.diagnostics)
+    return _Staged(
+        environment,
+        tuple(sorted(endpoints)),
+        tuple(sorted(stager.written)),
+        tuple(stager.added),
+        tuple(stager.changed),
+        tuple(warnings),
+        (),
+    )
+
+
+def _compile_in_parallel(args: argparse.Namespace, root: Path, jobs: int) -> int:
+    """One process per environment (up to `jobs` at once), all staging into one tree that is
+    swapped in only when every environment succeeded."""
+    environments = [f.stem for f in select_environments(root, args.env)]
+    existing = {p.split("/", 1)[0] for p in list_tree(root / RENDERED)}
+    problems: set[Diagnostic] = set()
+    warnings: set[Diagnostic] = set()
+    endpoints: set[str] = set()
+    with RenderedTree(root) as tree:
+        context = multiprocessing.get_context("fork")
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+            results = pool.map(
+                _stage_environment,
+                [root] * len(environments),
+                environments,
+                [args.strict] * len(environments),
+                [tree.staging] * len(environments),
+            )
+            for staged in results:
+                problems.update(staged.problems)
+                warnings.update(staged.warnings)
+                endpoints.update(staged.endpoints)
+                tree.merge(staged.written, staged.added, staged.changed)
+        if problems:
+            raise InputError(problems)
+        if args.env:
+            tree.keep = existing - set(environments)
+        difference = tree.commit()
+    print_diagnostics(sorted(warnings))
+    print(
+        f"compiled {len(endpoints)} endpoints into {len(environments)} environments "
+        f"({', '.join(environments)}) with {jobs} processes: {len(tree.stager.written)} files, "
+        f"{len(difference.changed)} changed, {len(difference.added)} added, "
+        f"{len(difference.removed)} removed",
         file=sys.stderr,
     )
     return 0

@@ -128,3 +128,22 @@ def test_batched_compile_gives_the_same_tree(
     assert read_tree(repo / "rendered") == whole
     batches = list(pipeline.iter_compile(repo, environments=["prod"]))
     assert [len({m.folder for m in b.manifests}) for b in batches] == [2, 2, 2, 2]
+
+
+def test_parallel_compile_gives_the_same_tree_and_errors(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["compile", "--jobs", "1", "--root", str(repo)]) == 0
+    serial = read_tree(repo / "rendered")
+    shutil.rmtree(repo / "rendered")
+    assert main(["compile", "--jobs", "2", "--root", str(repo)]) == 0
+    assert read_tree(repo / "rendered") == serial
+    assert "with 2 processes" in capsys.readouterr().err
+    triage = repo / "endpoints" / "triage-agent.yaml"
+    triage.write_text(triage.read_text().replace("max: 1000", "max: -5"))
+    assert main(["compile", "--jobs", "2", "--root", str(repo)]) == 1
+    parallel_errors = capsys.readouterr().err
+    assert main(["compile", "--jobs", "1", "--root", str(repo)]) == 1
+    assert capsys.readouterr().err == parallel_errors
+    assert read_tree(repo / "rendered") == serial
+    assert sorted(p.name for p in repo.iterdir()) == ["endpoints", "environments", "rendered"]
