@@ -66,25 +66,31 @@ class ConcurrencyWindow:
         if window_s <= 0:
             raise ValueError("window_s must be > 0")
         self.window_s = window_s
-        self._samples: deque[tuple[float, float]] = deque()  # values strictly decreasing
+        # Two deques of floats rather than one of (t, value) tuples: floats are not tracked by
+        # the garbage collector, so 10,000 windows add nothing for it to scan every second.
+        self._times: deque[float] = deque()
+        self._values: deque[float] = deque()  # strictly decreasing
         self.last_t: float | None = None
 
     def add(self, t: float, value: float) -> None:
         if self.last_t is not None and t < self.last_t:
             raise ValueError(f"sample at {t} is older than the last one at {self.last_t}")
         self.last_t = t
-        samples = self._samples
-        while samples and samples[-1][1] <= value:
-            samples.pop()
-        samples.append((t, value))
+        times, values = self._times, self._values
+        while values and values[-1] <= value:
+            values.pop()
+            times.pop()
+        times.append(t)
+        values.append(value)
 
     def max(self, now: float) -> float | None:
         """The window's max, or None when no sample is inside it (missing data)."""
-        samples = self._samples
+        times, values = self._times, self._values
         horizon = now - self.window_s
-        while samples and samples[0][0] <= horizon:
-            samples.popleft()
-        return samples[0][1] if samples else None
+        while times and times[0] <= horizon:
+            times.popleft()
+            values.popleft()
+        return values[0] if values else None
 
 
 def replicas_needed(
