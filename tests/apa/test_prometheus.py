@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Callable
 
 import httpx
 import pytest
 
-from plugins.apa.prometheus import PrometheusClient, PrometheusError, parse_matrix
+from plugins.apa.prometheus import Instants, PrometheusClient, PrometheusError, parse_matrix
 
 
 def body(*series: tuple[dict[str, str], list[tuple[float, str]]]) -> bytes:
@@ -59,8 +60,8 @@ def test_garbage_is_an_error_with_a_kind(content: bytes, kind: str, text: str) -
     assert text in str(caught.value)
 
 
-def run(handler, **kwargs):  # type: ignore[no-untyped-def]
-    async def main():  # type: ignore[no-untyped-def]
+def run(handler: Callable[[httpx.Request], httpx.Response]) -> Instants:
+    async def main() -> Instants:
         client = PrometheusClient(
             "http://prometheus:9090/", timeout_s=0.2, transport=httpx.MockTransport(handler)
         )
@@ -73,7 +74,7 @@ def run(handler, **kwargs):  # type: ignore[no-untyped-def]
 
 
 def test_query_range_sends_aligned_parameters() -> None:
-    seen = {}
+    seen: dict[str, str] = {}
 
     def handler(request: httpx.Request) -> httpx.Response:
         seen.update(path=request.url.path, **dict(request.url.params))
