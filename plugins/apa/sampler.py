@@ -31,7 +31,7 @@ from plugins.apa.config import HORIZONTAL_SIGNAL, VERTICAL_SIGNALS, ScalerConfig
 from plugins.apa.decision import ScheduleFloor, Signals, decide, replicas_needed, schedule_floor
 from plugins.apa.prometheus import Instants, Key, PrometheusClient, PrometheusError
 from plugins.apa.registry import Entry, Registry
-from plugins.apa.state import save
+from plugins.apa.state import Saved, save
 from plugins.apa.telemetry import Telemetry
 
 log = logging.getLogger("knobless.scaler")
@@ -303,17 +303,27 @@ class Sampler:
                 log.log(level, "%s/%s at %d: %s", entry.namespace, entry.name, at, decision.reason)
             at += interval
         self.telemetry.tick_seconds.labels("vertical").observe(time.perf_counter() - started)
-        self.save_state()
+        await self.save_state_async()
 
     def save_state(self) -> None:
-        if self.state_path is None:
-            return
+        """Write the state file now (on shutdown)."""
+        if self.state_path is not None:
+            self._write(self.state_path, [e.saved() for e in self.registry])
+
+    async def save_state_async(self) -> None:
+        """Snapshot in the loop, serialize and write in a thread: 10,000 objects take a while
+        to encode, and the pure-Python encoder lets the gRPC calls run meanwhile."""
+        if self.state_path is not None:
+            snapshot = [e.saved() for e in self.registry]
+            await asyncio.to_thread(self._write, self.state_path, snapshot)
+
+    def _write(self, path: Path, snapshot: list[Saved]) -> None:
         try:
-            save(self.state_path, [e.saved() for e in self.registry])
+            save(path, snapshot)
             self.telemetry.state_writes.labels("ok").inc()
         except OSError as error:
             self.telemetry.state_writes.labels("error").inc()
-            log.error("cannot write state %s: %s", self.state_path, error)
+            log.error("cannot write state %s: %s", path, error)
 
     def evict(self) -> None:
         removed = self.registry.evict_idle(self.clock() - self.config.evict_after_s)
