@@ -1,14 +1,16 @@
 """The background sampler: Prometheus -> windows -> answers, on wall-clock-aligned instants.
 
 Horizontal (every `horizontal_interval_s`, 1 s): one grouped range query of the concurrency
-signal evaluated at aligned instants T = floor(now - lag), backfilling any instants missed (a new
-ScaledObject, a Prometheus outage, a slow tick) so every process holds the same window for the
-same T. Then every answer is recomputed in memory: GetMetrics never waits on Prometheus.
+signal evaluated at aligned instants T = floor(now - lag), covering every instant not sampled yet
+(after a start, a Prometheus outage or a slow tick), so every process holds the same window for
+the same T. The instants are kept for the longest window: a ScaledObject seen for the first time
+gets its whole window from this history at once. Then every answer is recomputed in memory, in
+short slices: GetMetrics never waits on Prometheus.
 
-Vertical (at every multiple of `vertical.interval_s`, 30 s): one grouped range query per signal
-at the aligned boundaries not yet decided, then `decide` once per ScaledObject and boundary.
-A round is all-or-nothing: if any query fails, no state moves and the round is replayed later,
-so two processes reading the same Prometheus make the same decisions in the same order.
+Vertical (at every multiple of `vertical.interval_s`, 30 s): per boundary not decided yet, one
+grouped query per signal, then `decide` once per ScaledObject. A boundary is all-or-nothing: if
+any query fails, no state moves and it is replayed later, so two processes reading the same
+Prometheus make the same decisions in the same order.
 
 Missing data never scales down: a failed tick freezes the answers (floors may still raise them).
 A successful query without a series for a ScaledObject means no traffic (0), which is what the
