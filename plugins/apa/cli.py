@@ -43,18 +43,26 @@ def knobless_add_commands(subparsers: argparse._SubParsersAction[Any]) -> None:
     parser.set_defaults(handler=run_scaler)
 
 
+def _is_address(address: str) -> bool:
+    host, _, port = address.rpartition(":")
+    return bool(host) and port.isdigit() and 0 <= int(port) <= 65535
+
+
 def run_scaler(args: argparse.Namespace) -> int:
     from plugins.apa.config import load_config
     from plugins.apa.server import ServerOptions, TLSFiles, run
     from plugins.apa.state import StateError
 
     if (args.tls_cert is None) != (args.tls_key is None):
-        raise UsageError("knobless scaler: --tls-cert and --tls-key go together")
+        raise UsageError("scaler: --tls-cert and --tls-key go together")
     if args.tls_client_ca is not None and args.tls_cert is None:
-        raise UsageError("knobless scaler: --tls-client-ca needs --tls-cert and --tls-key")
+        raise UsageError("scaler: --tls-client-ca needs --tls-cert and --tls-key")
+    for flag, address in (("--listen", args.listen), ("--metrics-listen", args.metrics_listen)):
+        if address is not None and not _is_address(address):
+            raise UsageError(f"scaler: {flag} {address!r}: expected HOST:PORT")
     for path in (args.tls_cert, args.tls_key, args.tls_client_ca):
         if path is not None and not path.is_file():
-            raise UsageError(f"knobless scaler: {path}: no such file")
+            raise UsageError(f"scaler: {path}: no such file")
     logging.basicConfig(
         level=args.log_level,
         stream=sys.stderr,

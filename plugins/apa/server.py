@@ -90,15 +90,21 @@ async def serve(options: ServerOptions, stop: asyncio.Event) -> None:
     )
     health_servicer = health.aio.HealthServicer()  # type: ignore[attr-defined]
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
-    if options.tls is not None:
-        port = server.add_secure_port(options.listen, _credentials(options.tls))
-    else:
-        port = server.add_insecure_port(options.listen)
+    try:
+        if options.tls is not None:
+            port = server.add_secure_port(options.listen, _credentials(options.tls))
+        else:
+            port = server.add_insecure_port(options.listen)
+    except RuntimeError as error:  # grpc reports a failed bind as RuntimeError
+        raise OSError(f"--listen {options.listen}: cannot listen: {error}") from None
     if port == 0:
-        raise OSError(f"cannot listen on {options.listen}")
+        raise OSError(f"--listen {options.listen}: cannot listen")
     http = None
     if options.metrics_listen:
-        http, _ = serve_http(telemetry, *_split(options.metrics_listen))
+        try:
+            http, _ = serve_http(telemetry, *_split(options.metrics_listen))
+        except OSError as error:
+            raise OSError(f"--metrics-listen {options.metrics_listen}: {error.strerror}") from None
     await server.start()
     for name in ("", SERVICE_NAME):
         await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)

@@ -79,6 +79,7 @@ def test_cli_usage_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
     assert main([*base, "--tls-cert", str(tmp_path / "c.pem")]) == 2
     assert main([*base, "--tls-cert", str(tmp_path / "c.pem"), "--tls-key", "k"]) == 2
     assert main(["scaler", "--listen", "127.0.0.1:1"]) == 2  # --prometheus missing
+    assert main(["scaler", "--listen", "nonsense", "--prometheus", "http://p"]) == 2
     bad = tmp_path / "config.yaml"
     bad.write_text("lag: 1\n")
     assert main([*base, "--config", str(bad)]) == 1
@@ -87,4 +88,5 @@ def test_cli_usage_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
     assert "--tls-cert and --tls-key go together" in err
     assert "c.pem: no such file" in err
     assert "the following arguments are required: --prometheus" in err
+    assert "--listen 'nonsense': expected HOST:PORT" in err
     assert "Traceback" not in err
