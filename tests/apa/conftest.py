@@ -262,6 +262,8 @@ class ScalerProcess:
 @pytest.fixture(scope="module")
 def exporter() -> Iterator[Exporter]:
     running = Exporter()
+    # Seeded now, so Prometheus holds full rate windows by the time the fault test runs.
+    running.set("t-fault", "f-v1", concurrency=30)
     yield running
     running.server.shutdown()  # type: ignore[attr-defined]
 

@@ -173,20 +173,17 @@ def test_bad_metadata_health_spec_streams_and_metrics(
 
 
 def test_prometheus_down_keeps_last_good_state_and_recovers(
-    exporter: Exporter, scalers: list[ScalerProcess], tmp_path: Path
+    prometheus: PrometheusServer, exporter: Exporter, scalers: list[ScalerProcess], tmp_path: Path
 ) -> None:
-    ns = "t-fault"
-    own = PrometheusServer(tmp_path / "prometheus", exporter.port)
-    own.start()
+    ns = "t-fault"  # its load (30 in flight) was set when the exporter started: windows are full
     try:
-        exporter.set(ns, "f-v1", concurrency=30)
-        scaler = ScalerProcess(tmp_path / "scaler", own.url)
+        scaler = ScalerProcess(tmp_path / "scaler", prometheus.url)
         scalers.append(scaler)
         client = scaler.start()
         md = metadata(ns, "f-v1", window=4)
         wait_for(lambda: abs(client.metrics("f-v1", ns, md) - 3.0) < 0.05, 10, what="value 3")
 
-        own.kill()
+        prometheus.kill()
         exporter.set(ns, "f-v1", concurrency=0)
         killed = time.monotonic()
         while time.monotonic() - killed < 6.5:  # longer than the window plus the lag
@@ -202,11 +199,12 @@ def test_prometheus_down_keeps_last_good_state_and_recovers(
         status = client.health.Check(health_pb2.HealthCheckRequest(), timeout=5).status
         assert status == health_pb2.HealthCheckResponse.SERVING  # still answering from memory
 
-        own.start()  # same port, same storage: recovers by itself
+        prometheus.start()  # same port, same storage: the scaler recovers by itself
         wait_for(lambda: client.metrics("f-v1", ns, md) < 0.05, 20, what="recovered to 0")
         assert scaler.healthz() == "ok\n"
     finally:
-        own.kill()
+        if prometheus.process is None:  # the other tests share this server
+            prometheus.start()
 
 
 def test_learned_target_survives_restart(
