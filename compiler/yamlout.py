@@ -9,8 +9,8 @@ the whole document, and a property test holds the two to the same bytes.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 import re
+from collections.abc import Mapping
 from typing import Any
 
 import yaml

@@ -16,6 +16,15 @@ if TYPE_CHECKING:
     from rich.progress import Progress, TaskID
 
 
+EXIT_CODES = """\
+exit codes:
+  0   success
+  1   invalid input (every problem listed as path:line:col), or stale output with --check
+  2   usage error (unknown option or environment, missing argument)
+  70  internal error: a bug in knobless or a plugin (KNOBLESS_DEBUG=1 shows the traceback)
+"""
+
+
 def add_root(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--root",

@@ -11,7 +11,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from compiler.commands._common import ProgressBar, add_root, repository_root
+from compiler.commands._common import EXIT_CODES, ProgressBar, add_root, repository_root
 from compiler.diagnostics import Diagnostic
 from compiler.errors import InputError, StaleOutputError
 from compiler.pipeline import (
@@ -28,6 +28,8 @@ from compiler.writer import RENDERED, RenderedTree, Stager, list_tree, unified_d
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "compile",
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
         help="render every endpoint in every environment into rendered/",
         description="Validate endpoints/*.yaml and environments/*.jsonnet and render everything "
         "Kubernetes needs into rendered/<env>/. Atomic: on any error rendered/ is left as it was.",

@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from compiler.commands._common import add_root, repository_root
+from compiler.commands._common import EXIT_CODES, add_root, repository_root
 from compiler.errors import StaleOutputError
 from compiler.models.endpoint import EndpointSpec
 from compiler.models.environment import Environment
@@ -39,6 +39,8 @@ def generated() -> dict[str, bytes]:
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "schema",
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
         help="write schemas/endpoint.schema.json and schemas/environment.schema.json",
         description="Regenerate the JSON Schemas of the spec formats (for editor completion and "
         "CI validation). With --check, write nothing and exit 1 when they are stale.",

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from compiler.commands._common import add_root, repository_root
+from compiler.commands._common import EXIT_CODES, add_root, repository_root
 from compiler.config import load_config
 from compiler.context import EnvironmentContext
 from compiler.diagnostics import Severity
@@ -19,6 +19,8 @@ from compiler.report import print_diagnostics
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "validate",
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
         help="validate endpoint specs in every environment, render nothing",
         description="Load and validate endpoints and environments, resolving every endpoint in "
         "every environment. With PATHs, only those endpoint files (and environment files) are "
