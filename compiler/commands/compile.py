@@ -148,7 +148,7 @@ def _compile_in_parallel(args: argparse.Namespace, root: Path, jobs: int) -> int
     problems: set[Diagnostic] = set()
     warnings: set[Diagnostic] = set()
     endpoints: set[str] = set()
-    with RenderedTree(root) as tree:
+    with RenderedTree(root) as tree, ProgressBar() as progress:
         context = multiprocessing.get_context("fork")
         with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
             results = pool.map(
@@ -158,7 +158,8 @@ def _compile_in_parallel(args: argparse.Namespace, root: Path, jobs: int) -> int
                 [args.strict] * len(environments),
                 [tree.staging] * len(environments),
             )
-            for staged in results:
+            for done, staged in enumerate(results, start=1):
+                progress("environments", done, len(environments))
                 problems.update(staged.problems)
                 warnings.update(staged.warnings)
                 endpoints.update(staged.endpoints)
