@@ -33,16 +33,21 @@ def _istio(expr: str) -> str:
 
 
 DEFAULT_QUERIES: dict[str, str] = {
-    # In-flight requests by Little's law: (request-milliseconds per second) / 1000.
+    # In-flight requests by Little's law: (request-milliseconds per second) / 1000. A 30 s range
+    # (scrapes every <= 10 s): a 1 m range shows a step as a minute-long ramp, and the HPA then
+    # needs 64 s instead of 49 s to follow 10 -> 10,000 rps (knobless simulate, 10 s pods).
     "concurrency": _istio(
-        'rate(istio_request_duration_milliseconds_sum{reporter="destination"}[1m])'
+        'rate(istio_request_duration_milliseconds_sum{reporter="destination"}[30s])'
     )
     + " / 1000",
-    "latency": _istio('rate(istio_request_duration_milliseconds_sum{reporter="destination"}[1m])')
+    # Requests per second as the gateway reports them (source side): present while the
+    # destination has no pod at all, so traffic to a scaled-to-zero version activates it.
+    "requests": _istio('rate(istio_requests_total{reporter="source"}[30s])'),
+    "latency": _istio('rate(istio_request_duration_milliseconds_sum{reporter="destination"}[30s])')
     + " / "
-    + _istio('rate(istio_request_duration_milliseconds_count{reporter="destination"}[1m])'),
+    + _istio('rate(istio_request_duration_milliseconds_count{reporter="destination"}[30s])'),
     "replicas": 'sum by (namespace, service) (label_replace(kube_deployment_status_replicas_ready, "service", "$1", "deployment", "(.+)"))',
-    "cpu": f'sum by (namespace, service) (label_replace(rate(container_cpu_usage_seconds_total{{container="model"}}[1m]), {_POD})) / sum by (namespace, service) (label_replace(kube_pod_container_resource_requests{{resource="cpu", container="model"}}, {_POD}))',
+    "cpu": f'sum by (namespace, service) (label_replace(rate(container_cpu_usage_seconds_total{{container="model"}}[30s]), {_POD})) / sum by (namespace, service) (label_replace(kube_pod_container_resource_requests{{resource="cpu", container="model"}}, {_POD}))',
     "memory": f'max by (namespace, service) (label_replace(container_memory_working_set_bytes{{container="model"}} / on (namespace, pod, container) kube_pod_container_resource_limits{{resource="memory", container="model"}}, {_POD}))',
     "gpu": f"avg by (namespace, service) (label_replace(DCGM_FI_DEV_GPU_UTIL, {_POD})) / 100",
     "queue": f"avg by (namespace, service) (label_replace(vllm:num_requests_waiting, {_POD})) or avg by (namespace, service) (label_replace(nv_inference_pending_request_count, {_POD}))",
@@ -50,6 +55,8 @@ DEFAULT_QUERIES: dict[str, str] = {
 """Defaults for Istio/Envoy, cAdvisor + kube-state-metrics, DCGM, vLLM and Triton."""
 
 HORIZONTAL_SIGNAL = "concurrency"
+HORIZONTAL_SIGNALS = ("concurrency", "requests")
+"""Queried every second (two queries per tick, whatever the number of endpoints)."""
 VERTICAL_SIGNALS = ("concurrency", "replicas", "cpu", "memory", "gpu", "latency", "queue")
 
 

@@ -15,119 +15,42 @@ by a capped step, always within the per-replica bounds.
 from __future__ import annotations
 
 import math
-from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from plugins.apa.metadata import ScheduleFloor, TriggerMetadata
+from plugins.apa.horizontal import (
+    Answer,
+    Bounds,
+    ConcurrencyWindow,
+    HorizontalWindow,
+    aligned_instant,
+    answer,
+    demand,
+    replicas_needed,
+    vertical_boundary,
+)
+from plugins.apa.metadata import ScheduleFloor
 from plugins.apa.schedule import schedule_floor
 
 __all__ = [
+    "Answer",
     "Bounds",
     "ConcurrencyWindow",
     "Decision",
+    "HorizontalWindow",
     "ScheduleFloor",
     "Signals",
     "VerticalConfig",
     "VerticalState",
+    "aligned_instant",
+    "answer",
     "decide",
+    "demand",
     "replicas_needed",
     "schedule_floor",
+    "vertical_boundary",
 ]
-
-
-@dataclass(frozen=True)
-class Bounds:
-    """Concurrency range of one served version and bounds of its learned per-replica target."""
-
-    concurrency_min: float
-    concurrency_max: float
-    per_replica_min: float
-    per_replica_max: float
-    per_replica_initial: float
-
-    @classmethod
-    def from_metadata(cls, m: TriggerMetadata) -> Bounds:
-        return cls(
-            concurrency_min=m.concurrency_min,
-            concurrency_max=m.concurrency_max,
-            per_replica_min=m.per_replica_min,
-            per_replica_max=m.per_replica_max,
-            per_replica_initial=m.per_replica_initial,
-        )
-
-    def clamp_target(self, target: float) -> float:
-        return min(max(target, self.per_replica_min), self.per_replica_max)
-
-
-# ---------------------------------------------------------------------------------------------
-# Horizontal
-
-
-class ConcurrencyWindow:
-    """Max of the samples whose time is within the last `window_s` seconds (t > now - window_s).
-
-    A monotonic deque: each sample is pushed and popped at most once, so add/max are O(1)
-    amortized. Samples must be added in non-decreasing time order.
-    """
-
-    def __init__(self, window_s: float = 20.0) -> None:
-        if window_s <= 0:
-            raise ValueError("window_s must be > 0")
-        self.window_s = window_s
-        # Two deques of floats rather than one of (t, value) tuples: floats are not tracked by
-        # the garbage collector, so 10,000 windows add nothing for it to scan every second.
-        self._times: deque[float] = deque()
-        self._values: deque[float] = deque()  # strictly decreasing
-        self.last_t: float | None = None
-
-    def add(self, t: float, value: float) -> None:
-        if self.last_t is not None and t < self.last_t:
-            raise ValueError(f"sample at {t} is older than the last one at {self.last_t}")
-        self.last_t = t
-        times, values = self._times, self._values
-        while values and values[-1] <= value:
-            values.pop()
-            times.pop()
-        times.append(t)
-        values.append(value)
-
-    def max(self, now: float) -> float | None:
-        """The window's max, or None when no sample is inside it (missing data)."""
-        times, values = self._times, self._values
-        horizon = now - self.window_s
-        while times and times[0] <= horizon:
-            times.popleft()
-            values.popleft()
-        return values[0] if values else None
-
-
-def replicas_needed(
-    window_max: float | None,
-    bounds: Bounds,
-    target: float,
-    *,
-    floor: float = 0.0,
-    previous: float | None = None,
-) -> float:
-    """clamp(window_max, max(concurrency_min, floor), concurrency_max) / target.
-
-    The ceiling wins over a floor above it. Missing data (window_max None) never scales down or
-    to zero: with `previous` the answer is max(previous, clamped floor / target) — the last answer,
-    raised if a floor (e.g. a schedule window) opened meanwhile; without it, clamped floor / target.
-    """
-    if not target > 0:
-        raise ValueError(f"target must be > 0, got {target}")
-    low = max(bounds.concurrency_min, floor)
-    floor_value = min(low, bounds.concurrency_max) / target
-    if window_max is None:
-        return floor_value if previous is None else max(previous, floor_value)
-    return min(max(window_max, low), bounds.concurrency_max) / target
-
-
-# ---------------------------------------------------------------------------------------------
-# Vertical
 
 
 @dataclass(frozen=True)
@@ -227,6 +150,30 @@ def _stress(sample: Signals, config: VerticalConfig, baseline: float | None) -> 
     return found
 
 
+def _capacity(
+    metric: str, sample: Signals, running: float, config: VerticalConfig, baseline: float | None
+) -> float:
+    """In-flight requests per replica a stressed metric says a replica can take.
+
+    Resources scale with load: `running` x threshold / observed. Latency: Little's law at the
+    healthy latency for the throughput served (`running` x baseline / latency) — flooded
+    replicas serve at their capacity, so this is what they can take, whatever the backlog.
+    Queue: what runs, without what waits (the default concurrency counts both).
+    """
+    if metric == "latency" and sample.latency_ms and baseline:
+        return running * baseline / sample.latency_ms
+    if metric == "queue" and sample.queue_per_replica is not None:
+        return max(running - sample.queue_per_replica, 0.0)
+    for name, value, high in (
+        ("cpu", sample.cpu_utilization, config.cpu_high),
+        ("gpu", sample.gpu_utilization, config.gpu_high),
+        ("memory", sample.memory_utilization, config.memory_high),
+    ):
+        if metric == name and value:
+            return running * high / value
+    return 0.0
+
+
 def _known(sample: Signals) -> dict[str, float]:
     return {
         name: value
@@ -324,8 +271,30 @@ def decide(
     target = state.target
     clamped = bounds.clamp_target(target)
     stable = {m: f for m, f in stress_now.items() if streaks.get(m, 0) >= config.hysteresis_samples}
+    running = samples[-1].concurrency_per_replica if samples else None
+    # What one replica can take under this stress, judged against the load it ran at rather
+    # than the target: replicas flooded far above the target because there are too few of them
+    # (the horizontal axis is catching up) say nothing against the target — shrinking it then
+    # only multiplies replicas once the lag is over. Without a load figure, the target itself
+    # is the reference, shrunk by the strongest factor.
+    capacity = 0.0
+    if stable:
+        capacity = (
+            target * min(stable.values())
+            if running is None
+            else min(_capacity(m, samples[-1], running, config, baseline) for m in stable)
+        )
+    if stable and target > bounds.per_replica_min and capacity >= target:
+        return Decision(
+            base,
+            target,
+            "hold",
+            f"hold target {_fmt(target)}: stress at {_fmt(running or 0.0)} in flight per "
+            f"replica, above what the target asks: too few replicas, not too high a target",
+            "overloaded",
+        )
     if stable and target > bounds.per_replica_min:
-        factor = max(min(stable.values()), 1.0 - config.max_step_down)
+        factor = max(capacity / target, 1.0 - config.max_step_down)
         new = bounds.clamp_target(target * factor)
         worst = min(stable, key=lambda m: (stable[m], m))
         detail = ", ".join(_describe(m, samples[-1], config, baseline) for m in sorted(stable))

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from dataclasses import replace
 
-from plugins.apa.decision import Bounds, ConcurrencyWindow, VerticalState
+from plugins.apa.decision import Bounds, HorizontalWindow, VerticalState
 from plugins.apa.metadata import InvalidMetadata, TriggerMetadata
 from plugins.apa.prometheus import Key
 from plugins.apa.state import Saved
@@ -58,7 +58,7 @@ class Entry:
             metadata.selector("namespace", self.namespace),
             metadata.selector("service", self.name),
         )
-        self.window = ConcurrencyWindow(metadata.window_seconds)
+        self.window = HorizontalWindow(metadata.window_seconds)
         self.needs_backfill = True
 
     def update(self, items: Items, metadata: TriggerMetadata) -> None:

@@ -1,11 +1,12 @@
 """The background sampler: Prometheus -> windows -> answers, on wall-clock-aligned instants.
 
-Horizontal (every `horizontal_interval_s`, 1 s): one grouped range query of the concurrency
-signal evaluated at aligned instants T = floor(now - lag), covering every instant not sampled yet
+Horizontal (every `horizontal_interval_s`, 1 s): one grouped range query per horizontal signal
+(concurrency, gateway requests) evaluated at aligned instants T = floor(now - lag), covering every
+instant not sampled yet
 (after a start, a Prometheus outage or a slow tick), so every process holds the same window for
 the same T. The instants are kept for the longest window: a ScaledObject seen for the first time
 gets its whole window from this history at once. Then every answer is recomputed in memory, in
-short slices: GetMetrics never waits on Prometheus.
+short slices, by `decision.answer`: GetMetrics never waits on Prometheus.
 
 Vertical (at every multiple of `vertical.interval_s`, 30 s): per boundary not decided yet, one
 grouped query per signal, then `decide` once per ScaledObject. A boundary is all-or-nothing: if
@@ -29,14 +30,25 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-from plugins.apa.config import HORIZONTAL_SIGNAL, VERTICAL_SIGNALS, ScalerConfig
-from plugins.apa.decision import ScheduleFloor, Signals, decide, replicas_needed, schedule_floor
+from plugins.apa.config import HORIZONTAL_SIGNALS, VERTICAL_SIGNALS, ScalerConfig
+from plugins.apa.decision import (
+    Answer,
+    ScheduleFloor,
+    Signals,
+    aligned_instant,
+    answer,
+    decide,
+    schedule_floor,
+)
 from plugins.apa.prometheus import Instants, Key, PrometheusClient, PrometheusError
 from plugins.apa.registry import Entry, Registry
 from plugins.apa.state import Saved, save
 from plugins.apa.telemetry import Telemetry
 
 log = logging.getLogger("knobless.scaler")
+
+Instant = tuple[float, dict[Key, float], dict[Key, float]]
+"""One aligned instant of the horizontal signals: (t, {key: concurrency}, {key: requests})."""
 
 
 class ScheduleCache:
@@ -82,16 +94,16 @@ class Sampler:
         self._vertical_done = -math.inf  # last boundary a round was started for
         self._vertical_tried = -math.inf
         self._vertical_ok = True
-        # Recent instants of the horizontal signal, (t, {key: value}), oldest first: a new
-        # ScaledObject's window is filled from here without asking Prometheus again.
-        self.history: deque[tuple[float, dict[Key, float]]] = deque()
+        # Recent instants of the horizontal signals, (t, {key: concurrency}, {key: requests}),
+        # oldest first: a new ScaledObject's window is filled from here without asking
+        # Prometheus again.
+        self.history: deque[Instant] = deque()
 
     # -- timing -----------------------------------------------------------------------------
 
     def aligned(self, second: float) -> float:
         """The evaluation instant for a tick at wall-clock `second`."""
-        step = self.config.horizontal_interval_s
-        return math.floor((second - self.config.lag_s) / step) * step
+        return aligned_instant(second, self.config.lag_s, self.config.horizontal_interval_s)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Tick just after each aligned second until `stop` is set."""
@@ -140,9 +152,9 @@ class Sampler:
             start = max(self.last_t + step, earliest)
         fresh = False
         if entries and start <= t:
-            instants = await self._query(HORIZONTAL_SIGNAL, start, t, step)
+            instants = await self._horizontal(start, t, step)
             if instants is not None:
-                if instants[-1][1]:
+                if instants[-1][1] or instants[-1][2]:
                     self._remember(instants, earliest)
                     fresh = True
                 else:
@@ -173,7 +185,18 @@ class Sampler:
         self.ticked.set()
         self.ticked = asyncio.Event()
 
-    def _remember(self, instants: list[tuple[float, dict[Key, float]]], earliest: float) -> None:
+    async def _horizontal(self, start: float, end: float, step: float) -> list[Instant] | None:
+        """Every horizontal signal over the same instants; None when any query failed."""
+        results = []
+        for signal in HORIZONTAL_SIGNALS:
+            result = await self._query(signal, start, end, step)
+            if result is None:
+                return None
+            results.append(result)
+        concurrency, requests = results
+        return [(t, c, r) for (t, c), (_, r) in zip(concurrency, requests, strict=True)]
+
+    def _remember(self, instants: list[Instant], earliest: float) -> None:
         """Append newly sampled instants to the history and drop the ones before `earliest`."""
         history = self.history
         last = history[-1][0] if history else None
@@ -196,25 +219,27 @@ class Sampler:
         index = len(history)
         while index > 0 and (last is None or history[index - 1][0] > last):
             index -= 1
-        for at, values in itertools.islice(history, index, None):
-            if values:  # an instant without any series carries no information
-                window.add(at, values.get(key, 0.0))  # no series: no requests
+        for at, concurrency, requests in itertools.islice(history, index, None):
+            if concurrency or requests:  # an instant without any series carries no information
+                # No series: no requests (idle, or no pod behind the route).
+                window.add(at, concurrency.get(key, 0.0), requests.get(key, 0.0))
         entry.needs_backfill = False
 
     def _answer(self, entry: Entry, t: float | None, second: float, *, fresh: bool) -> None:
         bounds = entry.bounds
         floor = self.schedules.floor(entry.metadata.schedule, second)
+        vertical = entry.vertical
         if fresh and t is not None and not entry.needs_backfill:
-            peak = entry.window.max(t)
-            entry.value = replicas_needed(peak, bounds, entry.target, floor=floor)
-            entry.active = (
-                (peak is not None and peak > 0) or bounds.concurrency_min > 0 or floor > 0
+            result = answer(
+                entry.window, t, bounds, vertical.target, vertical.latency_baseline_ms, floor=floor
             )
         elif entry.value is not None:  # missing data: last good answer, raised by any floor
-            entry.value = replicas_needed(
-                None, bounds, entry.target, floor=floor, previous=entry.value
-            )
-            entry.active = bool(entry.active) or bounds.concurrency_min > 0 or floor > 0
+            previous = Answer(entry.value, bool(entry.active))
+            result = answer(None, None, bounds, vertical.target, floor=floor, previous=previous)
+        else:
+            return
+        entry.value = result.value
+        entry.active = result.active
 
     def answer_now(self, entry: Entry) -> None:
         """Answer a just-registered entry at once from the shared history, when it covers the

@@ -43,6 +43,10 @@ TEST_CONFIG = {
     "catchupRounds": 10,
     "queries": {
         "concurrency": f"sum by (namespace, service) ({ISTIO.format(what='sum')}) / 1000",
+        "requests": "sum by (namespace, service) (label_replace(label_replace(rate("
+        'istio_requests_total{reporter="source"}' + RATE + '), "namespace", "$1", '
+        '"destination_service_namespace", "(.+)"), "service", "$1", "destination_service_name",'
+        ' "(.+)"))',
         "latency": f"sum by (namespace, service) ({ISTIO.format(what='sum')}) / "
         f"sum by (namespace, service) ({ISTIO.format(what='count')})",
         "cpu": "sum by (namespace, service) (label_replace(rate(container_cpu_usage_seconds_total"

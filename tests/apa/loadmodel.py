@@ -2,7 +2,9 @@
 
 Each served version has a concurrency the test sets; its Istio request-duration counters grow
 by Little's law (concurrency x elapsed time), cAdvisor CPU counters grow by utilization x
-request, and gauges mirror kube-state-metrics and vLLM. Served over HTTP by prometheus-client
+request, and gauges mirror kube-state-metrics and vLLM. The destination-side Istio series exist
+only while the version has pods; the gateway's (reporter="source") request counter always does,
+growing at `gateway_rps` when set (requests to a version with no pod), else at the served rate. Served over HTTP by prometheus-client
 in a thread; Prometheus scrapes it every second.
 """
 
@@ -30,6 +32,8 @@ class Served:
     cpu: float = 0.5  # utilization of the CPU request per pod
     memory: float = 0.5
     queue: float = 0.0  # waiting requests per pod
+    gateway_rps: float | None = None  # requests arriving at the gateway; None: the served rate
+    gateway_requests: float = 0.0
     duration_ms_sum: float = 0.0
     requests: float = 0.0
     cpu_seconds: float = 0.0
@@ -38,7 +42,11 @@ class Served:
     def advance(self, now: float) -> None:
         elapsed = now - self.since
         self.duration_ms_sum += self.concurrency * elapsed * 1000.0
-        self.requests += self.concurrency / (self.latency_ms / 1000.0) * elapsed
+        served = self.concurrency / (self.latency_ms / 1000.0)
+        self.requests += served * elapsed
+        self.gateway_requests += (
+            served if self.gateway_rps is None else self.gateway_rps
+        ) * elapsed
         self.cpu_seconds += self.cpu * elapsed  # per pod, request = 1 CPU
         self.since = now
 
@@ -80,6 +88,7 @@ class LoadModel(Collector):
             "duration_count": UnknownMetricFamily(
                 "istio_request_duration_milliseconds_count", "", labels=istio
             ),
+            "gateway": UnknownMetricFamily("istio_requests_total", "", labels=istio),
             "ready": UnknownMetricFamily(
                 "kube_deployment_status_replicas_ready", "", labels=["namespace", "deployment"]
             ),
@@ -96,9 +105,11 @@ class LoadModel(Collector):
             ),
         }
         for s in snapshot:
-            key = ["destination", s.namespace, s.service]
-            families["duration_sum"].add_metric(key, s.duration_ms_sum)
-            families["duration_count"].add_metric(key, s.requests)
+            families["gateway"].add_metric(["source", s.namespace, s.service], s.gateway_requests)
+            if s.replicas > 0:  # the destination's sidecar reports: no pod, no series
+                key = ["destination", s.namespace, s.service]
+                families["duration_sum"].add_metric(key, s.duration_ms_sum)
+                families["duration_count"].add_metric(key, s.requests)
             families["ready"].add_metric([s.namespace, s.service], s.replicas)
             for name in s.pods():
                 labels = [s.namespace, name, "model"]

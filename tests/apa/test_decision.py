@@ -154,11 +154,60 @@ def test_missing_value_keeps_the_streak() -> None:
 
 def test_decrease_stops_at_per_replica_min() -> None:
     state = VerticalState(target=2.5)
-    decision = run(state, hot(30, cpu=3.0), hot(60, cpu=3.0))
+
+    def busy(t: float) -> Signals:
+        return Signals(t=t, replicas=3, concurrency_per_replica=2.5, cpu_utilization=3.0)
+
+    decision = run(state, busy(30), busy(60))
     assert decision.target == 2.0
-    held = run(decision.state, hot(90, cpu=3.0), hot(120, cpu=3.0))
+    held = run(decision.state, busy(90), busy(120))
     assert (held.action, held.target) == ("hold", 2.0)
     assert held.reason == "hold target 2: stress at per-replica minimum (cpu 2/2)"
+
+
+def test_stress_while_flooded_above_the_target_holds_it() -> None:
+    # Too few replicas (the horizontal axis is catching up): 30 in flight per replica with a
+    # target of 10. Every stress signal fires, but 30 x 0.85 / 1.0 = 25.5 >= 10: the target is
+    # not what is wrong, so it holds, and the streak stays for when the load falls back.
+    flooded = Signals(t=30, replicas=3, concurrency_per_replica=30, cpu_utilization=1.0)
+    decision = run(VerticalState.initial(BOUNDS), flooded, replace(flooded, t=60))
+    assert (decision.action, decision.target, decision.code) == ("hold", 10.0, "overloaded")
+    assert decision.reason == (
+        "hold target 10: stress at 30 in flight per replica, above what the target asks: "
+        "too few replicas, not too high a target"
+    )
+    assert decision.state.streak("cpu") == 2
+    # Replicas caught up (10 in flight) and the CPU is still hot: now the target is too high.
+    caught_up = run(decision.state, replace(flooded, t=90, concurrency_per_replica=10))
+    assert (caught_up.action, caught_up.target) == ("decrease", 8.5)
+
+
+def test_flooded_replicas_show_their_capacity_through_latency() -> None:
+    # Flooded: 60 in flight per replica at 10x the healthy 100 ms latency. The throughput it
+    # serves, at the healthy latency, is 6 in flight: above the target of 5 it holds, below
+    # the target of 10 the target comes down (capped at -30 %), whatever the backlog.
+    state = VerticalState(target=5.0, latency_baseline_ms=100.0)
+    flooded = Signals(t=1, replicas=2, concurrency_per_replica=60, latency_ms=1000)
+    held = run(state, flooded, replace(flooded, t=2))
+    assert (held.action, held.code) == ("hold", "overloaded")
+    state = VerticalState(target=10.0, latency_baseline_ms=100.0)
+    lowered = run(state, flooded, replace(flooded, t=2))
+    assert (lowered.action, lowered.target) == ("decrease", 7.0)
+    lowered = run(
+        VerticalState(target=7.0, latency_baseline_ms=100.0), flooded, replace(flooded, t=2)
+    )
+    assert (lowered.action, lowered.target) == ("decrease", pytest.approx(6.0))
+
+
+def test_a_decrease_is_bounded_by_the_load_it_was_seen_at() -> None:
+    # 11 in flight per replica (above the target of 10) at CPU 1.0: a replica takes 9.35.
+    sample = Signals(t=1, replicas=3, concurrency_per_replica=11, cpu_utilization=1.0)
+    decision = run(VerticalState.initial(BOUNDS), sample, replace(sample, t=2))
+    assert (decision.action, decision.target) == ("decrease", pytest.approx(9.35))
+    # No load figure at all: judged against the target, as before.
+    blind = Signals(t=1, cpu_utilization=1.0)
+    decision = run(VerticalState.initial(BOUNDS), blind, replace(blind, t=2))
+    assert (decision.action, decision.target) == ("decrease", 8.5)
 
 
 def test_saturated_and_healthy_increases_slowly() -> None:
@@ -215,22 +264,25 @@ def test_latency_against_learned_baseline() -> None:
     assert state.latency_baseline_ms == pytest.approx(101.0)  # 100 + 0.1 x (110 - 100)
     decision = run(state, lat(3, 202), lat(4, 202))
     assert (decision.action, decision.code) == ("decrease", "stress_latency")
-    assert decision.target == pytest.approx(7.5)  # 151.5 / 202 = 0.75
+    # Slow at 5 in flight: a replica takes 5 x 101 / 202 = 2.5; the step is capped at -30 %.
+    assert decision.target == pytest.approx(7.0)
     assert decision.state.latency_baseline_ms == pytest.approx(101.0)  # stress never teaches
     assert (
         decision.reason
-        == "decrease target 10 -> 7.5: latency 202 ms > 1.5 x baseline 101 ms for 2 samples"
+        == "decrease target 10 -> 7: latency 202 ms > 1.5 x baseline 101 ms for 2 samples"
     )
 
 
 def test_queue_building_decreases_quickly() -> None:
-    queued = Signals(t=1, replicas=2, concurrency_per_replica=8, queue_per_replica=2)
+    queued = Signals(t=1, replicas=2, concurrency_per_replica=12, queue_per_replica=3)
     decision = run(VerticalState.initial(BOUNDS), queued, replace(queued, t=2))
-    assert (decision.action, decision.target, decision.code) == ("decrease", 8.0, "stress_queue")
+    # 12 in flight of which 3 wait: a replica runs 9 without a queue.
+    assert (decision.action, decision.code) == ("decrease", "stress_queue")
+    assert decision.target == pytest.approx(9.0)
 
 
 def test_worst_metric_names_the_code_and_all_are_reported() -> None:
-    sample = Signals(t=1, concurrency_per_replica=8, cpu_utilization=1.0, memory_utilization=0.95)
+    sample = Signals(t=1, concurrency_per_replica=10, cpu_utilization=1.0, memory_utilization=0.95)
     decision = run(VerticalState.initial(BOUNDS), sample, replace(sample, t=2))
     assert decision.code == "stress_cpu"  # 0.85 < 0.947
     assert decision.reason == (

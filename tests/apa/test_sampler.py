@@ -42,7 +42,9 @@ class ScriptedPrometheus:
         if self.broken:
             return httpx.Response(200, content=b"<html>proxy error</html>")
         start, end = float(request.url.params["start"]), float(request.url.params["end"])
-        self.ranges.append((start, end))
+        if "istio_requests_total" not in request.url.params["query"]:
+            # Every tick asks for both horizontal signals over the same range: count it once.
+            self.ranges.append((start, end))
         result = []
         for service in ("a-v1", "b-v1"):
             values = []

@@ -108,6 +108,39 @@ def test_load_up_fast_down_slow_floors_and_activation(
     assert client.active("a-v1", ns, a) is False
 
 
+def test_traffic_to_a_scaled_to_zero_version_activates_it(
+    prometheus: PrometheusServer, exporter: Exporter, scalers: list[ScalerProcess], tmp_path: Path
+) -> None:
+    ns = "t-zero"
+    # Scaled to zero: no pod, so no destination-side Istio series at all; only the gateway's.
+    exporter.set(ns, "z-v1", concurrency=0, replicas=0, gateway_rps=0.0)
+    scaler = ScalerProcess(tmp_path / "scaler", prometheus.url)
+    scalers.append(scaler)
+    client = scaler.start()
+    md = metadata(ns, "z-v1", window=4)
+    assert client.metrics("z-v1", ns, md) == 0.0
+    assert client.active("z-v1", ns, md) is False
+
+    # Requests arrive at the gateway, which answers 503 (nothing behind the route) and counts
+    # them: IsActive turns true and KEDA scales the Deployment from 0 to 1.
+    exporter.set(ns, "z-v1", gateway_rps=20.0)
+    started = time.monotonic()
+    wait_for(lambda: client.active("z-v1", ns, md) is True, 10, what="active")
+    assert time.monotonic() - started < 6.0  # scrape 1 s + lag 2 s + tick
+    assert "knobless_apa_degraded 0.0" in scaler.metrics_text().splitlines()
+
+    # The pod serves: the answer follows its in-flight requests (no healthy latency is known
+    # yet, so Little's law on the measured latency): 8 in flight / target 10.
+    exporter.set(ns, "z-v1", replicas=1, concurrency=8.0, gateway_rps=80.0)
+    wait_for(lambda: client.metrics("z-v1", ns, md) > 0.5, 10, what="value past 0.5")
+    assert client.active("z-v1", ns, md) is True
+
+    # Traffic stops: inactive again once the window has only zeros (KEDA may scale to zero).
+    exporter.set(ns, "z-v1", replicas=0, concurrency=0.0, gateway_rps=0.0)
+    wait_for(lambda: client.active("z-v1", ns, md) is False, 50, what="inactive")
+    assert client.metrics("z-v1", ns, md) == 0.0
+
+
 def test_bad_metadata_health_spec_streams_and_metrics(
     prometheus: PrometheusServer, exporter: Exporter, scalers: list[ScalerProcess], tmp_path: Path
 ) -> None:

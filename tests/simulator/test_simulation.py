@@ -89,8 +89,10 @@ def test_figures_hold_together() -> None:
 
 def test_the_apa_runs_the_scalers_own_decision_code() -> None:
     assert policies.decide is decision.decide
-    assert policies.replicas_needed is decision.replicas_needed
-    assert policies.ConcurrencyWindow is decision.ConcurrencyWindow
+    assert policies.answer is decision.answer
+    assert policies.HorizontalWindow is decision.HorizontalWindow
+    assert policies.aligned_instant is decision.aligned_instant
+    assert policies.vertical_boundary is decision.vertical_boundary
 
 
 def test_the_apa_learns_a_lower_target_when_the_model_gets_costlier() -> None:
@@ -129,7 +131,12 @@ def test_scale_to_zero_and_the_way_back() -> None:
     # Knative's activator holds the first requests and wakes the autoscaler: kpa comes back.
     assert sim.runs["kpa"].pods[start + 960 :].min() >= 1
     assert sim.summaries["kpa"]["rejected_fraction"] < 0.05
-    # The APA does not: with no pod there is no destination-reported Istio series, the sampler
-    # reads zero traffic and IsActive stays false (docs/simulate.md, "Reading the results").
-    assert sim.runs["apa"].pods[start:].max() == 0
-    assert sim.summaries["apa"]["rejected_fraction"] == 1.0
+    # The APA comes back too: with no pod there is no destination-reported Istio series, but the
+    # gateway reports the requests it cannot route (reporter="source"), IsActive turns true and
+    # KEDA activates the Deployment within a scrape, the lag and a polling interval.
+    apa = sim.runs["apa"].pods[start:]
+    assert apa[:905].max() == 0
+    first = int(np.argmax(apa >= 1))
+    assert 905 < first <= 905 + 5 + 2 + sim.system.polling_interval_s + 1
+    assert apa[first:].min() >= 1
+    assert sim.summaries["apa"]["rejected_fraction"] < 0.05

@@ -16,12 +16,15 @@ from datetime import datetime, timedelta
 
 from plugins.apa.config import ScalerConfig
 from plugins.apa.decision import (
-    ConcurrencyWindow,
+    Answer,
+    HorizontalWindow,
     VerticalConfig,
     VerticalState,
+    aligned_instant,
+    answer,
     decide,
-    replicas_needed,
     schedule_floor,
+    vertical_boundary,
 )
 from plugins.apa.simulator.endpoint import ServedSystem
 from plugins.apa.simulator.hpa import SYNC_PERIOD_S, Hpa
@@ -105,10 +108,10 @@ class KedaHpaPolicy:
 
 
 class ApaPolicy(KedaHpaPolicy):
-    """The APA scaler as plugins/apa/sampler.py runs it: every second the concurrency signal at
-    the aligned instant T = floor(now - lag) goes into the window; the answer is
-    replicas_needed(window max, ...); at every vertical boundary one `decide` with the signals
-    at that instant. The decisions are plugins.apa.decision's, the code the gRPC server runs."""
+    """The APA scaler as plugins/apa/sampler.py runs it, through the same pure functions:
+    every second both horizontal signals at the aligned instant (`aligned_instant`) go into the
+    window; GetMetrics and IsActive are `answer(...)`; at every vertical boundary
+    (`vertical_boundary`) one `decide` with the signals at that instant."""
 
     name = "apa"
 
@@ -123,7 +126,7 @@ class ApaPolicy(KedaHpaPolicy):
         self.scaler = config or ScalerConfig()
         self.config: VerticalConfig = self.scaler.vertical
         self.bounds = system.bounds
-        self.window = ConcurrencyWindow(system.window_s)
+        self.window = HorizontalWindow(system.window_s)
         self.state = VerticalState.initial(self.bounds)
         self.vertical_phase = _phase(phases[2], self.config.interval_s)
         self.start = start
@@ -131,43 +134,49 @@ class ApaPolicy(KedaHpaPolicy):
         self.targets: list[tuple[float, float]] = [(0.0, self.state.target)]
         self.decisions: list[tuple[float, str, str]] = []
 
+    def sample(self, view: View, instant: float) -> None:
+        """The horizontal signals at `instant`, as the default queries read them."""
+        observed = view.observed
+        self.window.add(instant, observed.concurrency_rate(instant), observed.request_rate(instant))
+
+    def vertical(self, view: View, instant: float) -> None:
+        sample = view.observed.signals(instant)
+        decision = decide(self.state, (sample,), self.bounds, self.config, now=instant)
+        if decision.target != self.state.target:
+            self.targets.append((view.now, decision.target))
+        if decision.action != "hold":
+            self.decisions.append((view.now, decision.action, decision.reason))
+        self.state = decision.state
+
     def observe(self, view: View) -> None:
-        instant = math.floor(view.now - self.scaler.lag_s)
+        instant = aligned_instant(view.now, self.scaler.lag_s, self.scaler.horizontal_interval_s)
         if instant <= self.instant:
             return
         self.instant = instant
-        self.window.add(instant, view.observed.concurrency_rate(instant))
-        interval = self.config.interval_s
-        if (instant - self.vertical_phase) % interval == 0:
-            sample = view.observed.signals(instant)
-            decision = decide(self.state, (sample,), self.bounds, self.config, now=instant)
-            if decision.target != self.state.target:
-                self.targets.append((view.now, decision.target))
-            if decision.action != "hold":
-                self.decisions.append((view.now, decision.action, decision.reason))
-            self.state = decision.state
+        self.sample(view, instant)
+        if vertical_boundary(instant, self.config.interval_s, self.vertical_phase):
+            self.vertical(view, instant)
 
     def floor(self, now: float) -> float:
         if not self.system.schedule:
             return 0.0
         return schedule_floor(self.system.schedule, self.start + timedelta(seconds=now))
 
-    def peak(self) -> float | None:
-        return self.window.max(self.instant)
+    def answer(self, view: View) -> Answer:
+        return answer(
+            self.window,
+            self.instant,
+            self.bounds,
+            self.state.target,
+            self.state.latency_baseline_ms,
+            floor=self.floor(view.now),
+        )
 
     def value(self, view: View) -> float:
-        return replicas_needed(
-            self.peak(), self.bounds, self.state.target, floor=self.floor(view.now)
-        )
+        return self.answer(view).value
 
     def active(self, view: View, value: float) -> bool:
-        # The sampler's IsActive: traffic in the window, a provisioned floor, an open schedule.
-        peak = self.peak()
-        return (
-            (peak is not None and peak > 0)
-            or self.bounds.concurrency_min > 0
-            or self.floor(view.now) > 0
-        )
+        return self.answer(view).active
 
 
 class FixedPolicy(KedaHpaPolicy):

@@ -1,0 +1,194 @@
+"""The horizontal axis, pure: sample windows, the aligned instants, replicas needed, IsActive.
+
+Re-exported by `plugins.apa.decision`; the sampler and `knobless simulate` call the same
+functions, so what the simulator predicts is what the gRPC server answers.
+
+Two signals per served version, sampled every second at the aligned instant T = floor(now - lag):
+- `concurrency`: in-flight requests by Little's law on the *measured* latency (destination side);
+- `requests`: the request rate at the gateway (source side). The gateway reports a request even
+  when no pod exists, so it is the signal that wakes a scaled-to-zero version.
+
+Demand is the window max of requests x the learned healthy latency (Little's law on the latency
+the model has when not overloaded). Little's law on measured latency counts the backlog an
+overload builds as if it were demand — each replica added brings more of it — so it is only the
+fallback until a healthy latency is known, or when no gateway rate exists.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from dataclasses import dataclass
+
+from plugins.apa.metadata import TriggerMetadata
+
+
+@dataclass(frozen=True)
+class Bounds:
+    """Concurrency range of one served version and bounds of its learned per-replica target."""
+
+    concurrency_min: float
+    concurrency_max: float
+    per_replica_min: float
+    per_replica_max: float
+    per_replica_initial: float
+
+    @classmethod
+    def from_metadata(cls, m: TriggerMetadata) -> Bounds:
+        return cls(
+            concurrency_min=m.concurrency_min,
+            concurrency_max=m.concurrency_max,
+            per_replica_min=m.per_replica_min,
+            per_replica_max=m.per_replica_max,
+            per_replica_initial=m.per_replica_initial,
+        )
+
+    def clamp_target(self, target: float) -> float:
+        return min(max(target, self.per_replica_min), self.per_replica_max)
+
+
+def aligned_instant(second: float, lag_s: float, step_s: float = 1.0) -> float:
+    """The evaluation instant for a tick at wall-clock `second`: floor((second - lag) / step) x
+    step. Every process evaluates the same instants, whenever it ticks."""
+    return math.floor((second - lag_s) / step_s) * step_s
+
+
+def vertical_boundary(instant: float, interval_s: float, phase_s: float = 0.0) -> bool:
+    """Whether `instant` is a vertical decision instant (one `decide` per `interval_s`)."""
+    return (instant - phase_s) % interval_s == 0
+
+
+class ConcurrencyWindow:
+    """Max of the samples whose time is within the last `window_s` seconds (t > now - window_s).
+
+    A monotonic deque: each sample is pushed and popped at most once, so add/max are O(1)
+    amortized. Samples must be added in non-decreasing time order.
+    """
+
+    def __init__(self, window_s: float = 20.0) -> None:
+        if window_s <= 0:
+            raise ValueError("window_s must be > 0")
+        self.window_s = window_s
+        # Two deques of floats rather than one of (t, value) tuples: floats are not tracked by
+        # the garbage collector, so 10,000 windows add nothing for it to scan every second.
+        self._times: deque[float] = deque()
+        self._values: deque[float] = deque()  # strictly decreasing
+        self.last_t: float | None = None
+
+    def add(self, t: float, value: float) -> None:
+        if self.last_t is not None and t < self.last_t:
+            raise ValueError(f"sample at {t} is older than the last one at {self.last_t}")
+        self.last_t = t
+        times, values = self._times, self._values
+        while values and values[-1] <= value:
+            values.pop()
+            times.pop()
+        times.append(t)
+        values.append(value)
+
+    def max(self, now: float) -> float | None:
+        """The window's max, or None when no sample is inside it (missing data)."""
+        times, values = self._times, self._values
+        horizon = now - self.window_s
+        while times and times[0] <= horizon:
+            times.popleft()
+            values.popleft()
+        return values[0] if values else None
+
+
+class HorizontalWindow:
+    """The two horizontal signals of one served version over the same window."""
+
+    __slots__ = ("concurrency", "requests")
+
+    def __init__(self, window_s: float = 20.0) -> None:
+        self.concurrency = ConcurrencyWindow(window_s)
+        self.requests = ConcurrencyWindow(window_s)
+
+    @property
+    def last_t(self) -> float | None:
+        return self.concurrency.last_t
+
+    def add(self, t: float, concurrency: float, requests: float = 0.0) -> None:
+        self.concurrency.add(t, concurrency)
+        self.requests.add(t, requests)
+
+
+BACKLOG_ALLOWANCE = 1.5
+"""Measured in-flight counts as demand up to this multiple of requests x healthy latency."""
+
+
+def demand(window: HorizontalWindow, t: float, latency_baseline_ms: float | None) -> float | None:
+    """In-flight requests the window's traffic needs at `t`; None when the window is empty.
+
+    Gateway rate x healthy latency when both are known; otherwise Little's law on measured
+    latency (no baseline learned yet, or no gateway series: a custom `concurrency` query alone).
+    """
+    concurrency = window.concurrency.max(t)
+    requests = window.requests.max(t)
+    if concurrency is None and requests is None:
+        return None
+    if requests and latency_baseline_ms:
+        healthy = requests * latency_baseline_ms / 1000.0
+        # A backlog still counts, up to BACKLOG_ALLOWANCE x the demand: it is work to do (and
+        # the only horizontal sign that the target is too high until the vertical loop catches
+        # up), but counted in full it asks for 10-20x the replicas after an overload.
+        return max(healthy, min(concurrency or 0.0, BACKLOG_ALLOWANCE * healthy))
+    return concurrency or 0.0
+
+
+def replicas_needed(
+    window_max: float | None,
+    bounds: Bounds,
+    target: float,
+    *,
+    floor: float = 0.0,
+    previous: float | None = None,
+) -> float:
+    """clamp(window_max, max(concurrency_min, floor), concurrency_max) / target.
+
+    The ceiling wins over a floor above it. Missing data (window_max None) never scales down or
+    to zero: with `previous` the answer is max(previous, clamped floor / target) — the last answer,
+    raised if a floor (e.g. a schedule window) opened meanwhile; without it, clamped floor / target.
+    """
+    if not target > 0:
+        raise ValueError(f"target must be > 0, got {target}")
+    low = max(bounds.concurrency_min, floor)
+    floor_value = min(low, bounds.concurrency_max) / target
+    if window_max is None:
+        return floor_value if previous is None else max(previous, floor_value)
+    return min(max(window_max, low), bounds.concurrency_max) / target
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What GetMetrics (replicas needed) and IsActive say for one served version."""
+
+    value: float
+    active: bool
+
+
+def answer(
+    window: HorizontalWindow | None,
+    t: float | None,
+    bounds: Bounds,
+    target: float,
+    latency_baseline_ms: float | None = None,
+    *,
+    floor: float = 0.0,
+    previous: Answer | None = None,
+) -> Answer:
+    """The per-tick answer. With a fresh window (`window` and `t`): replicas needed for the
+    window's demand, and active with traffic in the window (gateway requests or in flight),
+    a provisioned floor (concurrency_min > 0) or an open schedule floor. Without (missing data:
+    `window` None): the previous answer, raised by any floor, and never deactivated.
+    """
+    provisioned = bounds.concurrency_min > 0 or floor > 0
+    if window is not None and t is not None:
+        peak = demand(window, t, latency_baseline_ms)
+        traffic = bool(window.requests.max(t)) or bool(window.concurrency.max(t))
+        return Answer(replicas_needed(peak, bounds, target, floor=floor), traffic or provisioned)
+    value = replicas_needed(
+        None, bounds, target, floor=floor, previous=None if previous is None else previous.value
+    )
+    return Answer(value, (previous is not None and previous.active) or provisioned)
