@@ -84,11 +84,16 @@ class VerticalConfig:
     latency_ok_factor: float = 1.2  # healthy when latency <= baseline x this
     baseline_alpha: float = 0.1  # EWMA weight of a healthy latency sample in the baseline
     queue_high: float = 1.0  # waiting requests per replica
-    saturation: float = 0.9  # replicas "saturated" at >= this fraction of the target
+    # Replicas count as "saturated" at >= this fraction of the target. Lower (0.75-0.8) learns
+    # up sooner but lets the GPU embedder's target overshoot its capacity on the diurnal trace
+    # (2 direction changes in 5 minutes, knobless simulate): growth stays evidence-based.
+    saturation: float = 0.9
     hysteresis_samples: int = 2  # consecutive stressed samples before a decrease
     increase_samples: int = 4  # consecutive saturated-and-healthy samples before an increase
     interval_s: float = 30.0
-    max_step_up: float = 0.10  # an increase is at most +10 %
+    max_step_up: float = 0.10  # an increase is at most +10 %...
+    fast_step_up: float = 0.50  # ...or +50 % while every resource has >= `fast_headroom` x room
+    fast_headroom: float = 2.0
     max_step_down: float = 0.30  # a decrease is at most -30 %
 
     def __post_init__(self) -> None:
@@ -158,12 +163,15 @@ def _capacity(
     Resources scale with load: `running` x threshold / observed. Latency: Little's law at the
     healthy latency for the throughput served (`running` x baseline / latency) — flooded
     replicas serve at their capacity, so this is what they can take, whatever the backlog.
-    Queue: what runs, without what waits (the default concurrency counts both).
+    Queue: what runs, without what waits (the default concurrency counts both), or the
+    throughput figure when it is larger: the queue is a gauge of this instant while `running`
+    averages the rate window, so while a backlog grows their difference says little.
     """
-    if metric == "latency" and sample.latency_ms and baseline:
-        return running * baseline / sample.latency_ms
+    served = running * baseline / sample.latency_ms if sample.latency_ms and baseline else None
+    if metric == "latency" and served is not None:
+        return served
     if metric == "queue" and sample.queue_per_replica is not None:
-        return max(running - sample.queue_per_replica, 0.0)
+        return max(running - sample.queue_per_replica, served or 0.0)
     for name, value, high in (
         ("cpu", sample.cpu_utilization, config.cpu_high),
         ("gpu", sample.gpu_utilization, config.gpu_high),
@@ -308,7 +316,10 @@ def decide(
         )
     can_grow = headroom is not None and clamped < bounds.per_replica_max
     if growth >= config.increase_samples and can_grow and headroom is not None:
-        factor = min(1.0 + config.max_step_up, headroom)
+        # Far from every resource threshold (a target started 30x too low), grow faster: the
+        # headroom still caps the step, so it never jumps past a threshold.
+        step = config.fast_step_up if headroom >= config.fast_headroom else config.max_step_up
+        factor = min(1.0 + step, headroom)
         new = bounds.clamp_target(target * factor)
         if new > target:
             new_state = VerticalState(new, (), 0, baseline, now)

@@ -199,6 +199,22 @@ def test_flooded_replicas_show_their_capacity_through_latency() -> None:
     assert (lowered.action, lowered.target) == ("decrease", pytest.approx(6.0))
 
 
+def test_a_growing_queue_is_judged_by_the_throughput_served() -> None:
+    # vLLM flooded: the waiting gauge (280 now) has outgrown the window's mean in flight (300),
+    # but the replicas serve 300 x 100 / 1000 = 30 in flight at the healthy latency: above the
+    # target of 20 that is too few replicas, not too high a target.
+    flooded = Signals(
+        t=1, replicas=2, concurrency_per_replica=300, latency_ms=1000, queue_per_replica=280
+    )
+    state = VerticalState(target=20.0, latency_baseline_ms=100.0)
+    held = run(state, flooded, replace(flooded, t=2))
+    assert (held.action, held.code) == ("hold", "overloaded")
+    # Without a latency the queue alone decides: 300 - 290 = 10 run, a target of 12 is too high.
+    blind = replace(flooded, latency_ms=None, queue_per_replica=290)
+    lowered = run(VerticalState(target=12.0), blind, replace(blind, t=2))
+    assert (lowered.action, lowered.target) == ("decrease", 10.0)
+
+
 def test_a_decrease_is_bounded_by_the_load_it_was_seen_at() -> None:
     # 11 in flight per replica (above the target of 10) at CPU 1.0: a replica takes 9.35.
     sample = Signals(t=1, replicas=3, concurrency_per_replica=11, cpu_utilization=1.0)
@@ -252,6 +268,26 @@ def test_increase_capped_by_headroom_and_max() -> None:
         VerticalState(target=20.0), replace(sample, concurrency_per_replica=20), config=config
     )
     assert (at_max.action, at_max.reason) == ("hold", "hold target 20: at per-replica maximum")
+
+
+def test_far_from_every_threshold_the_target_grows_faster() -> None:
+    # A target started far too low: CPU at 0.2 of the request (0.85 / 0.2 = 4.25x room) lets an
+    # increase take +50 % instead of +10 %; at 0.5 (1.7x room) it is +10 % again.
+    idle = VerticalState(target=4.0)
+    for t in (30, 60, 90):
+        idle = run(
+            idle, Signals(t=t, replicas=3, concurrency_per_replica=3.8, cpu_utilization=0.2)
+        ).state
+    grown = run(idle, Signals(t=120, replicas=3, concurrency_per_replica=3.8, cpu_utilization=0.2))
+    assert (grown.action, grown.target) == ("increase", pytest.approx(6.0))
+    assert grown.reason == (
+        "increase target 4 -> 6: replicas saturated at 3.8 in flight and healthy for 4 samples"
+    )
+    busier = VerticalState(target=4.0)
+    for t in (30, 60, 90, 120):
+        decision = run(busier, saturated(t))
+        busier = decision.state
+    assert (decision.action, decision.target) == ("increase", pytest.approx(4.4))
 
 
 def test_latency_against_learned_baseline() -> None:
