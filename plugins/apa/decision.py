@@ -2,14 +2,16 @@
 
 Shared by the gRPC server and `knobless simulate`, so what the simulator predicts is what runs.
 
-Horizontal axis: `replicas_needed` = clamp(max concurrency over the window, floor, max) / target.
-KEDA v2.20 reads the HPA target only on reconcile, so the scaler keeps the HPA target at 1 and
-reports replicas needed; the HPA computes ceil(value).
+Horizontal axis (plugins/apa/horizontal.py, re-exported here): `answer` = replicas needed,
+clamp(demand over the window, floor, max) / target, and IsActive. KEDA v2.20 reads the HPA target
+only on reconcile, so the scaler keeps the HPA target at 1 and reports replicas needed; the HPA
+computes ceil(value).
 
 Vertical axis: `decide` adjusts the learned per-replica `target` from resource, latency and queue
-signals: quick to decrease under stress, slow to increase when replicas are saturated on
-concurrency yet healthy; only after a metric crossed its threshold for several samples in a row,
-by a capped step, always within the per-replica bounds.
+signals: quick to decrease under stress — judged against the load the stress was seen at, so
+replicas flooded by a horizontal lag do not shrink it — slow to increase when replicas are
+saturated on concurrency yet healthy; only after a metric crossed its threshold for several
+samples in a row, by a capped step, always within the per-replica bounds.
 """
 
 from __future__ import annotations

@@ -8,15 +8,21 @@ from datetime import UTC, datetime
 import pytest
 
 from plugins.apa.decision import (
+    Answer,
     Bounds,
     ConcurrencyWindow,
     Decision,
+    HorizontalWindow,
     Signals,
     VerticalConfig,
     VerticalState,
+    aligned_instant,
+    answer,
     decide,
+    demand,
     replicas_needed,
     schedule_floor,
+    vertical_boundary,
 )
 from plugins.apa.metadata import ScheduleFloor, TriggerMetadata
 
@@ -80,6 +86,36 @@ def test_missing_data_never_scales_down() -> None:
 def test_replicas_needed_rejects_a_non_positive_target() -> None:
     with pytest.raises(ValueError, match="target must be > 0"):
         replicas_needed(1.0, BOUNDS, 0.0)
+
+
+def test_answer_sizes_on_healthy_demand_and_wakes_on_gateway_requests() -> None:
+    window = HorizontalWindow(4.0)
+    window.add(1.0, 0.0, 0.0)
+    zero_min = replace(BOUNDS, concurrency_min=0)
+    assert answer(window, 1.0, zero_min, 10.0, 100.0) == Answer(0.0, False)
+    # No pod: no in-flight series (0), but the gateway counts 20 requests/s: active.
+    window.add(2.0, 0.0, 20.0)
+    assert answer(window, 2.0, zero_min, 10.0, 100.0) == Answer(0.2, True)  # 20 x 0.1 s / 10
+    # Flooded: 90 in flight measured for 300 requests/s x 100 ms = 30 of demand; the backlog
+    # counts up to 1.5x the demand (45), not 90.
+    window.add(3.0, 90.0, 300.0)
+    assert answer(window, 3.0, zero_min, 10.0, 100.0) == Answer(4.5, True)
+    assert demand(window, 3.0, 100.0) == 45.0
+    # No healthy latency learned yet: Little's law on the measured latency.
+    assert answer(window, 3.0, zero_min, 10.0, None) == Answer(9.0, True)
+    # The window empties: missing data holds the previous answer, raised by floors only.
+    assert answer(None, None, zero_min, 10.0, previous=Answer(4.5, True)) == Answer(4.5, True)
+    assert answer(None, None, BOUNDS, 1.0, floor=30.0, previous=Answer(4.5, False)) == Answer(
+        30.0, True
+    )
+    assert demand(HorizontalWindow(4.0), 3.0, 100.0) is None
+
+
+def test_aligned_instants_and_vertical_boundaries() -> None:
+    assert aligned_instant(1000.05, 2.0) == 998.0
+    assert aligned_instant(1000.99, 2.0) == 998.0
+    assert aligned_instant(1001.0, 2.0) == 999.0
+    assert [t for t in range(55, 125) if vertical_boundary(t, 30.0, 7.0)] == [67, 97]
 
 
 def test_bounds_from_metadata() -> None:

@@ -1,12 +1,14 @@
 """What Prometheus holds about the simulated pods, queried the way the scaler's defaults do.
 
-The scaler's default templates (plugins/apa/config.py) read counters through `rate(...[1m])`:
-concurrency by Little's law from Istio's request-duration sum, latency as duration sum / count,
-CPU from cAdvisor; and gauges as they were last scraped: ready replicas (kube-state-metrics),
-GPU utilization (DCGM), waiting requests (vLLM / Triton), memory. Prometheus only has what it
-scraped: an instant T sees the scrapes at or before T, every `scrape_s` seconds. The Istio
-series come from the destination's sidecar, so while no pod is ready there is no series at all:
-the sampler reads that as zero traffic.
+The scaler's default templates (plugins/apa/config.py) read counters through `rate(...[30s])`
+(the range is taken from the default concurrency query): concurrency by Little's law from
+Istio's request-duration sum, the gateway's request rate, latency as duration sum / count, CPU
+from cAdvisor; and gauges as they were last scraped: ready replicas (kube-state-metrics), GPU
+utilization (DCGM), waiting requests (vLLM / Triton), memory. Prometheus only has what it
+scraped: an instant T sees the scrapes at or before T, every `scrape_s` seconds. The
+destination-side Istio series come from the pod's sidecar, so while no pod is ready there is no
+such series (the sampler reads 0); the gateway's request counter counts every request that
+arrives, routed or not.
 
 The fluid model has no per-request durations; the rate of completed request time is taken as
 the mean in-flight count over the window (equal in steady state, a little early under a growing
@@ -32,7 +34,7 @@ def rate_window(query: str) -> int:
 
 
 RATE_WINDOW_S = rate_window(DEFAULT_QUERIES[HORIZONTAL_SIGNAL])
-"""The range of the scaler's default concurrency query (`[1m]` today): the simulator follows it."""
+"""The range of the scaler's default concurrency query (`[30s]` today): the simulator follows it."""
 
 
 class Observed:
@@ -83,14 +85,14 @@ class Observed:
         return max(0, end - self.window_s), end
 
     def concurrency_rate(self, at: float) -> float:
-        """`rate(istio_request_duration_milliseconds_sum[1m]) / 1000`: 0 without a series."""
+        """`rate(istio_request_duration_milliseconds_sum[30s]) / 1000`: 0 without a series."""
         start, end = self._window(at)
         if end <= start or self.cum_ready[end] - self.cum_ready[start] <= 0:
             return 0.0
         return (self.cum_inflight[end] - self.cum_inflight[start]) / (end - start)
 
     def request_rate(self, at: float) -> float:
-        """`rate(istio_requests_total{reporter="source"}[1m])` at the gateway: every request
+        """`rate(istio_requests_total{reporter="source"}[30s])` at the gateway: every request
         that arrived, answered or rejected (the gateway reports even when no pod exists)."""
         start, end = self._window(at)
         if end <= start:
