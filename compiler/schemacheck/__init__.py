@@ -3,7 +3,7 @@
     checker = SchemaChecker("1.33", extra_schema_dirs=[repo / "schemas" / "crds"])
     problems = checker.check(deployment)   # [] or [SchemaProblem(path, message, schema)]
 
-See docs/validation.md.
+See the README's "Schema validation of rendered objects" section.
 """
 
 from compiler.schemacheck.checker import SchemaChecker
