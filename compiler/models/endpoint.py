@@ -234,7 +234,18 @@ class ServedModel(StrictModel):
         return self
 
 
-class ConcurrencyRange(StrictModel):
+class _OrderedRange(StrictModel):
+    """A `{min, max}` range whose min may not exceed its max."""
+
+    @model_validator(mode="after")
+    def _ordered(self) -> _OrderedRange:
+        low, high = getattr(self, "min"), getattr(self, "max")  # noqa: B009 - fields of subclasses
+        if low > high:
+            raise ValueError(f"min ({low}) is greater than max ({high})")
+        return self
+
+
+class ConcurrencyRange(_OrderedRange):
     """In-flight requests across the whole endpoint."""
 
     min: Annotated[int, Field(ge=0, le=1_000_000)]
@@ -242,26 +253,14 @@ class ConcurrencyRange(StrictModel):
     max: Annotated[int, Field(ge=1, le=1_000_000)]
     """Ceiling: the endpoint never grows past what this many in-flight requests need."""
 
-    @model_validator(mode="after")
-    def _ordered(self) -> ConcurrencyRange:
-        if self.min > self.max:
-            raise ValueError(f"min ({self.min}) is greater than max ({self.max})")
-        return self
 
-
-class PerReplicaRange(StrictModel):
+class PerReplicaRange(_OrderedRange):
     """Bounds on the concurrency one replica learns to take."""
 
     min: Annotated[int, Field(ge=1, le=10_000)]
     """The learned per-replica concurrency never goes below this."""
     max: Annotated[int, Field(ge=1, le=10_000)]
     """The learned per-replica concurrency never goes above this."""
-
-    @model_validator(mode="after")
-    def _ordered(self) -> PerReplicaRange:
-        if self.min > self.max:
-            raise ValueError(f"min ({self.min}) is greater than max ({self.max})")
-        return self
 
 
 class ScheduleWindow(StrictModel):
