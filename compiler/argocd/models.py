@@ -73,13 +73,18 @@ class SyncStatus(_Model):
     revision: Text = ""
 
 
-class ResourceResult(_Model):
-    """A resource of the last sync operation (operationState.syncResult.resources[])."""
+class _ResourceRef(_Model):
+    """Argo CD's ResourceRef fields, shared by every per-resource record."""
 
     group: Text = ""
     kind: Text = ""
     namespace: Text = ""
     name: Text = ""
+
+
+class ResourceResult(_ResourceRef):
+    """A resource of the last sync operation (operationState.syncResult.resources[])."""
+
     status: Text = ""
     message: Text = ""
 
@@ -99,13 +104,9 @@ class OperationState(_Model):
     syncResult: SyncResult | None = None
 
 
-class ResourceStatus(_Model):
+class ResourceStatus(_ResourceRef):
     """A managed resource (status.resources[]); health is filled by GET since Argo CD 3.0."""
 
-    group: Text = ""
-    kind: Text = ""
-    namespace: Text = ""
-    name: Text = ""
     status: Text = ""
     health: HealthStatus | None = None
 
@@ -157,13 +158,9 @@ class Application(_Model):
         return self.metadata.name
 
 
-class ResourceDiff(_Model):
+class ResourceDiff(_ResourceRef):
     """One item of managed-resources: JSON texts, `"null"` (or empty) when the side is absent."""
 
-    group: Text = ""
-    kind: Text = ""
-    namespace: Text = ""
-    name: Text = ""
     normalizedLiveState: Text = ""
     predictedLiveState: Text = ""
     modified: bool = False
