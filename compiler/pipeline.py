@@ -235,15 +235,6 @@ def _sorted(environment: EnvironmentContext, manifests: list[Manifest]) -> tuple
     return tuple(sorted(manifests, key=lambda m: m.path(environment.name)))
 
 
-def render(
-    manager: pluggy.PluginManager,
-    environment: EnvironmentContext,
-    endpoints: Sequence[EndpointContext],
-) -> tuple[Manifest, ...]:
-    """Every manifest of one environment at once."""
-    return tuple(m for batch in render_batches(manager, environment, endpoints) for m in batch)
-
-
 def postprocess(
     manager: pluggy.PluginManager, environment: EnvironmentContext, manifests: tuple[Manifest, ...]
 ) -> tuple[Manifest, ...]:
