@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from compiler.models.endpoint import EndpointSpec, ServedModel
     from compiler.models.environment import Environment
     from compiler.review.lint import LintRule
+    from compiler.summary import EndpointSummary
 
 PROJECT = "knobless"
 hookspec = pluggy.HookspecMarker(PROJECT)
@@ -66,10 +67,18 @@ def knobless_render_endpoint(endpoint: EndpointContext) -> Iterable[Manifest] | 
 
 @hookspec
 def knobless_render_environment(
-    environment: EnvironmentContext, endpoints: Sequence[EndpointContext]
+    environment: EnvironmentContext,
+    summaries: Sequence[EndpointSummary],
+    endpoints: Sequence[EndpointContext],
 ) -> Iterable[Manifest] | None:
-    """Called once per environment after every endpoint rendered (collect): platform objects such
-    as the APA scaler and the Argo CD Applications.
+    """Called once per environment, after its endpoints (collect): objects of the environment as
+    a whole, such as the APA scaler and the Argo CD root Application. Objects that belong to one
+    endpoint (even in a shared folder, like its Argo CD Application) come from
+    knobless_render_endpoint instead, so an incremental compile re-renders only what changed.
+    `summaries`: every endpoint the environment deploys, summarized (cheap, cached).
+    `endpoints`: the same, fully resolved, computed on first use: an incremental compile resolves
+    every endpoint again when an implementation takes this argument, so prefer `summaries`.
+    Implementations may take any subset of the arguments.
     """
 
 
@@ -80,8 +89,9 @@ def knobless_postprocess(
     """Called per batch of one environment's manifests, plugin after plugin (a chain, in
     priority then name order): each receives the previous plugin's output and returns a new tuple,
     or None to keep it. Labels, annotations, sync waves, config hashes. Large repositories are
-    compiled in batches (every object of up to 250 endpoints; the environment-wide objects in the
-    last batch), so an implementation must not assume it sees every object of the environment.
+    called once per endpoint with that endpoint's objects, and once with the environment-wide
+    objects. Its output for an endpoint must depend on that endpoint's objects (and the
+    environment) alone: an incremental compile calls it for the changed endpoints only.
     """
 
 
@@ -89,9 +99,11 @@ def knobless_postprocess(
 def knobless_check(
     manifests: tuple[Manifest, ...], environment: EnvironmentContext
 ) -> Iterable[Diagnostic] | None:
-    """Called per batch of one environment's final manifests (collect; batches as for
-    knobless_postprocess: all objects of an endpoint are always in the same batch): policy checks
-    and schema validation. Any error-severity Diagnostic fails the compile.
+    """Called once per endpoint with its final objects, and once with the environment-wide
+    objects (collect; as for knobless_postprocess): policy checks and schema validation. Any
+    error-severity Diagnostic fails the compile. Warnings about an unchanged endpoint are
+    replayed from the compile cache. Rules about the environment as a whole (counts, totals)
+    belong in knobless_lint_environment, which sees every endpoint's summary.
     """
 
 
@@ -115,13 +127,16 @@ def knobless_lint_endpoint(endpoint: EndpointContext) -> Iterable[Diagnostic] | 
 @hookspec
 def knobless_lint_environment(
     environment: EnvironmentContext,
+    summaries: Sequence[EndpointSummary],
     endpoints: Sequence[EndpointContext],
     endpoint_names: Sequence[str],
     locate: Callable[[tuple[str | int, ...]], tuple[str, int, int]],
 ) -> Iterable[Diagnostic] | None:
-    """Called once per environment after every endpoint resolved (collect). `endpoints` are the
-    ones this environment deploys; `endpoint_names` every endpoint file of the repository
-    (excluded ones too); `locate(path)` the (file, line, col) of a field of the environment, e.g.
-    ("overrides", "fraud-scorer"). Return Diagnostics with `rule=<rule-id>`. Implementations may
-    take any subset of the arguments.
+    """Called once per environment after every endpoint resolved (collect), on every compile and
+    validate. `summaries`: the endpoints this environment deploys, summarized (cheap, cached);
+    `endpoints`: the same fully resolved, computed on first use (an incremental compile then
+    resolves every endpoint again: prefer `summaries`); `endpoint_names` every endpoint file of
+    the repository (excluded ones too); `locate(path)` the (file, line, col) of a field of the
+    environment, e.g. ("overrides", "fraud-scorer"). Return Diagnostics with `rule=<rule-id>`.
+    Implementations may take any subset of the arguments.
     """

@@ -8,9 +8,12 @@ of each stage beside it. Nothing here writes to disk: `write` is the caller's (c
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
+import hashlib
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
+from typing import overload
 
 import pluggy
 
@@ -19,11 +22,19 @@ from compiler.context import EndpointContext, EnvironmentContext
 from compiler.diagnostics import Diagnostic, Severity
 from compiler.environments import EnvironmentSource, load_environment
 from compiler.errors import InputError, UsageError
-from compiler.loader import LoadedYaml, load_yaml_file
+from compiler.loader import LoadedYaml, load_yaml, read_text
 from compiler.manifest import Manifest
 from compiler.models.environment import Environment
 from compiler.plugins import build_plugin_manager, ordered_plugins
 from compiler.resolve import resolve_endpoint as resolve_one
+from compiler.review.lint import (
+    apply_strict,
+    known_rules,
+    lint_endpoint,
+    lint_environment,
+    run_lint,
+)
+from compiler.summary import EndpointSummary, summarize
 from compiler.writer import dump
 from compiler.yamlout import YamlWriter
 
@@ -43,9 +54,23 @@ class Sources:
     """Everything loaded from the repository, before resolution."""
 
     endpoints: dict[str, LoadedYaml]
+    """Parsed endpoint files by name (all of them, unless an incremental compile skipped some)."""
     environments: dict[str, tuple[Environment, EnvironmentSource]]
     problems: tuple[Diagnostic, ...] = ()
     """Files that could not be loaded; resolution goes on with the rest so every problem shows."""
+    texts: dict[str, EndpointText] = field(default_factory=dict)
+    """Every endpoint file as read, by name."""
+
+    @property
+    def names(self) -> list[str]:
+        """Every endpoint of the repository, parsed or not."""
+        return sorted(self.texts.keys() | self.endpoints.keys())
+
+    def endpoint(self, name: str) -> LoadedYaml:
+        """The parsed endpoint file, parsing it now if it was skipped."""
+        if name not in self.endpoints:
+            self.endpoints[name] = parse_endpoint(self.texts[name])
+        return self.endpoints[name]
 
 
 @dataclass(frozen=True)
@@ -97,9 +122,27 @@ def select_environments(root: Path, wanted: Sequence[str] | None) -> list[Path]:
     return [by_name[name] for name in sorted(set(wanted))]
 
 
-def load_endpoint(root: Path, file: Path) -> LoadedYaml:
+@dataclass(frozen=True)
+class EndpointText:
+    """An endpoint file as read, before parsing: what the compile cache keys on."""
+
+    file: Path
+    display: str
+    """Path relative to the repository root, as printed in diagnostics."""
+    text: str
+    digest: str
+    """Hash of `text`, the exact text that is parsed."""
+
+
+def read_endpoint(root: Path, file: Path) -> EndpointText:
     display = file.relative_to(root).as_posix()
-    loaded = load_yaml_file(file, display)
+    text = read_text(file, display)
+    return EndpointText(file, display, text, hashlib.blake2b(text.encode()).hexdigest())
+
+
+def parse_endpoint(source: EndpointText) -> LoadedYaml:
+    display, file = source.display, source.file
+    loaded = load_yaml(source.text, display)
     if not isinstance(loaded.data, dict):
         kind = "a list" if isinstance(loaded.data, list) else "a single value"
         raise InputError(
@@ -129,34 +172,67 @@ def load_endpoint(root: Path, file: Path) -> LoadedYaml:
     return loaded
 
 
-def load(root: Path, environments: Sequence[str] | None) -> Sources:
+def load_endpoint(root: Path, file: Path) -> LoadedYaml:
+    return parse_endpoint(read_endpoint(root, file))
+
+
+def read_endpoints(root: Path) -> tuple[dict[str, EndpointText], list[Diagnostic]]:
+    """Every endpoint file's text by endpoint name, and the files that could not be read."""
     problems: list[Diagnostic] = []
-    endpoints: dict[str, LoadedYaml] = {}
+    texts: dict[str, EndpointText] = {}
     for file in endpoint_files(root):
         try:
-            loaded = load_endpoint(root, file)
+            source = read_endpoint(root, file)
         except InputError as error:
             problems.extend(error.diagnostics)
             continue
-        if file.stem in endpoints:
+        if file.stem in texts:
             problems.append(
                 Diagnostic(
-                    loaded.path,
+                    source.display,
                     1,
                     1,
-                    f"endpoint `{file.stem}` is defined twice: {endpoints[file.stem].path} and "
-                    f"{loaded.path}; remove one",
+                    f"endpoint `{file.stem}` is defined twice: {texts[file.stem].display} and "
+                    f"{source.display}; remove one",
                 )
             )
             continue
-        endpoints[file.stem] = loaded
-    loaded_environments: dict[str, tuple[Environment, EnvironmentSource]] = {}
+        texts[file.stem] = source
+    return texts, problems
+
+
+def load_environments(
+    root: Path, environments: Sequence[str] | None
+) -> tuple[dict[str, tuple[Environment, EnvironmentSource]], list[Diagnostic]]:
+    problems: list[Diagnostic] = []
+    loaded: dict[str, tuple[Environment, EnvironmentSource]] = {}
     for file in select_environments(root, environments):
         try:
-            loaded_environments[file.stem] = load_environment(root, file)
+            loaded[file.stem] = load_environment(root, file)
         except InputError as error:
             problems.extend(error.diagnostics)
-    return Sources(endpoints, loaded_environments, tuple(problems))
+    return loaded, problems
+
+
+def load(
+    root: Path,
+    environments: Sequence[str] | None,
+    *,
+    parse: Callable[[str, EndpointText], bool] | None = None,
+) -> Sources:
+    """Read every endpoint and environment file; parse the endpoints `parse` selects (default
+    all; the others are parsed on first use, see Sources.endpoint)."""
+    loaded_environments, environment_problems = load_environments(root, environments)
+    texts, problems = read_endpoints(root)
+    endpoints: dict[str, LoadedYaml] = {}
+    for name, source in texts.items():
+        if parse is not None and not parse(name, source):
+            continue
+        try:
+            endpoints[name] = parse_endpoint(source)
+        except InputError as error:
+            problems.extend(error.diagnostics)
+    return Sources(endpoints, loaded_environments, (*problems, *environment_problems), texts=texts)
 
 
 # -- 2. validate + 3. resolve ------------------------------------------------------------------------
@@ -167,21 +243,25 @@ def resolve_environment(
     env_name: str,
     manager: pluggy.PluginManager,
     progress: Progress = _no_progress,
+    *,
+    only: Iterable[str] | None = None,
 ) -> tuple[tuple[EndpointContext, ...], set[Diagnostic]]:
-    """Every endpoint one environment deploys, merged, validated and made concrete, and the
-    problems found (resolution goes on past a bad endpoint so that every problem shows)."""
+    """Every endpoint one environment deploys (or those of them in `only`), merged, validated
+    and made concrete, and the problems found (resolution goes on past a bad endpoint so that
+    every problem shows)."""
     environment, env_source = sources.environments[env_name]
     problems: set[Diagnostic] = set()
     contexts = []
-    for done, (name, loaded) in enumerate(sources.endpoints.items(), start=1):
+    names = sorted(sources.endpoints) if only is None else sorted(only)
+    for done, name in enumerate(names, start=1):
         if name in environment.exclude:
             continue
         try:
-            contexts.append(resolve_one(loaded, environment, env_source, manager))
+            contexts.append(resolve_one(sources.endpoint(name), environment, env_source, manager))
         except InputError as error:
             problems.update(error.diagnostics)
         if done % 500 == 0:
-            progress(f"resolve {env_name}", done, len(sources.endpoints))
+            progress(f"resolve {env_name}", done, len(names))
     return tuple(contexts), problems
 
 
@@ -199,6 +279,42 @@ def resolve(
     return resolved
 
 
+class LazyEndpoints(Sequence[EndpointContext]):
+    """Every endpoint of an environment, resolved on first use: environment-wide hooks that take
+    `endpoints` get it, and an incremental compile resolves the unchanged endpoints only if one
+    of them actually looks."""
+
+    def __init__(
+        self,
+        resolved: Sequence[EndpointContext],
+        missing: Sequence[str],
+        resolve_missing: Callable[[Sequence[str]], Sequence[EndpointContext]],
+    ) -> None:
+        self._resolved = resolved
+        self._missing = missing
+        self._resolve_missing = resolve_missing
+        self._all: list[EndpointContext] | None = None
+
+    def _every(self) -> list[EndpointContext]:
+        if self._all is None:
+            found = [*self._resolved, *self._resolve_missing(self._missing)]
+            self._all = sorted(found, key=lambda e: e.name)
+        return self._all
+
+    def __len__(self) -> int:
+        return len(self._resolved) + len(self._missing)
+
+    @overload
+    def __getitem__(self, index: int) -> EndpointContext: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[EndpointContext]: ...
+    def __getitem__(self, index: int | slice) -> EndpointContext | Sequence[EndpointContext]:
+        return self._every()[index]
+
+    def __iter__(self) -> Iterator[EndpointContext]:
+        return iter(self._every())
+
+
 # -- 4. render, 5. post-process, 6. check ------------------------------------------------------------
 
 
@@ -207,28 +323,8 @@ def _flatten(batches: Sequence[object]) -> list[Manifest]:
 
 
 BATCH = 250
-"""Endpoints rendered, post-processed, checked and serialized together: large repositories are
-compiled batch by batch so memory stays flat (knobless_postprocess and knobless_check see one
-batch of an environment at a time; the environment-wide objects come in the last batch)."""
-
-
-def render_batches(
-    manager: pluggy.PluginManager,
-    environment: EnvironmentContext,
-    endpoints: Sequence[EndpointContext],
-) -> Iterator[tuple[Manifest, ...]]:
-    """The manifests of every endpoint, BATCH endpoints at a time, then the environment's own."""
-    for start in range(0, len(endpoints), BATCH):
-        manifests: list[Manifest] = []
-        for endpoint in endpoints[start : start + BATCH]:
-            manifests.extend(_flatten(manager.hook.knobless_render_endpoint(endpoint=endpoint)))
-        yield _sorted(environment, manifests)
-    yield _sorted(
-        environment,
-        _flatten(
-            manager.hook.knobless_render_environment(environment=environment, endpoints=endpoints)
-        ),
-    )
+"""Endpoints compiled and handed to the writer together: large repositories are compiled batch by
+batch so memory stays flat."""
 
 
 def _sorted(environment: EnvironmentContext, manifests: list[Manifest]) -> tuple[Manifest, ...]:
@@ -279,6 +375,32 @@ def serialize(
     return {m.path(environment): dump(m.body, writer) for m in manifests}
 
 
+@dataclass(frozen=True)
+class Unit:
+    """What one endpoint (or, with `endpoint` None, the environment as a whole) compiled to in
+    one environment: what the compile cache keeps of it."""
+
+    endpoint: str | None
+    files: dict[str, bytes]
+    """Rendered files by path relative to rendered/."""
+    manifests: tuple[Manifest, ...]
+    warnings: tuple[Diagnostic, ...]
+    summary: EndpointSummary | None
+
+
+def compile_objects(
+    manager: pluggy.PluginManager,
+    context: EnvironmentContext,
+    manifests: list[Manifest],
+    writer: YamlWriter,
+) -> tuple[tuple[Manifest, ...], dict[str, bytes], list[Diagnostic]]:
+    """5. post-process, 6. check and serialize the objects of one endpoint (or of the
+    environment as a whole)."""
+    final = postprocess(manager, context, _sorted(context, manifests))
+    checked = check(manager, context, final)
+    return final, serialize(context.name, final, writer), checked
+
+
 # -- the whole pipeline ------------------------------------------------------------------------------
 
 
@@ -295,30 +417,42 @@ def lint(
     """Semantic lint over the resolved endpoints (rules are plugins: plugins/lint/).
     `endpoint_names`: every endpoint of the repository (default: those in `sources`);
     `partial`: only some endpoints were resolved, so environment-wide rules are skipped."""
-    from compiler.review.lint import run_lint
-
     return run_lint(
         manager,
         resolved,
         environments,
         strict=strict,
-        endpoint_names=sources.endpoints.keys() if endpoint_names is None else endpoint_names,
+        endpoint_names=sources.names if endpoint_names is None else endpoint_names,
         environment_sources={name: source for name, (_, source) in sources.environments.items()},
         partial=partial,
     )
 
 
 @dataclass(frozen=True)
+class Reused:
+    """An endpoint whose rendered files are current (the compile cache says so): it is neither
+    resolved nor rendered, and what environment-wide hooks need of it comes from the cache."""
+
+    summary: EndpointSummary
+    warnings: tuple[Diagnostic, ...]
+
+
+@dataclass(frozen=True)
 class EnvironmentOutput:
-    """One batch of one environment, compiled (an environment comes in one or more batches)."""
+    """One batch of one environment, compiled (an environment comes in one or more batches; the
+    environment-wide objects come in the last)."""
 
     name: str
     files: dict[str, bytes]
     manifests: tuple[Manifest, ...]
     endpoints: tuple[EndpointContext, ...]
+    """Every endpoint the environment deploys that was resolved this run."""
     context: EnvironmentContext
     diagnostics: tuple[Diagnostic, ...]
-    """Warnings of this environment (lint, checks)."""
+    """Warnings of this batch (lint, checks); the first batch also carries the environment's and
+    those replayed from the cache for reused endpoints."""
+    units: tuple[Unit, ...] = ()
+    """The same files and warnings, by endpoint (`Unit.endpoint` None: the environment's own)."""
 
 
 def iter_compile(
@@ -328,58 +462,125 @@ def iter_compile(
     manager: pluggy.PluginManager | None = None,
     progress: Progress = _no_progress,
     strict: bool = False,
+    sources: Sources | None = None,
+    reuse: Mapping[str, Mapping[str, Reused]] | None = None,
 ) -> Iterator[EnvironmentOutput]:
     """Compile environment after environment, so that only one is ever held in memory.
 
-    Once any problem is found the remaining environments are still loaded, resolved and linted
-    (so every problem shows in one run) but no longer rendered; InputError is raised at the end
-    with all of them. A consumer must therefore not commit what it received before the iterator
-    is exhausted.
+    `reuse` (by environment, then endpoint): endpoints whose output is current, skipped (see
+    compiler.incremental). Once any problem is found the remaining environments are still
+    loaded, resolved and linted (so every problem shows in one run) but no longer rendered;
+    InputError is raised at the end with all of them. A consumer must therefore not commit
+    what it received before the iterator is exhausted.
     """
     root = root.resolve()
     if manager is None:
         config = load_config(root)
         manager = build_plugin_manager(root=root, local=config.plugins, blocked=config.block)
-    sources = load(root, environments)  # 1. load
+    if sources is None:
+        sources = load(root, environments)  # 1. load
     problems: set[Diagnostic] = set(sources.problems)
     writer = YamlWriter()
+    known = known_rules(manager)
+    names = sources.names
     for done, env_name in enumerate(sources.environments, start=1):
         environment, env_source = sources.environments[env_name]
         context = EnvironmentContext(environment, env_source.path)
+        reused = (reuse or {}).get(env_name, {})
+        deployed = [n for n in names if n not in environment.exclude]
         # 2. validate + 3. resolve (knobless_select_runtime, knobless_validate_endpoint)
-        endpoints, found = resolve_environment(sources, env_name, manager, progress)
+        fresh = [n for n in deployed if n not in reused]
+        endpoints, found = resolve_environment(sources, env_name, manager, progress, only=fresh)
         problems |= found
-        # lint (knobless_lint_endpoint, knobless_lint_environment)
-        findings = lint(manager, sources, {env_name: endpoints}, {env_name: context}, strict=strict)
-        problems |= {d for d in findings if d.severity is Severity.ERROR}
-        if any(d.severity is Severity.ERROR for d in problems):
+        # lint (knobless_lint_endpoint per endpoint, knobless_lint_environment)
+        findings = {
+            e.name: apply_strict(lint_endpoint(manager, e, known), strict) for e in endpoints
+        }
+        summaries = {e.name: summarize(e) for e in endpoints}
+        summaries.update({n: r.summary for n, r in reused.items()})
+        lazy = LazyEndpoints(
+            endpoints, sorted(reused), partial(_resolve_or_raise, sources, env_name, manager)
+        )
+        whole = apply_strict(
+            lint_environment(
+                manager, context, [summaries[n] for n in sorted(summaries)], lazy, names, env_source
+            ),
+            strict,
+        )
+        for group in (whole, *findings.values()):
+            problems |= {d for d in group if d.severity is Severity.ERROR}
+        if problems:
             continue
-        # 4. render (knobless_render_endpoint, knobless_render_environment), batch by batch
-        for batch in render_batches(manager, context, endpoints):
-            # 5. post-process (knobless_postprocess, a chain)
-            manifests = postprocess(manager, context, batch)
-            # 6. check (knobless_check)
-            checked = check(manager, context, manifests)
-            problems |= {d for d in checked if d.severity is Severity.ERROR}
+        carried = sorted({*whole, *(d for r in reused.values() for d in r.warnings)})
+        # 4. render (knobless_render_endpoint, then knobless_render_environment), 5. post-process
+        # (knobless_postprocess), 6. check (knobless_check): per endpoint, in batches
+        for start in range(0, len(endpoints), BATCH):
+            units = []
+            for endpoint in endpoints[start : start + BATCH]:
+                rendered = _flatten(manager.hook.knobless_render_endpoint(endpoint=endpoint))
+                final, files, checked = compile_objects(manager, context, rendered, writer)
+                problems |= {d for d in checked if d.severity is Severity.ERROR}
+                warnings = {*findings[endpoint.name], *checked}
+                units.append(
+                    Unit(
+                        endpoint.name,
+                        files,
+                        final,
+                        tuple(sorted(warnings)),
+                        summaries[endpoint.name],
+                    )
+                )
             if problems:
                 break
-            warnings = sorted(
-                {d for d in (*findings, *checked) if d.severity is not Severity.ERROR}
+            yield _output(env_name, context, endpoints, units, carried)
+            carried = []
+            del units
+        if problems:
+            continue
+        rendered = _flatten(
+            manager.hook.knobless_render_environment(
+                environment=context,
+                summaries=[summaries[n] for n in sorted(summaries)],
+                endpoints=lazy,
             )
-            findings = []  # lint warnings travel with the first batch only
-            yield EnvironmentOutput(
-                env_name,
-                serialize(env_name, manifests, writer),
-                manifests,
-                endpoints,
-                context,
-                tuple(warnings),
-            )
-            del manifests, batch  # keep one batch in memory, not two
+        )
+        final, files, checked = compile_objects(manager, context, rendered, writer)
+        problems |= {d for d in checked if d.severity is Severity.ERROR}
+        if problems:
+            continue
+        unit = Unit(None, files, final, tuple(sorted(checked)), None)
+        yield _output(env_name, context, endpoints, [unit], carried)
         progress("render", done, len(sources.environments))
-        del endpoints
+        del endpoints, lazy
     if problems:
         raise InputError(problems)
+
+
+def _output(
+    env_name: str,
+    context: EnvironmentContext,
+    endpoints: tuple[EndpointContext, ...],
+    units: Sequence[Unit],
+    carried: Iterable[Diagnostic],
+) -> EnvironmentOutput:
+    return EnvironmentOutput(
+        env_name,
+        {path: data for unit in units for path, data in unit.files.items()},
+        tuple(m for unit in units for m in unit.manifests),
+        endpoints,
+        context,
+        tuple(sorted({*carried, *(d for unit in units for d in unit.warnings)})),
+        tuple(units),
+    )
+
+
+def _resolve_or_raise(
+    sources: Sources, env_name: str, manager: pluggy.PluginManager, names: Sequence[str]
+) -> tuple[EndpointContext, ...]:
+    contexts, problems = resolve_environment(sources, env_name, manager, only=names)
+    if problems:  # cannot happen for endpoints that compiled before with the same inputs
+        raise InputError(problems)
+    return contexts
 
 
 def compile_repository(

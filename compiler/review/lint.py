@@ -18,6 +18,7 @@ import pluggy
 
 from compiler.context import EndpointContext, EnvironmentContext
 from compiler.diagnostics import Diagnostic, Severity
+from compiler.summary import EndpointSummary, summarize
 
 if TYPE_CHECKING:
     from compiler.environments import EnvironmentSource
@@ -110,6 +111,47 @@ def _environment_locator(
     return locate
 
 
+def lint_endpoint(
+    manager: pluggy.PluginManager, endpoint: EndpointContext, known: set[str]
+) -> set[Diagnostic]:
+    """One endpoint's findings in one environment, less the rules it switched off."""
+    ignore = endpoint.spec.lint.ignore if endpoint.spec.lint else {}
+    found: set[Diagnostic] = set()
+    for batch in manager.hook.knobless_lint_endpoint(endpoint=endpoint):
+        found.update(d for d in batch or () if d.rule not in ignore)
+    found.update(_unknown_ignores(endpoint, known))
+    return found
+
+
+def lint_environment(
+    manager: pluggy.PluginManager,
+    context: EnvironmentContext,
+    summaries: Sequence[EndpointSummary],
+    endpoints: Sequence[EndpointContext],
+    endpoint_names: Sequence[str],
+    source: EnvironmentSource | None,
+) -> set[Diagnostic]:
+    """An environment's findings as a whole (`endpoints` may be computed on first use)."""
+    found: set[Diagnostic] = set()
+    for batch in manager.hook.knobless_lint_environment(
+        environment=context,
+        summaries=summaries,
+        endpoints=endpoints,
+        endpoint_names=endpoint_names,
+        locate=_environment_locator(context, source),
+    ):
+        found.update(batch or ())
+    return found
+
+
+def known_rules(manager: pluggy.PluginManager) -> set[str]:
+    return {rule.id for rule in lint_rules(manager)}
+
+
+def apply_strict(found: Iterable[Diagnostic], strict: bool) -> set[Diagnostic]:
+    return {replace(d, severity=Severity.ERROR) for d in found} if strict else set(found)
+
+
 def run_lint(
     manager: pluggy.PluginManager,
     endpoints_by_env: Mapping[str, Sequence[EndpointContext]],
@@ -129,7 +171,7 @@ def run_lint(
     `partial`: only some endpoints were resolved (`validate FILE...`), so environment-level
     rules, which judge an environment against all of its endpoints, are not run.
     """
-    known = {rule.id for rule in lint_rules(manager)}
+    known = known_rules(manager)
     if endpoint_names is None:
         endpoint_names = {e.spec.name for group in endpoints_by_env.values() for e in group}
     names = sorted(set(endpoint_names))
@@ -137,21 +179,11 @@ def run_lint(
     for env_name in sorted(endpoints_by_env):
         endpoints = endpoints_by_env[env_name]
         for endpoint in endpoints:
-            ignore = endpoint.spec.lint.ignore if endpoint.spec.lint else {}
-            for batch in manager.hook.knobless_lint_endpoint(endpoint=endpoint):
-                found.update(d for d in batch or () if d.rule not in ignore)
-            found.update(_unknown_ignores(endpoint, known))
+            found |= lint_endpoint(manager, endpoint, known)
         context = environments.get(env_name)
         if context is None or partial:
             continue
         source = (environment_sources or {}).get(env_name)
-        for batch in manager.hook.knobless_lint_environment(
-            environment=context,
-            endpoints=endpoints,
-            endpoint_names=names,
-            locate=_environment_locator(context, source),
-        ):
-            found.update(batch or ())
-    if strict:
-        found = {replace(d, severity=Severity.ERROR) for d in found}
-    return sorted(found)
+        summaries = [summarize(endpoint) for endpoint in endpoints]
+        found |= lint_environment(manager, context, summaries, endpoints, names, source)
+    return sorted(apply_strict(found, strict))

@@ -5,13 +5,16 @@ See the README's "Argo CD" section. The REST client and the `knobless argocd` co
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 
 from compiler import hookimpl
 from compiler.context import EndpointContext, EnvironmentContext
 from compiler.diagnostics import Diagnostic
 from compiler.manifest import Manifest
-from plugins.argocd.applications import render_applications
+from plugins.argocd.applications import (
+    render_endpoint_application,
+    render_environment_applications,
+)
 from plugins.argocd.syncwaves import with_sync_waves
 
 FORBIDDEN_FILES = frozenset(
@@ -21,10 +24,13 @@ FORBIDDEN_FILES = frozenset(
 
 
 @hookimpl
-def knobless_render_environment(
-    environment: EnvironmentContext, endpoints: Sequence[EndpointContext]
-) -> list[Manifest]:
-    return render_applications(environment, endpoints)
+def knobless_render_endpoint(endpoint: EndpointContext) -> list[Manifest]:
+    return [render_endpoint_application(endpoint)]
+
+
+@hookimpl
+def knobless_render_environment(environment: EnvironmentContext) -> list[Manifest]:
+    return render_environment_applications(environment)
 
 
 @hookimpl

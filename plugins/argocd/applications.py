@@ -65,15 +65,15 @@ IGNORE_REPLICAS: dict[str, Any] = {
 """KEDA's HPA sets the replicas; they must never show as drift (nor be reset by selfHeal)."""
 
 
-def render_applications(
-    environment: EnvironmentContext, endpoints: Sequence[EndpointContext]
-) -> list[Manifest]:
-    """The root, platform and per-endpoint Applications of one environment, sorted by name."""
+def render_environment_applications(environment: EnvironmentContext) -> list[Manifest]:
+    """The root and platform Applications of one environment."""
     env = environment.environment
-    bodies = [_root(env), _platform(env)]
-    bodies.extend(_endpoint(env, endpoint) for endpoint in endpoints)
-    bodies.sort(key=lambda body: body["metadata"]["name"])
-    return [Manifest(FOLDER, body) for body in bodies]
+    return [Manifest(FOLDER, _root(env)), Manifest(FOLDER, _platform(env))]
+
+
+def render_endpoint_application(endpoint: EndpointContext) -> Manifest:
+    """The Application of one endpoint (in the environment's shared Applications folder)."""
+    return Manifest(FOLDER, _endpoint(endpoint.environment, endpoint))
 
 
 def _root(env: Environment) -> dict[str, Any]:

@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from compiler import Diagnostic, EndpointContext, EnvironmentContext, Manifest, hookimpl
-from plugins.autoscaling.capacity import check_scaler
+from compiler.summary import EndpointSummary
+from plugins.autoscaling.capacity import Locate, check_scaler
 from plugins.autoscaling.scaledobject import render_scaled_object
 from plugins.autoscaling.scaler_platform import render_platform
 from plugins.autoscaling.triggerauth import render_trigger_authentication
@@ -33,14 +34,13 @@ def knobless_render_endpoint(endpoint: EndpointContext) -> Iterable[Manifest]:
 
 
 @hookimpl
-def knobless_render_environment(
-    environment: EnvironmentContext, endpoints: Sequence[EndpointContext]
-) -> Iterable[Manifest]:
+def knobless_render_environment(environment: EnvironmentContext) -> Iterable[Manifest]:
     return render_platform(environment.environment)
 
 
 @hookimpl
-def knobless_check(
-    manifests: tuple[Manifest, ...], environment: EnvironmentContext
+def knobless_lint_environment(
+    environment: EnvironmentContext, summaries: Sequence[EndpointSummary], locate: Locate
 ) -> Iterable[Diagnostic]:
-    return check_scaler(manifests, environment)
+    """The shard count against every ScaledObject of the environment (one per served version)."""
+    return check_scaler(environment, sum(len(s.served) for s in summaries), locate)

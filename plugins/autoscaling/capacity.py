@@ -10,11 +10,10 @@ planned at half of that, leaving room for Prometheus ticks, bursts and a neighbo
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Callable
 
 from compiler.context import EnvironmentContext
 from compiler.diagnostics import Diagnostic, Severity
-from compiler.manifest import Manifest
 from plugins.apa.config import DEFAULT_QUERIES
 
 RPCS_PER_EVALUATION = 3
@@ -23,6 +22,8 @@ SHARD_CALLS_PER_SECOND = 3500
 SHARD_HEADROOM = 0.5
 SHARDS_RULE = "scaler-shards"
 QUERIES_RULE = "scaler-queries"
+
+Locate = Callable[[tuple[str | int, ...]], tuple[str, int, int]]
 
 
 def calls_per_second(scaled_objects: int, polling_interval: int) -> float:
@@ -37,23 +38,21 @@ def shards_needed(scaled_objects: int, polling_interval: int) -> int:
 
 
 def check_scaler(
-    manifests: Iterable[Manifest], environment: EnvironmentContext
+    environment: EnvironmentContext, scaled_objects: int, locate: Locate
 ) -> list[Diagnostic]:
+    """The environment's scaler setup against the `scaled_objects` it renders in total."""
     scaler = environment.environment.scaler
     problems = []
-    count = sum(1 for m in manifests if m.kind == "ScaledObject")
-    needed = shards_needed(count, scaler.pollingInterval)
+    needed = shards_needed(scaled_objects, scaler.pollingInterval)
     if scaler.shards < needed:
-        calls = calls_per_second(count, scaler.pollingInterval)
+        calls = calls_per_second(scaled_objects, scaler.pollingInterval)
         problems.append(
             Diagnostic(
-                environment.source,
-                0,
-                0,
-                f"scaler.shards is {scaler.shards}, but {count:,} ScaledObjects polled every "
-                f"{scaler.pollingInterval} s cost KEDA about {calls:,.0f} calls/s and one shard is "
-                f"planned for {SHARD_HEADROOM * SHARD_CALLS_PER_SECOND:,.0f}: set scaler.shards "
-                f"to at least {needed} (or raise scaler.pollingInterval)",
+                *locate(("scaler", "shards")),
+                f"scaler.shards is {scaler.shards}, but {scaled_objects:,} ScaledObjects polled "
+                f"every {scaler.pollingInterval} s cost KEDA about {calls:,.0f} calls/s and one "
+                f"shard is planned for {SHARD_HEADROOM * SHARD_CALLS_PER_SECOND:,.0f}: set "
+                f"scaler.shards to at least {needed} (or raise scaler.pollingInterval)",
                 Severity.WARNING,
                 SHARDS_RULE,
             )
@@ -62,9 +61,7 @@ def check_scaler(
         if name not in DEFAULT_QUERIES:
             problems.append(
                 Diagnostic(
-                    environment.source,
-                    0,
-                    0,
+                    *locate(("prometheus", "queries", name)),
                     f"prometheus.queries.{name}: unknown signal; the scaler would refuse to start "
                     f"(known: {', '.join(sorted(DEFAULT_QUERIES))})",
                     Severity.ERROR,

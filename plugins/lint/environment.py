@@ -9,9 +9,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 
 from compiler import hookimpl
-from compiler.context import EndpointContext, EnvironmentContext
+from compiler.context import EnvironmentContext
 from compiler.diagnostics import Diagnostic, Severity
 from compiler.review.lint import LintRule
+from compiler.summary import EndpointSummary
 from plugins.lint._common import at_position, did_you_mean
 
 OVERRIDE_UNKNOWN = "override-unknown-endpoint"
@@ -52,7 +53,7 @@ def knobless_lint_rules() -> Iterable[LintRule]:
 @hookimpl
 def knobless_lint_environment(
     environment: EnvironmentContext,
-    endpoints: Sequence[EndpointContext],
+    summaries: Sequence[EndpointSummary],
     endpoint_names: Sequence[str],
     locate: Locate,
 ) -> Iterable[Diagnostic]:
@@ -91,7 +92,7 @@ def knobless_lint_environment(
                 EXCLUDE_UNKNOWN,
             )
         )
-    used = {s.resources.workload for e in endpoints for s in e.served if s.resources.workload}
+    used = {s.workload for e in summaries for s in e.served if s.workload}
     for name in sorted(set(settings.workloads) - used):
         where = locate(("workloads", name))
         if where[0] != environment.source:

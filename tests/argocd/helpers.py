@@ -11,7 +11,10 @@ from compiler.environments import load_environment
 from compiler.manifest import Manifest
 from compiler.models.endpoint import EndpointSpec
 from compiler.models.environment import Environment
-from plugins.argocd.applications import render_applications
+from plugins.argocd.applications import (
+    render_endpoint_application,
+    render_environment_applications,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -34,6 +37,8 @@ def endpoints(env: Environment) -> list[EndpointContext]:
 
 
 def render(env: Environment) -> list[Manifest]:
-    return render_applications(
-        EnvironmentContext(env, f"environments/{env.name}.jsonnet"), endpoints(env)
-    )
+    """The root, platform and per-endpoint Applications of one environment, sorted by name."""
+    context = EnvironmentContext(env, f"environments/{env.name}.jsonnet")
+    manifests = render_environment_applications(context)
+    manifests += [render_endpoint_application(endpoint) for endpoint in endpoints(env)]
+    return sorted(manifests, key=lambda m: m.name)

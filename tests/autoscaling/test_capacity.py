@@ -3,18 +3,24 @@
 from __future__ import annotations
 
 from compiler.diagnostics import Diagnostic, Severity
-from compiler.manifest import Manifest
-from plugins.autoscaling import knobless_check
+from compiler.summary import EndpointSummary, ServedSummary
+from plugins.autoscaling import knobless_lint_environment
 from plugins.autoscaling.capacity import calls_per_second, shards_needed
 
 from .contexts import environment_context, load_environment
 
 
-def scaled_objects(count: int) -> tuple[Manifest, ...]:
-    return tuple(
-        Manifest(f"e{i}", {"kind": "ScaledObject", "metadata": {"name": f"e{i}-v1"}})
-        for i in range(count)
-    )
+def summaries(count: int, served: int = 1) -> list[EndpointSummary]:
+    version = [ServedSummary(f"v{i}", "mlflow", None, 100 // served, 0) for i in range(served)]
+    return [EndpointSummary(f"e{i}", "team", f"serving-e{i}", tuple(version)) for i in range(count)]
+
+
+def locate(path: tuple[str | int, ...]) -> tuple[str, int, int]:
+    return ("environments/prod.jsonnet", 7, len(path))
+
+
+def lint(environment: object, endpoints: list[EndpointSummary]) -> list[Diagnostic]:
+    return list(knobless_lint_environment(environment, endpoints, locate))  # type: ignore[arg-type]
 
 
 def test_the_worked_example_of_the_docs() -> None:
@@ -34,12 +40,12 @@ def test_boundaries() -> None:
 
 def test_too_few_shards_warns_with_the_number_to_set() -> None:
     environment = environment_context(load_environment("prod"))
-    assert list(knobless_check(scaled_objects(13), environment)) == []
-    (warning,) = knobless_check(scaled_objects(10_000), environment)
+    assert lint(environment, summaries(13)) == []
+    (warning,) = lint(environment, summaries(10_000))
     assert warning == Diagnostic(
         "environments/prod.jsonnet",
-        0,
-        0,
+        7,
+        2,
         "scaler.shards is 1, but 10,000 ScaledObjects polled every 15 s cost KEDA about 4,000 "
         "calls/s and one shard is planned for 1,750: set scaler.shards to at least 3 (or raise "
         "scaler.pollingInterval)",
@@ -47,14 +53,17 @@ def test_too_few_shards_warns_with_the_number_to_set() -> None:
         "scaler-shards",
     )
     enough = environment_context(load_environment("prod", scaler={"shards": 3}))
-    assert list(knobless_check(scaled_objects(10_000), enough)) == []
+    assert lint(enough, summaries(10_000)) == []
+    # Every served version is one ScaledObject: 5,000 endpoints of two versions count 10,000.
+    assert [d.rule for d in lint(environment, summaries(5_000, served=2))] == ["scaler-shards"]
 
 
 def test_an_unknown_query_signal_is_an_error_naming_the_key() -> None:
     environment = environment_context(
         load_environment("prod", prometheus={"queries": {"concurrency": "sum(x)", "qeue": "y"}})
     )
-    (error,) = knobless_check((), environment)
+    (error,) = lint(environment, [])
+    assert error.path == "environments/prod.jsonnet" and error.line == 7 and error.col == 3
     assert error.severity is Severity.ERROR
     assert error.message.startswith(
         "prometheus.queries.qeue: unknown signal; the scaler would refuse to start (known: "

@@ -52,7 +52,9 @@ def test_platform_objects_rendered_once_per_environment() -> None:
     environment = load_environment("dev")
     manifests = flatten(
         manager().hook.knobless_render_environment(
-            environment=environment_context(environment), endpoints=all_contexts(environment)
+            environment=environment_context(environment),
+            summaries=(),
+            endpoints=all_contexts(environment),
         )
     )
     assert [m.path("dev") for m in manifests] == [
@@ -110,7 +112,7 @@ def test_no_object_shares_a_dict_or_list_with_another() -> None:
         m.body
         for m in flatten(
             manager().hook.knobless_render_environment(
-                environment=environment_context(environment), endpoints=()
+                environment=environment_context(environment), summaries=(), endpoints=()
             )
         )
     ]

@@ -127,7 +127,8 @@ def test_batched_compile_gives_the_same_tree(
     assert main(["compile", "--root", str(repo)]) == 0
     assert read_tree(repo / "rendered") == whole
     batches = list(pipeline.iter_compile(repo, environments=["prod"]))
-    assert [len({m.folder for m in b.manifests}) for b in batches] == [2, 2, 2, 2]
+    # two endpoint folders and platform/argocd (their Applications); then platform's own two
+    assert [len({m.folder for m in b.manifests}) for b in batches] == [3, 3, 3, 2]
 
 
 def test_parallel_compile_gives_the_same_tree_and_errors(
