@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
 from typing import overload
@@ -233,6 +233,17 @@ def load(
         except InputError as error:
             problems.extend(error.diagnostics)
     return Sources(endpoints, loaded_environments, (*problems, *environment_problems), texts=texts)
+
+
+def parse_all(sources: Sources) -> Sources:
+    """Sources with every endpoint file parsed, and the problems of those that do not parse."""
+    problems = list(sources.problems)
+    for name in sources.texts:
+        try:
+            sources.endpoint(name)
+        except InputError as error:
+            problems.extend(error.diagnostics)
+    return replace(sources, problems=tuple(problems))
 
 
 # -- 2. validate + 3. resolve ------------------------------------------------------------------------

@@ -96,7 +96,11 @@ def _exchange(a: Path, b: Path) -> bool:
 
 
 def recover(root: Path) -> None:
-    """Finish or undo a swap that a killed run left half done (only possible without renameat2)."""
+    """Undo what a killed run left half done: an incremental compile's journal, or a swap
+    (only possible without renameat2)."""
+    from compiler.journal import recover as recover_journal
+
+    recover_journal(root)
     target = root / RENDERED
     for leftover in sorted(root.glob(_RETIRED_PREFIX + "*")):
         if not target.exists():

@@ -11,16 +11,25 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+import pluggy
+
+from compiler.cache import drop_cache
 from compiler.commands._common import EXIT_CODES, ProgressBar, add_root, repository_root
+from compiler.config import load_config
 from compiler.diagnostics import Diagnostic
 from compiler.errors import InputError, StaleOutputError
+from compiler.incremental import Recorder, compile_changed, plan, worthwhile
 from compiler.pipeline import (
+    EndpointText,
     EnvironmentOutput,
     endpoint_files,
     environment_files,
     iter_compile,
+    load,
+    parse_all,
     select_environments,
 )
+from compiler.plugins import build_plugin_manager
 from compiler.report import print_diagnostics
 from compiler.writer import RENDERED, RenderedTree, Stager, list_tree, unified_diff
 
@@ -54,6 +63,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="environments compiled at once in separate processes (default: one per core for "
         "large repositories, else 1); output is the same whatever N",
     )
+    parser.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="compile every endpoint, ignoring the compile cache (.knobless/cache/; it is "
+        "written afresh)",
+    )
     add_root(parser)
     parser.set_defaults(handler=run)
 
@@ -67,15 +82,54 @@ def _jobs(args: argparse.Namespace, root: Path) -> int:
     return min(os.cpu_count() or 1, environments) if work >= 1500 else 1
 
 
+def _manager(root: Path) -> pluggy.PluginManager:
+    config = load_config(root)
+    return build_plugin_manager(root=root, local=config.plugins, blocked=config.block)
+
+
+def _skip_parsing(name: str, text: EndpointText) -> bool:
+    return False  # parsed on first use: an incremental compile parses only what changed
+
+
 def run(args: argparse.Namespace) -> int:
     root = repository_root(args)
-    jobs = _jobs(args, root)
-    if jobs > 1 and not args.check:
-        return _compile_in_parallel(args, root, jobs)
-    with ProgressBar() as progress:
-        outputs = iter_compile(root, environments=args.env, progress=progress, strict=args.strict)
-        if args.check:
+    if args.check:
+        with ProgressBar() as progress:
+            outputs = iter_compile(
+                root, environments=args.env, progress=progress, strict=args.strict
+            )
             return _check(root, outputs, whole_tree=not args.env)
+    manager = _manager(root)
+    sources = load(root, args.env, parse=_skip_parsing)
+    plans = None if sources.problems else plan(root, manager, sources, strict=args.strict)
+    if plans is not None and not args.no_cache and worthwhile(plans):
+        with ProgressBar() as progress:
+            outcome = compile_changed(
+                root, manager, sources, plans, strict=args.strict, progress=progress
+            )
+        print_diagnostics(sorted(set(outcome.warnings)))
+        print(
+            f"compiled {len(outcome.endpoints)} endpoints into {len(outcome.environments)} "
+            f"environments ({', '.join(outcome.environments)}): {outcome.files} files, "
+            f"{outcome.changed} changed, {outcome.added} added, {outcome.removed} removed "
+            f"({outcome.compiled} endpoint-environment pairs compiled again, the others "
+            "unchanged since the last compile)",
+            file=sys.stderr,
+        )
+        return 0
+    jobs = _jobs(args, root)
+    if jobs > 1:
+        return _compile_in_parallel(args, root, jobs)
+    sources = parse_all(sources)
+    recorder = Recorder(plans) if plans is not None else None
+    with ProgressBar() as progress:
+        outputs = iter_compile(
+            root,
+            manager=manager,
+            sources=sources,
+            progress=progress,
+            strict=args.strict,
+        )
         existing = {p.split("/", 1)[0] for p in list_tree(root / RENDERED)}
         compiled: list[str] = []
         endpoints: set[str] = set()
@@ -84,6 +138,8 @@ def run(args: argparse.Namespace) -> int:
         with RenderedTree(root) as tree:
             for output in outputs:  # one environment at a time: memory stays flat
                 tree.add(output.files)
+                if recorder is not None:
+                    recorder.add(output.name, output.units)
                 if output.name not in compiled:
                     compiled.append(output.name)
                 endpoints.update(e.name for e in output.endpoints)
@@ -92,7 +148,11 @@ def run(args: argparse.Namespace) -> int:
                 del output  # let this batch go before the next one is computed
             if args.env:
                 tree.keep = existing - set(compiled)
+            for name in compiled:
+                drop_cache(root, name)  # until the new tree is in place
             difference = tree.commit()
+    if recorder is not None:
+        recorder.save(root)
     print_diagnostics(sorted(set(warnings)))
     print(
         f"compiled {len(endpoints)} endpoints into {len(compiled)} environments "
@@ -114,6 +174,8 @@ class _Staged:
     changed: tuple[str, ...]
     warnings: tuple[Diagnostic, ...]
     problems: tuple[Diagnostic, ...]
+    cache: Recorder | None = None
+    """What the compile cache keeps of this environment (None: nothing may be cached)."""
 
 
 def _stage_environment(root: Path, environment: str, strict: bool, staging: Path) -> _Staged:
@@ -121,9 +183,15 @@ def _stage_environment(root: Path, environment: str, strict: bool, staging: Path
     stager = Stager(staging, root / RENDERED)
     endpoints: set[str] = set()
     warnings: list[Diagnostic] = []
+    manager = _manager(root)
     try:
-        for output in iter_compile(root, environments=[environment], strict=strict):
+        sources = load(root, [environment])
+        plans = None if sources.problems else plan(root, manager, sources, strict=strict)
+        recorder = Recorder(plans) if plans is not None else None
+        for output in iter_compile(root, manager=manager, sources=sources, strict=strict):
             stager.add(output.files)
+            if recorder is not None:
+                recorder.add(output.name, output.units)
             endpoints.update(e.name for e in output.endpoints)
             warnings.extend(output.diagnostics)
             del output
@@ -137,6 +205,7 @@ def _stage_environment(root: Path, environment: str, strict: bool, staging: Path
         tuple(stager.changed),
         tuple(warnings),
         (),
+        recorder,
     )
 
 
@@ -148,6 +217,7 @@ def _compile_in_parallel(args: argparse.Namespace, root: Path, jobs: int) -> int
     problems: set[Diagnostic] = set()
     warnings: set[Diagnostic] = set()
     endpoints: set[str] = set()
+    recorders: list[Recorder | None] = []
     with RenderedTree(root) as tree, ProgressBar() as progress:
         context = multiprocessing.get_context("fork")
         with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
@@ -164,11 +234,17 @@ def _compile_in_parallel(args: argparse.Namespace, root: Path, jobs: int) -> int
                 warnings.update(staged.warnings)
                 endpoints.update(staged.endpoints)
                 tree.merge(staged.written, staged.added, staged.changed)
+                recorders.append(staged.cache)
         if problems:
             raise InputError(problems)
         if args.env:
             tree.keep = existing - set(environments)
+        for name in environments:
+            drop_cache(root, name)  # until the new tree is in place
         difference = tree.commit()
+    for recorder in recorders:
+        if recorder is not None:
+            recorder.save(root)
     print_diagnostics(sorted(warnings))
     print(
         f"compiled {len(endpoints)} endpoints into {len(environments)} environments "

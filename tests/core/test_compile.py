@@ -147,4 +147,9 @@ def test_parallel_compile_gives_the_same_tree_and_errors(
     assert main(["compile", "--jobs", "1", "--root", str(repo)]) == 1
     assert capsys.readouterr().err == parallel_errors
     assert read_tree(repo / "rendered") == serial
-    assert sorted(p.name for p in repo.iterdir()) == ["endpoints", "environments", "rendered"]
+    assert sorted(p.name for p in repo.iterdir()) == [
+        ".knobless",
+        "endpoints",
+        "environments",
+        "rendered",
+    ]
