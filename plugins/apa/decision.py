@@ -23,6 +23,7 @@ from typing import Literal
 
 from plugins.apa.horizontal import (
     Answer,
+    ArrivalEstimate,
     Bounds,
     ConcurrencyWindow,
     HorizontalWindow,
@@ -36,7 +37,9 @@ from plugins.apa.metadata import ScheduleFloor
 from plugins.apa.schedule import schedule_floor
 
 __all__ = [
+    "FLEET_CHANGE",
     "Answer",
+    "ArrivalEstimate",
     "Bounds",
     "ConcurrencyWindow",
     "Decision",
@@ -106,6 +109,14 @@ class VerticalConfig:
 
 
 STRESS_METRICS = ("cpu", "gpu", "memory", "latency", "queue")
+LOAD_METRICS = ("latency", "queue")
+"""Stress judged per request in flight (`_capacity`: in flight per replica x a ratio)."""
+FLEET_CHANGE = 0.5
+"""Ready replicas moving by more than this fraction between two samples: the rate windows
+(30 s) mix two fleet sizes while `replicas` is an instant gauge, so in flight per replica is
+wrong by up to that much — and latency still carries the backlog the smaller fleet built. A
+latency or queue reading then says nothing about the target; its streak holds. (On a 10x spike
+this halved the CPU classifier's target mid-spike: 121 replicas for 38 needed.)"""
 
 
 @dataclass(frozen=True)
@@ -117,6 +128,7 @@ class VerticalState:
     growth_streak: int = 0  # consecutive saturated-and-healthy samples
     latency_baseline_ms: float | None = None
     decided_at: float | None = None
+    replicas: float | None = None  # ready replicas at the last sample (not persisted: optional)
 
     @classmethod
     def initial(cls, bounds: Bounds) -> VerticalState:
@@ -249,10 +261,18 @@ def decide(
     stress_now: dict[str, float] = {}
     headroom: float | None = None
     seen_data = False
+    fleet = state.replicas
     for sample in samples:
         known = _known(sample)
         seen_data = seen_data or bool(known) or sample.concurrency_per_replica is not None
         stress_now = _stress(sample, config, baseline)
+        mixed = _fleet_changed(fleet, sample.replicas)
+        if mixed:
+            for metric in LOAD_METRICS:
+                stress_now.pop(metric, None)
+                known.pop(metric, None)  # neither extends nor breaks its streak
+        if sample.replicas is not None:
+            fleet = sample.replicas
         for metric in STRESS_METRICS:
             if metric in stress_now:
                 streaks[metric] = streaks.get(metric, 0) + 1
@@ -263,9 +283,10 @@ def decide(
             sample.concurrency_per_replica is not None
             and sample.concurrency_per_replica >= config.saturation * state.target
         )
-        if sample.concurrency_per_replica is not None or known:
+        if (sample.concurrency_per_replica is not None or known) and not mixed:
+            # A mixed sample's per-replica load is off by the fleet change: no growth evidence.
             growth = growth + 1 if (saturated and headroom is not None and not stress_now) else 0
-        if sample.latency_ms is not None and "latency" not in stress_now:
+        if sample.latency_ms is not None and "latency" not in stress_now and not mixed:
             if baseline is None:
                 baseline = sample.latency_ms
             elif sample.latency_ms <= baseline * config.latency_ok_factor:
@@ -277,6 +298,7 @@ def decide(
         growth,
         baseline,
         now,
+        fleet,
     )
     target = state.target
     clamped = bounds.clamp_target(target)
@@ -308,7 +330,7 @@ def decide(
         new = bounds.clamp_target(target * factor)
         worst = min(stable, key=lambda m: (stable[m], m))
         detail = ", ".join(_describe(m, samples[-1], config, baseline) for m in sorted(stable))
-        new_state = VerticalState(new, (), 0, baseline, now)
+        new_state = VerticalState(new, (), 0, baseline, now, fleet)
         return Decision(
             new_state,
             new,
@@ -324,7 +346,7 @@ def decide(
         factor = min(1.0 + step, headroom)
         new = bounds.clamp_target(target * factor)
         if new > target:
-            new_state = VerticalState(new, (), 0, baseline, now)
+            new_state = VerticalState(new, (), 0, baseline, now, fleet)
             return Decision(
                 new_state,
                 new,
@@ -336,7 +358,7 @@ def decide(
             )
     if clamped != target:
         return Decision(
-            VerticalState(clamped, base.stress_streaks, growth, baseline, now),
+            VerticalState(clamped, base.stress_streaks, growth, baseline, now, fleet),
             clamped,
             "decrease" if clamped < target else "increase",
             f"target {_fmt(target)} moved into per-replica bounds "
@@ -361,6 +383,12 @@ def decide(
         )
         return Decision(base, target, "hold", f"hold target {_fmt(target)}: {why}", "pending")
     return Decision(base, target, "hold", f"hold target {_fmt(target)}: steady", "steady")
+
+
+def _fleet_changed(before: float | None, now: float | None) -> bool:
+    if before is None or now is None:
+        return False
+    return abs(now - before) > FLEET_CHANGE * max(before, 1.0)
 
 
 def _describe(metric: str, sample: Signals, config: VerticalConfig, baseline: float | None) -> str:

@@ -96,14 +96,85 @@ class ConcurrencyWindow:
         return values[0] if values else None
 
 
+RATE_RANGE_S = 30.0
+"""Range of the `rate()` in the default `requests` query (`[30s]`, plugins/apa/config.py; a test
+holds them equal). The rate a range query returns is the mean over that range: a step shows as
+a 30 s ramp, which `ArrivalEstimate` undoes."""
+TREND_SPAN_S = 10.0
+"""How far back the rise of the rate is measured. At least the scrape interval: the rate only
+moves when a scrape lands, so a shorter span would see a whole scrape's rise in one second."""
+TREND_Z = 4.0
+"""A rise counts only when it exceeds this many standard deviations of Poisson noise on the
+requests behind it: a 4.5 rps LLM endpoint does not scale up on chance."""
+TREND_MIN_RISE = 0.05
+"""...and at least this fraction of the rate (Prometheus' own extrapolation jitter)."""
+
+
+class ArrivalEstimate:
+    """The arrival rate of the last `span_s` seconds, reconstructed from a `rate()[range_s]`
+    series sampled every second.
+
+    rate(t) - rate(t - span) = (arrivals of the last span - arrivals of the span that left the
+    range) / range, so the recent arrival rate is that rise x range / span plus the rate that
+    left the range — the range's lowest rate, `base`. For a 3,000 -> 30,000 rps step this reads
+    30,000 as soon as `span_s` of the step is visible, where the rate itself shows 12,000 and
+    needs the whole range to get there. No rise (or one within noise): the rate itself. Never
+    below the rate, so it only ever adds to demand.
+    """
+
+    __slots__ = ("_base_t", "_base_v", "_lag_t", "_lag_v", "range_s", "span_s")
+
+    def __init__(self, range_s: float = RATE_RANGE_S, span_s: float = TREND_SPAN_S) -> None:
+        self.range_s = range_s
+        self.span_s = span_s
+        self._base_t: deque[float] = deque()  # sliding min over the range: increasing values
+        self._base_v: deque[float] = deque()
+        self._lag_t: deque[float] = deque()  # samples back to the last one at or before t - span
+        self._lag_v: deque[float] = deque()
+
+    def add(self, t: float, rate: float) -> float:
+        """Add the rate sampled at `t` (time order) and return the estimated arrival rate."""
+        base_t, base_v, lag_t, lag_v = self._base_t, self._base_v, self._lag_t, self._lag_v
+        while base_v and base_v[-1] >= rate:
+            base_v.pop()
+            base_t.pop()
+        base_t.append(t)
+        base_v.append(rate)
+        while base_t[0] < t - self.range_s:
+            base_t.popleft()
+            base_v.popleft()
+        horizon = t - self.span_s
+        while len(lag_t) > 1 and lag_t[1] <= horizon:
+            lag_t.popleft()
+            lag_v.popleft()
+        estimate = rate
+        if lag_t and lag_t[0] <= horizon:
+            span = t - lag_t[0]
+            before = lag_v[0]
+            rise = rate - before
+            # Excess requests behind the rise, against the Poisson noise of both spans.
+            excess = rise * self.range_s
+            if (
+                rise > TREND_MIN_RISE * rate
+                and excess * excess > TREND_Z * TREND_Z * 2.0 * span * max(before, 1.0 / span)
+            ):
+                estimate = max(rate, base_v[0] + excess / span)
+        lag_t.append(t)
+        lag_v.append(rate)
+        return estimate
+
+
 class HorizontalWindow:
-    """The two horizontal signals of one served version over the same window."""
+    """The horizontal signals of one served version over the same window: measured in-flight,
+    the gateway's request rate, and the arrival rate estimated from it (`ArrivalEstimate`)."""
 
-    __slots__ = ("concurrency", "requests")
+    __slots__ = ("_estimate", "arrivals", "concurrency", "requests")
 
-    def __init__(self, window_s: float = 20.0) -> None:
+    def __init__(self, window_s: float = 20.0, rate_range_s: float = RATE_RANGE_S) -> None:
         self.concurrency = ConcurrencyWindow(window_s)
         self.requests = ConcurrencyWindow(window_s)
+        self.arrivals = ConcurrencyWindow(window_s)
+        self._estimate = ArrivalEstimate(rate_range_s)
 
     @property
     def last_t(self) -> float | None:
@@ -112,6 +183,7 @@ class HorizontalWindow:
     def add(self, t: float, concurrency: float, requests: float = 0.0) -> None:
         self.concurrency.add(t, concurrency)
         self.requests.add(t, requests)
+        self.arrivals.add(t, self._estimate.add(t, requests))
 
 
 BACKLOG_ALLOWANCE = 1.5
@@ -125,7 +197,7 @@ def demand(window: HorizontalWindow, t: float, latency_baseline_ms: float | None
     latency (no baseline learned yet, or no gateway series: a custom `concurrency` query alone).
     """
     concurrency = window.concurrency.max(t)
-    requests = window.requests.max(t)
+    requests = window.arrivals.max(t)
     if concurrency is None and requests is None:
         return None
     if requests and latency_baseline_ms:

@@ -8,7 +8,9 @@ from datetime import UTC, datetime
 import pytest
 
 from plugins.apa.decision import (
+    FLEET_CHANGE,
     Answer,
+    ArrivalEstimate,
     Bounds,
     ConcurrencyWindow,
     Decision,
@@ -109,6 +111,59 @@ def test_answer_sizes_on_healthy_demand_and_wakes_on_gateway_requests() -> None:
         30.0, True
     )
     assert demand(HorizontalWindow(4.0), 3.0, 100.0) is None
+
+
+def scraped_rate(arrivals: list[float], scrape_s: int = 5, range_s: int = 30) -> list[float]:
+    """rate(requests[range_s]) evaluated every second of `arrivals` (requests in each second)
+    from counters scraped every `scrape_s` s: an instant sees the scrapes up to it."""
+    cumulative = [0.0]
+    for count in arrivals:
+        cumulative.append(cumulative[-1] + count)
+    rates = []
+    for t in range(len(arrivals)):
+        end = (t // scrape_s) * scrape_s
+        start = max(0, end - range_s)
+        rates.append((cumulative[end] - cumulative[start]) / range_s if end > start else 0.0)
+    return rates
+
+
+def test_arrival_estimate_reads_a_step_through_the_rate_range() -> None:
+    # 3,000 rps for 60 s, then 30,000. rate()[30s] needs the whole range to show the step;
+    # the estimate reads 30,000 once 10 s of it are scraped (the rise over the last 10 s x 30 / 10
+    # + the range's lowest rate), and never goes above the step or below the rate.
+    arrivals = [3000.0] * 60 + [30000.0] * 60
+    estimate = ArrivalEstimate()
+    rows = [(rate, estimate.add(float(t), rate)) for t, rate in enumerate(scraped_rate(arrivals))]
+    assert rows[59] == (3000.0, 3000.0)  # flat: the rate itself
+    assert rows[65] == (7500.0, 16500.0)  # 5 s scraped: the mean of the last 10 s
+    assert rows[70] == (12000.0, 30000.0)  # the rate shows 40% of the step, the estimate all
+    assert rows[85] == (25500.0, 30000.0)
+    assert all(rate <= value <= 30000.0 for rate, value in rows)
+    assert rows[119] == (30000.0, 30000.0)  # the step has filled the range: the rate again
+
+
+def test_arrival_estimate_ignores_noise_and_falls() -> None:
+    # 4.5 rps (a 70B LLM): a rise of 0.6 rps over 10 s is 18 requests, within 4 standard
+    # deviations of Poisson noise on ~90: no trend. A fall is never extrapolated.
+    estimate = ArrivalEstimate()
+    for t in range(40):
+        assert estimate.add(float(t), 4.5) == 4.5
+    assert estimate.add(40.0, 4.5) == 4.5
+    assert estimate.add(50.0, 5.1) == 5.1
+    assert estimate.add(60.0, 3.0) == 3.0
+    # 45 rps where 4.5 was: 40.5 x 30 = 1215 more requests than left the range, far out of noise.
+    assert estimate.add(70.0, 45.0) == pytest.approx(3.0 + 42.0 * 30 / 10)
+
+
+def test_answer_sizes_a_step_before_the_rate_shows_it() -> None:
+    window = HorizontalWindow(20.0)
+    rates = scraped_rate([3000.0] * 60 + [30000.0] * 15)
+    for t, rate in enumerate(rates):
+        window.add(float(t), rate * 0.015, rate)
+    # 30,000 rps x 15 ms = 450 in flight / 10 per replica, where the rate (12,000) says 18.
+    assert answer(window, 74.0, BOUNDS, 10.0, 15.0) == Answer(10.0, True)  # the ceiling (100)
+    wide = replace(BOUNDS, concurrency_max=1000.0)
+    assert answer(window, 74.0, wide, 10.0, 15.0).value == pytest.approx(45.0)
 
 
 def test_aligned_instants_and_vertical_boundaries() -> None:
@@ -233,6 +288,32 @@ def test_flooded_replicas_show_their_capacity_through_latency() -> None:
         VerticalState(target=7.0, latency_baseline_ms=100.0), flooded, replace(flooded, t=2)
     )
     assert (lowered.action, lowered.target) == ("decrease", pytest.approx(6.0))
+
+
+def test_latency_while_the_fleet_changes_says_nothing_about_the_target() -> None:
+    # The fleet tripled since the last sample (8 -> 24 ready): the 30 s rates still carry the
+    # backlog the 8 replicas built, divided by 24. Latency and queue streaks hold (neither
+    # extended nor broken) and the baseline does not learn from it; a steady fleet decides.
+    state = VerticalState(target=10.0, latency_baseline_ms=100.0, replicas=8)
+    grown = Signals(
+        t=30, replicas=24, concurrency_per_replica=4, latency_ms=1000, queue_per_replica=5
+    )
+    decision = run(state, grown)
+    assert (decision.action, decision.code) == ("hold", "steady")
+    assert decision.state.replicas == 24
+    assert decision.state.latency_baseline_ms == 100.0
+    assert decision.state.stress_streaks == ()
+    assert FLEET_CHANGE == 0.5
+    steady = run(decision.state, replace(grown, t=60), replace(grown, t=90))
+    assert (steady.action, steady.code) == ("decrease", "stress_latency")
+    # +50% exactly is not a change of fleet; a missing replica count never is.
+    assert (
+        run(VerticalState(10.0, latency_baseline_ms=100.0, replicas=16), grown).state.streak(
+            "latency"
+        )
+        == 1
+    )
+    assert run(VerticalState(10.0, latency_baseline_ms=100.0), grown).state.streak("latency") == 1
 
 
 def test_a_growing_queue_is_judged_by_the_throughput_served() -> None:

@@ -140,3 +140,13 @@ def test_scale_to_zero_and_the_way_back() -> None:
     assert 905 < first <= 905 + 5 + 2 + sim.system.polling_interval_s + 1
     assert apa[first:].min() >= 1
     assert sim.summaries["apa"]["rejected_fraction"] < 0.05
+
+
+def test_the_arrival_estimate_assumes_the_default_rate_range() -> None:
+    # The scaler reconstructs arrivals from `rate(...[30s])`: the window's range must be that of
+    # the default `requests` query, or the estimate is off by their ratio.
+    from plugins.apa.config import DEFAULT_QUERIES
+    from plugins.apa.horizontal import RATE_RANGE_S
+    from plugins.apa.simulator.observed import rate_window
+
+    assert rate_window(DEFAULT_QUERIES["requests"]) == RATE_RANGE_S
