@@ -1,18 +1,21 @@
 """Loading endpoint YAML safely, keeping the source position of every value.
 
-PyYAML's C composer builds the node tree (with marks); we construct plain data ourselves so that
-duplicate keys are errors, aliases cannot expand into a bomb, and every value's position is kept.
+PyYAML's C parser gives the event stream (with marks); we build plain data from it ourselves so
+that duplicate keys are errors, aliases cannot expand into a bomb, nesting cannot recurse, and every
+value's position is kept.
 """
 
 from __future__ import annotations
 
+import copy
+import functools
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 from yaml.constructor import ConstructorError, SafeConstructor
-from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from yaml.nodes import ScalarNode
 
 from compiler.diagnostics import Diagnostic
 from compiler.errors import InputError
@@ -39,6 +42,9 @@ class LoadedYaml:
     """Position (1-based line, col) of each value, by field path; () is the document."""
     keys: dict[FieldPath, tuple[int, int]] = field(default_factory=dict)
     """Position of each mapping key, by the path of its value."""
+    specs: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
+    """The validated models of this file's merges, by what the environment layers added
+    (filled by compiler.resolve: environments that change nothing share one validation)."""
 
     def position(self, path: FieldPath, *, key: bool = False) -> tuple[int, int]:
         """Position of a field (its key when `key`), or of its nearest ancestor."""
@@ -54,70 +60,314 @@ class LoadedYaml:
         return self.values.get((), (1, 1))
 
 
+_Position = tuple[int, int]
+
+
+class _Problem(Exception):
+    """A document we refuse (found while building), with the position to report."""
+
+    def __init__(self, line: int, col: int, message: str) -> None:
+        super().__init__(message)
+        self.line, self.col, self.message = line, col, message
+
+
+def _at(event: yaml.Event) -> _Position:
+    mark = event.start_mark
+    return (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
+
+
+@functools.lru_cache(maxsize=8192)
+def _untagged_scalar(value: str, plain: bool) -> Any:
+    """An untagged scalar as PyYAML's safe loader reads it (a pure function of its text, and
+    specs repeat the same few hundred texts: remembered). Raises ConstructorError/ValueError."""
+    tag = _RESOLVER.resolve(ScalarNode, value, (plain, not plain))
+    return _CONSTRUCTOR.construct_object(ScalarNode(tag, value))
+
+
+def _scalar(event: yaml.ScalarEvent) -> Any:
+    if event.tag in (None, "!"):
+        return _untagged_scalar(event.value, event.implicit[0])
+    return SafeConstructor().construct_object(ScalarNode(event.tag, event.value, style=event.style))
+
+
+_RESOLVER = yaml.resolver.Resolver()
+_CONSTRUCTOR = SafeConstructor()
+
+
+@dataclass
+class _Open:
+    """A mapping or sequence being built."""
+
+    data: dict[str, Any] | list[Any]
+    path: FieldPath
+    start: int
+    """Index of its own entry in _Builder.order."""
+    anchor: str | None
+    key: str | None = None
+    """In a mapping: the key whose value comes next (None: a key comes next)."""
+
+
 class _Builder:
-    """Turns a composed node tree into data + positions, failing on what YAML allows but we don't."""
+    """Builds data + positions from PyYAML's C event stream in one pass, failing on what YAML
+    allows but we don't.
 
-    def __init__(self, path: str) -> None:
-        self.path = path
-        self.values: dict[FieldPath, tuple[int, int]] = {}
-        self.keys: dict[FieldPath, tuple[int, int]] = {}
-        self.nodes = 0
-        self.scalars = SafeConstructor()
+    No node tree is composed: the stream is flat, so absurd nesting is refused before it can
+    recurse, and an alias is expanded from what its anchor built (counting every value it adds,
+    so an alias bomb stops at MAX_NODES).
+    """
 
-    def fail(self, node: Node, message: str) -> InputError:
-        mark = node.start_mark
-        return InputError([Diagnostic(self.path, mark.line + 1, mark.column + 1, message)])
+    def __init__(self) -> None:
+        self.values: dict[FieldPath, _Position] = {}
+        self.keys: dict[FieldPath, _Position] = {}
+        self.order: list[tuple[FieldPath, _Position]] = []
+        """Every value built, in document order (alias expansions included): an anchor's values
+        are a slice of it."""
+        self.anchors: dict[str, tuple[FieldPath, int, int, Any]] = {}
+        """Anchor -> (path, first and past-last index in `order`, data)."""
+        self.open_anchors: dict[str, _Position] = {}
+        self.stack: list[_Open] = []
+        self.root: Any = None
+        self.problem: _Problem | None = None
 
-    def build(self, node: Node, path: FieldPath) -> Any:
-        self.nodes += 1
-        if self.nodes > MAX_NODES:
-            raise self.fail(
-                node,
+    # -- where the next value goes ----------------------------------------------------------------
+
+    def _slot(self, event: yaml.NodeEvent) -> FieldPath | None:
+        """The path of the value this event starts; None when it is a mapping key."""
+        if not self.stack:
+            return ()
+        top = self.stack[-1]
+        if isinstance(top.data, list):
+            return (*top.path, len(top.data))
+        if top.key is None:
+            return None
+        return (*top.path, top.key)
+
+    def _place(self, path: FieldPath, value: Any) -> None:
+        if not self.stack:
+            self.root = value
+            return
+        top = self.stack[-1]
+        if isinstance(top.data, list):
+            top.data.append(value)
+        else:
+            assert top.key is not None
+            top.data[top.key] = value
+            top.key = None
+
+    def _count(self, path: FieldPath, position: _Position) -> None:
+        if len(self.order) >= MAX_NODES:
+            raise _Problem(
+                *position,
                 f"the document expands to more than {MAX_NODES} values (an alias bomb?); "
                 "write the spec out without deeply nested aliases",
             )
-        self.values[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
-        if not isinstance(node, ScalarNode) and node.tag not in _COLLECTION_TAGS:
-            raise self.fail(node, f"the tag `{node.tag}` is not allowed; write plain YAML")
-        if isinstance(node, MappingNode):
-            return self._mapping(node, path)
-        if isinstance(node, SequenceNode):
-            return [self.build(item, (*path, index)) for index, item in enumerate(node.value)]
-        assert isinstance(node, ScalarNode)
+        self.order.append((path, position))
+        self.values[path] = position
+
+    # -- events ----------------------------------------------------------------------------------
+
+    def start(self, event: yaml.CollectionStartEvent) -> None:
+        position = _at(event)
+        path = self._slot(event)
+        if path is None:
+            raise _Problem(*position, "a mapping key must be a plain string")
+        tag = event.tag
+        if tag not in (None, "!") and tag not in _COLLECTION_TAGS:
+            raise _Problem(*position, f"the tag `{tag}` is not allowed; write plain YAML")
+        start = len(self.order)
+        self._count(path, position)
+        data: dict[str, Any] | list[Any] = {} if isinstance(event, yaml.MappingStartEvent) else []
+        if event.anchor is not None:
+            self.open_anchors[event.anchor] = position
+        self.stack.append(_Open(data, path, start, event.anchor))
+
+    def end(self) -> None:
+        done = self.stack.pop()
+        self._place(done.path, done.data)
+        if done.anchor is not None:
+            del self.open_anchors[done.anchor]
+            self.anchors[done.anchor] = (done.path, done.start, len(self.order), done.data)
+
+    def scalar(self, event: yaml.ScalarEvent) -> None:
+        position = _at(event)
+        path = self._slot(event)
+        if path is None:
+            self._key(event, position)
+            return
         try:
-            return self.scalars.construct_object(node)
+            value = _scalar(event)
         except ConstructorError as error:
-            raise self.fail(node, f"cannot read this value: {error.problem}") from None
+            raise _Problem(*position, f"cannot read this value: {error.problem}") from None
         except (ValueError, OverflowError):
-            raise self.fail(
-                node, f"cannot read `{node.value[:20]}...`: the number is too large"
+            raise _Problem(
+                *position, f"cannot read `{event.value[:20]}...`: the number is too large"
             ) from None
+        start = len(self.order)
+        self._count(path, position)
+        self._place(path, value)
+        if event.anchor is not None:
+            self.anchors[event.anchor] = (path, start, len(self.order), value)
 
-    def _mapping(self, node: MappingNode, path: FieldPath) -> dict[str, Any]:
-        result: dict[str, Any] = {}
-        for key_node, value_node in node.value:
-            if not isinstance(key_node, ScalarNode):
-                raise self.fail(key_node, "a mapping key must be a plain string")
-            key = self.build_key(key_node)
-            if key in result:
-                first = self.keys[(*path, key)]
-                raise self.fail(
-                    key_node, f"duplicate key `{key}` (first set at line {first[0]}); keep one"
-                )
-            self.keys[(*path, key)] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
-            result[key] = self.build(value_node, (*path, key))
-        return result
-
-    def build_key(self, node: ScalarNode) -> str:
-        if node.value == "<<" and node.tag == "tag:yaml.org,2002:merge":
-            raise self.fail(node, "YAML merge keys (<<) are not supported; write the keys out")
+    def _key(self, event: yaml.ScalarEvent, position: _Position) -> None:
+        merge = "tag:yaml.org,2002:merge"
+        if event.value == "<<" and (
+            event.tag == merge or (event.tag is None and event.implicit[0])
+        ):
+            raise _Problem(*position, "YAML merge keys (<<) are not supported; write the keys out")
         try:
-            value = self.scalars.construct_object(node)
+            value = _scalar(event)
         except (ConstructorError, ValueError, OverflowError):
-            raise self.fail(node, f"cannot read the key `{node.value[:40]}`; quote it") from None
+            raise _Problem(
+                *position, f"cannot read the key `{event.value[:40]}`; quote it"
+            ) from None
         if not isinstance(value, str):
-            raise self.fail(node, f"the key `{node.value}` must be a string; quote it")
-        return value
+            raise _Problem(*position, f"the key `{event.value}` must be a string; quote it")
+        top = self.stack[-1]
+        assert isinstance(top.data, dict)
+        path = (*top.path, value)
+        if value in top.data:
+            first = self.keys[path]
+            raise _Problem(
+                *position, f"duplicate key `{value}` (first set at line {first[0]}); keep one"
+            )
+        self.keys[path] = position
+        top.key = value
+
+    def alias(self, event: yaml.AliasEvent) -> None:
+        position = _at(event)
+        path = self._slot(event)
+        if path is None:
+            raise _Problem(*position, "a mapping key must be a plain string")
+        anchor = event.anchor
+        assert anchor is not None  # an alias always names its anchor
+        if anchor in self.open_anchors:
+            raise _Problem(
+                *position,
+                f"the alias `*{anchor}` is inside its own anchor (a recursive structure); "
+                "write the spec out",
+            )
+        anchored, first, past, data = self.anchors[anchor]
+        if len(self.order) + past - first > MAX_NODES:
+            # report the value that crosses the limit, as expanding it value by value would
+            raise _Problem(
+                *self.order[first + MAX_NODES - len(self.order)][1],
+                f"the document expands to more than {MAX_NODES} values (an alias bomb?); "
+                "write the spec out without deeply nested aliases",
+            )
+        cut = len(anchored)
+        for inner, where in self.order[first:past]:
+            copied = (*path, *inner[cut:])
+            self.order.append((copied, where))
+            self.values[copied] = where
+            if inner != anchored and inner in self.keys:
+                self.keys[copied] = self.keys[inner]
+        self._place(path, copy.deepcopy(data))
+
+
+def _build(text: str, display: str) -> LoadedYaml:
+    """One pass over the event stream. Precedence of what is reported, as a composer would:
+    a syntax error or absurd nesting anywhere, then an undefined or duplicate anchor, then a
+    second document, then anything refused while building the first document."""
+    builder = _Builder()
+    composer_error: _Problem | None = None
+    documents = 0
+    second: _Position | None = None
+    depth = 0
+    seen_anchors: dict[str, _Position] = {}
+    loader = yaml.CSafeLoader(text)
+    try:
+        while True:
+            event = loader.get_event()
+            if isinstance(event, yaml.StreamEndEvent) or event is None:
+                break
+            if isinstance(event, yaml.DocumentStartEvent):
+                documents += 1
+                continue
+            if not isinstance(event, yaml.NodeEvent | yaml.CollectionEndEvent):
+                continue
+            if isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    line, col = _at(event)
+                    raise InputError(
+                        [
+                            Diagnostic(
+                                display,
+                                line,
+                                col,
+                                f"nested more than {MAX_DEPTH} levels deep; a spec is a few levels",
+                            )
+                        ]
+                    )
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
+            if isinstance(event, yaml.NodeEvent) and composer_error is None:
+                composer_error = _anchor_problem(event, seen_anchors)
+            if documents > 1:
+                if second is None:
+                    second = _at(event)
+                continue
+            if builder.problem is not None or composer_error is not None:
+                continue
+            try:
+                if isinstance(event, yaml.ScalarEvent):
+                    builder.scalar(event)
+                elif isinstance(event, yaml.AliasEvent):
+                    builder.alias(event)
+                elif isinstance(event, yaml.CollectionStartEvent):
+                    builder.start(event)
+                else:
+                    builder.end()
+            except _Problem as problem:
+                builder.problem = problem
+    except yaml.YAMLError as error:
+        raise _yaml_problem(display, text, error) from None
+    finally:
+        loader.dispose()
+    if composer_error is not None:
+        raise InputError(
+            [Diagnostic(display, composer_error.line, composer_error.col, composer_error.message)]
+        )
+    if documents == 0:
+        raise InputError(
+            [
+                Diagnostic(
+                    display,
+                    1,
+                    1,
+                    "file is empty; an endpoint needs at least name, owner, served and scaling",
+                )
+            ]
+        )
+    if second is not None:
+        raise InputError(
+            [Diagnostic(display, *second, "one endpoint per file: remove the second YAML document")]
+        )
+    if builder.problem is not None:
+        refused = builder.problem
+        raise InputError([Diagnostic(display, refused.line, refused.col, refused.message)])
+    return LoadedYaml(display, builder.root, builder.values, builder.keys)
+
+
+def _anchor_problem(event: yaml.NodeEvent, seen: dict[str, _Position]) -> _Problem | None:
+    """An alias naming no anchor before it, or an anchor defined twice (a composer's errors)."""
+    if isinstance(event, yaml.AliasEvent):
+        if event.anchor not in seen:
+            return _Problem(
+                *_at(event),
+                f"invalid YAML: the alias `*{event.anchor}` names no anchor defined before it",
+            )
+        return None
+    if event.anchor is None:
+        return None
+    if event.anchor in seen:
+        return _Problem(
+            *_at(event),
+            f"invalid YAML: the anchor `&{event.anchor}` is defined twice (first at line "
+            f"{seen[event.anchor][0]}); rename one",
+        )
+    seen[event.anchor] = _at(event)
+    return None
 
 
 def _yaml_problem(path: str, text: str, error: yaml.YAMLError) -> InputError:
@@ -181,64 +431,9 @@ def read_text(file: Path, display: str, *, limit: int = MAX_FILE_BYTES) -> str:
     return text.removeprefix("\ufeff")
 
 
-def _check_depth(text: str, display: str) -> None:
-    """Refuse absurd nesting before composing: the event stream is flat, so this cannot recurse."""
-    depth = 0
-    for event in yaml.parse(text, Loader=yaml.CSafeLoader):
-        if isinstance(event, yaml.CollectionStartEvent):
-            depth += 1
-            if depth > MAX_DEPTH:
-                line, col = (
-                    (event.start_mark.line, event.start_mark.column) if event.start_mark else (0, 0)
-                )
-                raise InputError(
-                    [
-                        Diagnostic(
-                            display,
-                            line + 1,
-                            col + 1,
-                            f"nested more than {MAX_DEPTH} levels deep; a spec is a few levels",
-                        )
-                    ]
-                )
-        elif isinstance(event, yaml.CollectionEndEvent):
-            depth -= 1
-
-
 def load_yaml(text: str, display: str) -> LoadedYaml:
     """Parse one YAML document into data with positions. Raises InputError on any problem."""
-    try:
-        _check_depth(text, display)
-        nodes = list(yaml.compose_all(text, Loader=yaml.CSafeLoader))
-    except yaml.YAMLError as error:
-        raise _yaml_problem(display, text, error) from None
-    nodes = [n for n in nodes if n is not None]
-    if not nodes:
-        raise InputError(
-            [
-                Diagnostic(
-                    display,
-                    1,
-                    1,
-                    "file is empty; an endpoint needs at least name, owner, served and scaling",
-                )
-            ]
-        )
-    if len(nodes) > 1:
-        mark = nodes[1].start_mark
-        raise InputError(
-            [
-                Diagnostic(
-                    display,
-                    mark.line + 1,
-                    mark.column + 1,
-                    "one endpoint per file: remove the second YAML document",
-                )
-            ]
-        )
-    builder = _Builder(display)
-    data = builder.build(nodes[0], ())
-    return LoadedYaml(display, data, builder.values, builder.keys)
+    return _build(text, display)
 
 
 def load_yaml_file(file: Path, display: str) -> LoadedYaml:

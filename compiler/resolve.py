@@ -21,6 +21,7 @@ from compiler.errors import InputError
 from compiler.loader import FieldPath, LoadedYaml
 from compiler.models.endpoint import EndpointSpec, ExplicitCompute, ServedModel
 from compiler.models.environment import Environment
+from compiler.origins import LazyOrigins
 from compiler.validation import dotted, pydantic_diagnostics
 
 OriginOf = Callable[[FieldPath], Origin]
@@ -33,40 +34,56 @@ class Layer:
     origin_of: OriginOf
 
 
-def _nodes(value: Any, path: FieldPath) -> list[FieldPath]:
-    """`path` and the path of every value below it."""
-    if isinstance(value, dict):
-        return [path, *(n for k, v in value.items() for n in _nodes(v, (*path, k)))]
-    if isinstance(value, list):
-        return [path, *(n for i, v in enumerate(value) for n in _nodes(v, (*path, i)))]
-    return [path]
+def merge_data(layers: list[Layer]) -> Any:
+    """Deep-merge the layers' data in order: mappings key by key, lists and scalars replace."""
+    merged: Any = {}
+    for layer in layers:
+        if layer.data:
+            merged = _overlay(merged, layer.data)
+    return merged
+
+
+def _overlay(base: Any, top: Any) -> Any:
+    if isinstance(base, dict) and isinstance(top, dict):
+        result = dict(base)
+        for key, value in top.items():
+            result[key] = _overlay(base.get(key, _ABSENT), value)
+        return result
+    return top
+
+
+def layer_origins(layers: list[Layer], merged: Any) -> dict[FieldPath, Origin]:
+    """The origin of every value of `merged`: the last layer that holds the value's path.
+
+    That layer either set the value (a scalar or list replaces whatever lay below) or, for a
+    mapping, was the last to write keys into it: a problem of the mapping as a whole (min > max)
+    is most likely that layer's doing.
+    """
+    origins: dict[FieldPath, Origin] = {}
+
+    def walk(value: Any, path: FieldPath, holders: list[tuple[Layer, Any]]) -> None:
+        origins[path] = holders[-1][0].origin_of(path)
+        if isinstance(value, dict):
+            for key, child in value.items():
+                below = [(lr, d[key]) for lr, d in holders if isinstance(d, dict) and key in d]
+                walk(child, (*path, key), below)
+        elif isinstance(value, list):
+            for index, child in enumerate(value):
+                below = [
+                    (lr, d[index]) for lr, d in holders if isinstance(d, list) and index < len(d)
+                ]
+                walk(child, (*path, index), below)
+
+    holders = [(layer, layer.data) for layer in layers if layer.data]
+    if holders:
+        walk(merged, (), holders)
+    return origins
 
 
 def merge_layers(layers: list[Layer]) -> tuple[Any, dict[FieldPath, Origin]]:
     """Deep-merge layers in order; returns the merged data and the origin of every value."""
-    merged: Any = {}
-    origins: dict[FieldPath, Origin] = {}
-
-    def overlay(base: Any, top: Any, path: FieldPath, layer: Layer) -> Any:
-        if isinstance(base, dict) and isinstance(top, dict):
-            # A mapping takes the origin of the latest layer that wrote into it: a problem of the
-            # mapping as a whole (min > max) is most likely that layer's doing.
-            origins[path] = layer.origin_of(path)
-            result = dict(base)
-            for key, value in top.items():
-                result[key] = overlay(base.get(key, _ABSENT), value, (*path, key), layer)
-            return result
-        # Replaced wholesale: forget what lower layers said below this path.
-        for stale in [p for p in origins if p[: len(path)] == path]:
-            del origins[stale]
-        for node in _nodes(top, path):
-            origins[node] = layer.origin_of(node)
-        return top
-
-    for layer in layers:
-        if layer.data:
-            merged = overlay(merged, layer.data, (), layer)
-    return merged, origins
+    merged = merge_data(layers)
+    return merged, layer_origins(layers, merged)
 
 
 class _Absent:
@@ -111,7 +128,7 @@ def _resources(
     index: int,
     environment: Environment,
     env_source: EnvironmentSource,
-    origins: dict[FieldPath, Origin],
+    origins: LazyOrigins,
     locate: Callable[[FieldPath], Origin],
 ) -> Resources:
     compute = served.compute
@@ -135,9 +152,7 @@ def _resources(
                 )
             ]
         )
-    for field in ("cpu", "memory", "gpu"):
-        file, line, col = env_source.position(("workloads", compute.workload, field))
-        origins[("served", index, "compute", field)] = Origin(file, line, col, "workload")
+    origins.defer(lambda: _workload_origins(env_source, index, compute.workload))
     gpu = workload.gpu
     return Resources(
         cpu=workload.cpu,
@@ -150,6 +165,45 @@ def _resources(
     )
 
 
+def _workload_origins(
+    env_source: EnvironmentSource, index: int, workload: str
+) -> dict[FieldPath, Origin]:
+    """cpu, memory and gpu of a named workload come from the environment's `workloads`."""
+    origins: dict[FieldPath, Origin] = {}
+    for field in ("cpu", "memory", "gpu"):
+        file, line, col = env_source.position(("workloads", workload, field))
+        origins[("served", index, "compute", field)] = Origin(file, line, col, "workload")
+    return origins
+
+
+def _validated(
+    loaded: LoadedYaml, layers: list[Layer], merged: Any, locate: Callable[[FieldPath], Origin]
+) -> EndpointSpec:
+    """The merged spec as a model, validated once per distinct merge of this endpoint file.
+
+    Environments that add nothing to an endpoint (no defaults, patch or override touching it)
+    merge to the same data; the model is frozen, so they share it. The key is what the
+    environment layers hold, since the endpoint layer is this file's own data.
+    """
+    key = tuple(repr(layer.data) for layer in layers if layer.name != "endpoint")
+    known = loaded.specs.get(key)
+    if known is not None:
+        return known
+    try:
+        spec = EndpointSpec.model_validate(merged)
+    except ValidationError as error:
+
+        def position(path: FieldPath, key: bool) -> tuple[str, int, int]:
+            origin = locate(path)
+            if key and origin.path == loaded.path:
+                return (loaded.path, *loaded.position(path, key=True))
+            return origin.path, origin.line, origin.col
+
+        raise InputError(pydantic_diagnostics(error, EndpointSpec, position, data=merged)) from None
+    loaded.specs[key] = spec
+    return spec
+
+
 def resolve_endpoint(
     loaded: LoadedYaml,
     environment: Environment,
@@ -158,7 +212,9 @@ def resolve_endpoint(
 ) -> EndpointContext:
     """The endpoint as it will run in `environment`. Raises InputError with every problem."""
     name = loaded.path.rsplit("/", 1)[-1].rsplit(".", 1)[0]
-    merged, origins = merge_layers(endpoint_layers(loaded, environment, env_source, name))
+    layers = endpoint_layers(loaded, environment, env_source, name)
+    merged = merge_data(layers)
+    origins = LazyOrigins(lambda: layer_origins(layers, merged))
 
     def locate(path: FieldPath) -> Origin:
         probe = path
@@ -173,18 +229,7 @@ def resolve_endpoint(
         line, col = loaded.position(())
         return Origin(loaded.path, line, col, "endpoint")
 
-    try:
-        spec = EndpointSpec.model_validate(merged)
-    except ValidationError as error:
-
-        def position(path: FieldPath, key: bool) -> tuple[str, int, int]:
-            origin = locate(path)
-            if key and origin.path == loaded.path:
-                return (loaded.path, *loaded.position(path, key=True))
-            return origin.path, origin.line, origin.col
-
-        raise InputError(pydantic_diagnostics(error, EndpointSpec, position, data=merged)) from None
-
+    spec = _validated(loaded, layers, merged, locate)
     served_contexts = []
     problems: list[Diagnostic] = []
     for index, served in enumerate(spec.served):
@@ -206,7 +251,7 @@ def resolve_endpoint(
             )
             continue
         if served.runtime is None:
-            origins[("served", index, "runtime")] = Origin("(runtime selection)", 0, 0, "runtime")
+            origins.defer(_runtime_origin(index))
         served_contexts.append(
             ServedContext(served, resources, runtime, spec.traffic_percent(served.name))
         )
@@ -226,6 +271,10 @@ def resolve_endpoint(
     if any(d.severity is Severity.ERROR for d in plugin_problems):
         raise InputError(plugin_problems)
     return endpoint
+
+
+def _runtime_origin(index: int) -> Callable[[], dict[FieldPath, Origin]]:
+    return lambda: {("served", index, "runtime"): Origin("(runtime selection)", 0, 0, "runtime")}
 
 
 def _place(diagnostic: Diagnostic, endpoint: EndpointContext) -> Diagnostic:

@@ -1,0 +1,206 @@
+"""`knobless validate` over several processes: the endpoints are split into contiguous shares, and
+each share is parsed, resolved in every environment and linted endpoint by endpoint on its own
+core (forked, so the environments and plugins are loaded once). The environment-wide lint runs
+afterwards on the endpoints' summaries. Every problem is a Diagnostic in a set, sorted at the end,
+so the output does not depend on how the work was split (tests/core/test_validate_parallel.py).
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import traceback
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
+
+import pluggy
+
+from compiler.context import EndpointContext, EnvironmentContext
+from compiler.diagnostics import Diagnostic
+from compiler.errors import InputError
+from compiler.pipeline import LazyEndpoints, Sources
+from compiler.resolve import resolve_endpoint
+from compiler.review.lint import apply_strict, known_rules, lint_endpoint, lint_environment
+from compiler.summary import EndpointSummary, summarize
+
+PAIRS_PER_EXTRA_PROCESS = 3000
+"""Endpoint-environment pairs that pay for one more process: forking and sending the results
+back costs about 0.1 s, resolving and linting a pair about 70 us."""
+
+
+@dataclass
+class ShareResult:
+    """What one share of the endpoints gave: problems, endpoint lint, and per environment the
+    endpoints resolved there (in name order) with their summaries."""
+
+    checked: int = 0
+    """Endpoints of the share that parsed (and were selected)."""
+    problems: set[Diagnostic] = field(default_factory=set)
+    findings: set[Diagnostic] = field(default_factory=set)
+    deployed: dict[str, list[str]] = field(default_factory=dict)
+    summaries: dict[str, list[EndpointSummary]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Validation:
+    """A whole validate run that found no error: its lint findings (warnings) and counts."""
+
+    findings: list[Diagnostic]
+    checked: int
+    environments: int
+    pairs: int
+
+
+def check_share(
+    sources: Sources,
+    names: Sequence[str],
+    selected: set[str] | None,
+    manager: pluggy.PluginManager,
+) -> ShareResult:
+    """Parse, resolve and lint the endpoints `names` (only `selected` ones are resolved; all are
+    parsed, as a broken file is a problem whatever was asked)."""
+    result = ShareResult(
+        deployed={env: [] for env in sources.environments},
+        summaries={env: [] for env in sources.environments},
+    )
+    known = known_rules(manager)
+    for name in names:
+        try:
+            loaded = sources.endpoint(name)
+        except InputError as error:
+            result.problems.update(error.diagnostics)
+            continue
+        if selected is not None and name not in selected:
+            continue
+        result.checked += 1
+        for env_name, (environment, env_source) in sources.environments.items():
+            if name in environment.exclude:
+                continue
+            try:
+                endpoint = resolve_endpoint(loaded, environment, env_source, manager)
+            except InputError as error:
+                result.problems.update(error.diagnostics)
+                continue
+            result.findings |= lint_endpoint(manager, endpoint, known)
+            result.deployed[env_name].append(name)
+            result.summaries[env_name].append(summarize(endpoint))
+    return result
+
+
+def shares(names: Sequence[str], count: int) -> list[Sequence[str]]:
+    """`names` in `count` contiguous parts of (nearly) equal length."""
+    count = max(1, min(count, len(names)))
+    size, extra = divmod(len(names), count)
+    parts, start = [], 0
+    for index in range(count):
+        end = start + size + (1 if index < extra else 0)
+        parts.append(names[start:end])
+        start = end
+    return parts
+
+
+def default_jobs(endpoints: int, environments: int) -> int:
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return max(1, min(cores or 1, endpoints * environments // PAIRS_PER_EXTRA_PROCESS))
+
+
+def _child(
+    connection: Connection,
+    sources: Sources,
+    names: Sequence[str],
+    selected: set[str] | None,
+    manager: pluggy.PluginManager,
+) -> None:  # pragma: no cover - runs in a forked child; its result is checked by the tests
+    try:
+        connection.send((check_share(sources, names, selected, manager), None))
+    except BaseException:
+        connection.send((None, traceback.format_exc()))
+    finally:
+        connection.close()
+
+
+def run_shares(
+    sources: Sources,
+    selected: set[str] | None,
+    manager: pluggy.PluginManager,
+    jobs: int,
+) -> list[ShareResult]:
+    """Every share's result, in share order: the first share in this process, the others in
+    forked children at the same time (fork: they inherit the loaded environments and plugins
+    instead of loading them again)."""
+    parts = shares(sources.names, jobs)
+    if len(parts) <= 1:
+        return [check_share(sources, sources.names, selected, manager)]
+    context = multiprocessing.get_context("fork")
+    children = []
+    for part in parts[1:]:
+        receiver, sender = context.Pipe(duplex=False)
+        child = context.Process(
+            target=_child, args=(sender, sources, part, selected, manager), daemon=True
+        )
+        child.start()
+        sender.close()
+        children.append((child, receiver))
+    results = [check_share(sources, parts[0], selected, manager)]
+    for child, receiver in children:
+        try:
+            result, failure = receiver.recv()
+        except EOFError:  # it died without a word (killed, out of memory)
+            child.join()
+            result, failure = None, f"it exited with code {child.exitcode}"
+        finally:
+            receiver.close()
+        child.join()
+        if result is None:
+            raise RuntimeError(f"a validate worker process failed: {failure}")
+        results.append(result)
+    return results
+
+
+def validate_sources(
+    sources: Sources,
+    manager: pluggy.PluginManager,
+    *,
+    selected: set[str] | None,
+    strict: bool,
+    jobs: int,
+) -> Validation:
+    """Validate every endpoint (or the `selected` ones) in every environment of `sources`.
+    Raises InputError with every problem; otherwise returns the lint findings, sorted."""
+    results = run_shares(sources, selected, manager, jobs)
+    problems = set(sources.problems).union(*(r.problems for r in results))
+    if problems:
+        raise InputError(problems)
+    findings: set[Diagnostic] = set().union(*(r.findings for r in results))
+    if selected is None:  # environment-wide rules judge an environment against all its endpoints
+        for env_name in sorted(sources.environments):
+            environment, env_source = sources.environments[env_name]
+            context = EnvironmentContext(environment, env_source.path)
+            deployed = [name for r in results for name in r.deployed[env_name]]
+            summaries = [summary for r in results for summary in r.summaries[env_name]]
+            endpoints = LazyEndpoints((), deployed, _resolver(sources, env_name, manager))
+            found = lint_environment(
+                manager, context, summaries, endpoints, sources.names, env_source
+            )
+            findings |= found
+    return Validation(
+        findings=sorted(apply_strict(findings, strict)),
+        checked=sum(r.checked for r in results),
+        environments=len(sources.environments),
+        pairs=sum(len(names) for r in results for names in r.deployed.values()),
+    )
+
+
+def _resolver(
+    sources: Sources, env_name: str, manager: pluggy.PluginManager
+) -> Callable[[Sequence[str]], Sequence[EndpointContext]]:
+    environment, env_source = sources.environments[env_name]
+
+    def resolve_all(names: Sequence[str]) -> list[EndpointContext]:
+        return [
+            resolve_endpoint(sources.endpoint(name), environment, env_source, manager)
+            for name in names
+        ]
+
+    return resolve_all
