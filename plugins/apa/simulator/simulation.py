@@ -13,6 +13,7 @@ import numpy as np
 from plugins.apa.simulator.endpoint import ServedSystem
 from plugins.apa.simulator.engine import Inputs, Policy, Run, simulate_policy
 from plugins.apa.simulator.observed import RATE_WINDOW_S
+from plugins.apa.simulator.oracle import OracleHpaPolicy, OraclePolicy, true_replicas
 from plugins.apa.simulator.policies import ApaPolicy, CpuPolicy, FixedPolicy, KpaPolicy
 from plugins.apa.simulator.profile import Profile
 from plugins.apa.simulator.results import summarize
@@ -37,7 +38,9 @@ class Settings:
     start: datetime | None = None
     rate_window_s: int | None = None
     """Range of the `rate()` in the concurrency/latency/CPU queries (default: the scaler's own
-    default concurrency query, `[1m]`)."""
+    default concurrency query, `[30s]`)."""
+    headroom: float = 1.0
+    """Demand multiplier of the reference policies `oracle` and `oracle-hpa` (bench only)."""
 
 
 @dataclass(frozen=True)
@@ -125,6 +128,11 @@ def simulate(
             target = (fixed_target, fixed_target)
         elif name == "cpu":
             policy = CpuPolicy(system, fixed_target, phases[1])
+        elif name == "oracle":
+            policy = OraclePolicy(system, true_replicas(rate, cost, profile), settings.headroom)
+        elif name == "oracle-hpa":
+            needed = true_replicas(rate, cost, profile)
+            policy = OracleHpaPolicy(system, needed, (phases[0], phases[1]), settings.headroom)
         elif name == "kpa":
             kpa = KpaPolicy(system, profile.container_concurrency, fixed_target, phases[3])
             policy = kpa
