@@ -87,7 +87,17 @@ def _untagged_scalar(value: str, plain: bool) -> Any:
 def _scalar(event: yaml.ScalarEvent) -> Any:
     if event.tag in (None, "!"):
         return _untagged_scalar(event.value, event.implicit[0])
-    return SafeConstructor().construct_object(ScalarNode(event.tag, event.value, style=event.style))
+    node = ScalarNode(event.tag, event.value, style=event.style)
+    try:
+        return SafeConstructor().construct_object(node)
+    except (ConstructorError, ValueError, OverflowError):
+        raise
+    except Exception:
+        # PyYAML's constructors fail in many ways on text that does not fit the tag
+        # (`!!timestamp x` is an AttributeError deep inside PyYAML)
+        raise ConstructorError(
+            None, None, f"`{event.value[:40]}` is not a valid {event.tag}", None
+        ) from None
 
 
 _RESOLVER = yaml.resolver.Resolver()
