@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -191,7 +192,7 @@ class _Builder:
             self.open_anchors[event.anchor] = position
         self.stack.append(_Open(data, path, start, event.anchor))
 
-    def end(self) -> None:
+    def end(self, event: yaml.CollectionEndEvent) -> None:
         done = self.stack.pop()
         self._place(done.path, done.data)
         if done.anchor is not None:
@@ -285,17 +286,15 @@ def _build(text: str, display: str) -> LoadedYaml:
     depth = 0
     seen_anchors: dict[str, _Position] = {}
     loader = yaml.CSafeLoader(text)
+    next_event = loader.get_event
     try:
         while True:
-            event = loader.get_event()
-            if isinstance(event, yaml.StreamEndEvent) or event is None:
-                break
-            if isinstance(event, yaml.DocumentStartEvent):
-                documents += 1
-                continue
-            if not isinstance(event, yaml.NodeEvent | yaml.CollectionEndEvent):
-                continue
-            if isinstance(event, yaml.CollectionStartEvent):
+            event: Any = next_event()
+            kind = type(event)  # exact types: the C parser makes only these
+            step: Callable[[Any], None]  # the builder's handler of this kind of event
+            if kind is yaml.ScalarEvent:
+                step = builder.scalar
+            elif kind is yaml.MappingStartEvent or kind is yaml.SequenceStartEvent:
                 depth += 1
                 if depth > MAX_DEPTH:
                     line, col = _at(event)
@@ -309,9 +308,25 @@ def _build(text: str, display: str) -> LoadedYaml:
                             )
                         ]
                     )
-            elif isinstance(event, yaml.CollectionEndEvent):
+                step = builder.start
+            elif kind is yaml.MappingEndEvent or kind is yaml.SequenceEndEvent:
                 depth -= 1
-            if isinstance(event, yaml.NodeEvent) and composer_error is None:
+                step = builder.end
+            elif kind is yaml.AliasEvent:
+                step = builder.alias
+            elif kind is yaml.DocumentStartEvent:
+                documents += 1
+                continue
+            elif kind is yaml.StreamEndEvent or event is None:
+                break
+            else:
+                continue
+            if (
+                composer_error is None
+                and kind is not yaml.MappingEndEvent
+                and kind is not yaml.SequenceEndEvent
+                and event.anchor is not None
+            ):
                 composer_error = _anchor_problem(event, seen_anchors)
             if documents > 1:
                 if second is None:
@@ -320,14 +335,7 @@ def _build(text: str, display: str) -> LoadedYaml:
             if builder.problem is not None or composer_error is not None:
                 continue
             try:
-                if isinstance(event, yaml.ScalarEvent):
-                    builder.scalar(event)
-                elif isinstance(event, yaml.AliasEvent):
-                    builder.alias(event)
-                elif isinstance(event, yaml.CollectionStartEvent):
-                    builder.start(event)
-                else:
-                    builder.end()
+                step(event)
             except _Problem as problem:
                 builder.problem = problem
     except yaml.YAMLError as error:
@@ -361,7 +369,7 @@ def _build(text: str, display: str) -> LoadedYaml:
 
 def _anchor_problem(event: yaml.NodeEvent, seen: dict[str, _Position]) -> _Problem | None:
     """An alias naming no anchor before it, or an anchor defined twice (a composer's errors)."""
-    if isinstance(event, yaml.AliasEvent):
+    if type(event) is yaml.AliasEvent:
         if event.anchor not in seen:
             return _Problem(
                 *_at(event),
