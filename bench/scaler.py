@@ -7,7 +7,8 @@
    `--objects` ScaledObjects (GetMetricSpec with KEDA-style metadata), samples every second.
 2. GetMetrics from one asyncio gRPC channel with N concurrent callers for `--seconds`, cycling
    through the objects; then the same client against a no-op ExternalScaler (a subprocess that
-   returns a constant). Prints rps, p50/p99/p99.9, the servers' RSS, and the ratios.
+   returns a constant). Prints rps, p50/p99/p99.9, the servers' RSS (the scaler's: its gRPC
+   process plus its sampler process, summed; peaks summed too), and the ratios.
 3. One horizontal tick's processing for `--objects` endpoints in this process (parse the
    query_range response, feed every window, recompute every answer): CPU time, warm and backfill.
 
@@ -20,6 +21,7 @@ import argparse
 import asyncio
 import json
 import math
+import os
 import socket
 import statistics
 import subprocess
@@ -42,8 +44,7 @@ from plugins.apa.prometheus import PrometheusClient  # noqa: E402
 from plugins.apa.proto import externalscaler_pb2 as pb  # noqa: E402
 from plugins.apa.proto import externalscaler_pb2_grpc as pb_grpc  # noqa: E402
 from plugins.apa.registry import Registry  # noqa: E402
-from plugins.apa.sampler import Sampler  # noqa: E402
-from plugins.apa.server import tune_gc  # noqa: E402
+from plugins.apa.sampler import Sampler, tune_gc  # noqa: E402
 from plugins.apa.telemetry import Telemetry  # noqa: E402
 
 NAMESPACE = "bench"
@@ -142,13 +143,36 @@ def run_noop_server(port: int) -> None:
     asyncio.run(main())
 
 
+def _tree(pid: int) -> list[int]:
+    """The process and its descendants (the scaler runs its sampler as a child process)."""
+    pids = [pid]
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        for child in (task / "children").read_text().split():
+            pids.extend(_tree(int(child)))
+    return pids
+
+
 def rss_mb(pid: int) -> tuple[float, float]:
-    """(current RSS, peak RSS) of a process in MB."""
-    fields = {}
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        key, _, value = line.partition(":")
-        fields[key] = value.strip()
-    return int(fields["VmRSS"].split()[0]) / 1024, int(fields["VmHWM"].split()[0]) / 1024
+    """(current RSS, peak RSS) in MB of a process and its children, summed: pages the processes
+    share (the interpreter, libraries) count once per process, so this overstates a little."""
+    current = peak = 0.0
+    for member in _tree(pid):
+        fields = {}
+        for line in Path(f"/proc/{member}/status").read_text().splitlines():
+            key, _, value = line.partition(":")
+            fields[key] = value.strip()
+        current += int(fields["VmRSS"].split()[0]) / 1024
+        peak += int(fields["VmHWM"].split()[0]) / 1024
+    return current, peak
+
+
+def cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) used so far by a process and its children."""
+    total = 0
+    for member in _tree(pid):
+        fields = Path(f"/proc/{member}/stat").read_text().rpartition(")")[2].split()
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def requests(objects: int) -> list[pb.GetMetricsRequest]:
@@ -271,14 +295,16 @@ def tick_cpu(objects: int) -> tuple[float, float]:
 def measure(label: str, address: str, pid: int, reqs, callers_list, seconds):
     rows = {}
     for callers in callers_list:
+        began, cpu = time.perf_counter(), cpu_s(pid)
         result = asyncio.run(load(address, reqs, callers, seconds))
+        result["cpu_cores"] = (cpu_s(pid) - cpu) / (time.perf_counter() - began)
         result["rss_mb"], result["peak_rss_mb"] = rss_mb(pid)
         rows[callers] = result
         print(
             f"{label:8s} callers={callers:3d} rps={result['rps']:7.0f} "
             f"p50={result['p50_ms']:6.2f}ms p99={result['p99_ms']:6.2f}ms "
             f"p99.9={result['p999_ms']:6.2f}ms errors={result['errors']} "
-            f"rss={result['rss_mb']:.0f}MB peak={result['peak_rss_mb']:.0f}MB",
+            f"cpu={result['cpu_cores']:.2f} cores rss={result['rss_mb']:.0f}MB peak={result['peak_rss_mb']:.0f}MB",
             flush=True,
         )
     return rows

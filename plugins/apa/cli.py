@@ -78,6 +78,7 @@ def run_scaler(args: argparse.Namespace) -> int:
         state_path=args.state,
         tls=tls,
         metrics_listen=args.metrics_listen,
+        log_level=args.log_level,
     )
     try:
         return run(options)

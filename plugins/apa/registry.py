@@ -1,8 +1,8 @@
-"""ScaledObjects the scaler has been asked about, learned from the calls' scalerMetadata.
+"""The sampler's ScaledObjects: contract, window, learned state and current answer of each.
 
-KEDA sends the trigger metadata with every call; it is parsed once per distinct map and cached
-by (namespace, name). An invalid map is cached as its error, so a broken ScaledObject costs
-little and never disturbs the others.
+The gRPC process (`directory.py`) validates the metadata KEDA sends and registers each distinct
+map here once, with the slot of the answer table it reads the answers from. `lookup` parses it
+again (once per distinct map) and caches by (namespace, name).
 """
 
 from __future__ import annotations
@@ -32,10 +32,10 @@ class Entry:
         "name",
         "namespace",
         "needs_backfill",
+        "slot",
         "value",
         "vertical",
         "window",
-        "wire",
     )
 
     def __init__(self, namespace: str, name: str, items: Items, metadata: TriggerMetadata) -> None:
@@ -47,7 +47,7 @@ class Entry:
         self.active: bool | None = None
         self.needs_backfill = True
         self.last_call = 0.0
-        self.wire: set[bytes] = set()  # serialized refs known to carry exactly this metadata
+        self.slot = -1  # where the answers are published (answers.AnswerTable); -1: nowhere
         self._apply(items, metadata)
 
     def _apply(self, items: Items, metadata: TriggerMetadata) -> None:
@@ -88,11 +88,6 @@ class Registry:
         self._invalid: dict[tuple[str, str], tuple[Items, InvalidMetadata]] = {}
         self.by_key: dict[Key, list[Entry]] = {}
         self.changed = False  # set when the set of entries changes (state to write)
-        # Serialized ScaledObjectRef (deterministic bytes: name, namespace, sorted metadata) ->
-        # entry. One C-level serialization and a dict lookup per call instead of walking the
-        # metadata map: most of the per-call cost at 10,000 objects.
-        self._wire: dict[bytes, Entry] = {}
-        self._wire_invalid: dict[bytes, InvalidMetadata] = {}
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -102,33 +97,6 @@ class Registry:
 
     def get(self, namespace: str, name: str) -> Entry | None:
         return self._entries.get((namespace, name))
-
-    def lookup_wire(
-        self, wire: bytes, namespace: str, name: str, metadata: Mapping[str, str], now: float
-    ) -> Entry:
-        """`lookup`, keyed first by the call's serialized ScaledObjectRef."""
-        entry = self._wire.get(wire)
-        if entry is not None:
-            entry.last_call = now
-            return entry
-        failed = self._wire_invalid.get(wire)
-        if failed is not None:
-            raise failed
-        try:
-            entry = self.lookup(namespace, name, metadata, now)
-        except InvalidMetadata as error:
-            if len(self._wire_invalid) > 10_000:  # bounded: metadata could churn forever
-                self._wire_invalid.clear()
-            self._wire_invalid[wire] = error
-            raise
-        entry.wire.add(wire)
-        self._wire[wire] = entry
-        return entry
-
-    def _forget_wire(self, entry: Entry) -> None:
-        for wire in entry.wire:
-            self._wire.pop(wire, None)
-        entry.wire.clear()
 
     def lookup(self, namespace: str, name: str, metadata: Mapping[str, str], now: float) -> Entry:
         """The entry for this ScaledObject; raises InvalidMetadata naming the bad key."""
@@ -152,7 +120,6 @@ class Registry:
             self._entries[ref] = entry
         else:
             self._unindex(entry)
-            self._forget_wire(entry)
             entry.update(items, parsed)
         self.by_key.setdefault(entry.key, []).append(entry)
         entry.last_call = now
@@ -172,18 +139,13 @@ class Registry:
         entry.active = saved.active
         return entry
 
-    def evict_idle(self, older_than: float) -> int:
-        """Forget ScaledObjects not asked about since `older_than` (deleted ones)."""
-        stale = [ref for ref, e in self._entries.items() if e.last_call < older_than]
-        for ref in stale:
-            entry = self._entries.pop(ref)
+    def remove(self, namespace: str, name: str) -> None:
+        """Forget a ScaledObject (KEDA stopped asking about it: deleted)."""
+        entry = self._entries.pop((namespace, name), None)
+        if entry is not None:
             self._unindex(entry)
-            self._forget_wire(entry)
-        self._invalid = {r: v for r, v in self._invalid.items() if r in self._entries}
-        self._wire_invalid.clear()
-        if stale:
             self.changed = True
-        return len(stale)
+        self._invalid.pop((namespace, name), None)
 
     def _unindex(self, entry: Entry) -> None:
         siblings = self.by_key.get(entry.key, [])

@@ -1,104 +1,128 @@
-"""KEDA's `externalscaler.ExternalScaler` service, answered from memory.
+"""KEDA's `externalscaler.ExternalScaler` service, answered from the shared answer table.
 
 The HPA target is fixed at 1 (AverageValue) and GetMetrics reports replicas needed, because KEDA
 v2.20 reads the target only when it reconciles the ScaledObject (DESIGN.md, "Coupling").
+The answers come from the sampler process (`worker.py`) through shared memory (`answers.py`):
+a call is a serialization, a dict hit and an index, never a wait on Prometheus or on a tick.
 """
 
 from __future__ import annotations
 
 import asyncio
 import math
+import time
 from collections.abc import AsyncIterator
 
 import grpc
 
+from plugins.apa.answers import AnswerTable
+from plugins.apa.directory import Directory, Slot, TableFull
+from plugins.apa.link import Channel
 from plugins.apa.metadata import InvalidMetadata
 from plugins.apa.proto import externalscaler_pb2 as pb
 from plugins.apa.proto import externalscaler_pb2_grpc as pb_grpc
-from plugins.apa.registry import Entry, Registry
-from plugins.apa.sampler import Sampler
-from plugins.apa.telemetry import Telemetry
 
 TARGET_SIZE = 1.0
 
 
+class Link:
+    """The gRPC process's end of the sampler process: its channel, health and tick events."""
+
+    def __init__(self, channel: Channel) -> None:
+        self.channel = channel
+        self.health = "starting"
+        self.ticked = asyncio.Event()  # set after every tick or registration, then replaced
+        self.failed = False  # the sampler process ended on its own
+
+    def notify(self, health: str) -> None:
+        self.health = health
+        self.ticked.set()
+        self.ticked = asyncio.Event()
+
+
 class ExternalScaler(pb_grpc.ExternalScalerServicer):
     def __init__(
-        self, registry: Registry, sampler: Sampler, telemetry: Telemetry, stop: asyncio.Event
+        self,
+        directory: Directory,
+        table: AnswerTable,
+        link: Link,
+        first_answer_wait_s: float,
+        stop: asyncio.Event,
     ) -> None:
-        self.registry = registry
-        self.sampler = sampler
-        self.telemetry = telemetry
+        self.directory = directory
+        self.table = table
+        self.link = link
+        self.first_answer_wait_s = first_answer_wait_s
         self.stop = stop
 
-    def _lookup(self, ref: pb.ScaledObjectRef) -> Entry | InvalidMetadata:
+    def _lookup(self, ref: pb.ScaledObjectRef) -> Slot | InvalidMetadata | TableFull:
         # Synchronous on purpose: the common call is one serialization and a dict hit, and an
         # extra coroutine per call is a measurable share of the per-call cost.
         try:
-            return self.registry.lookup_wire(
+            return self.directory.lookup_wire(
                 ref.SerializeToString(deterministic=True),
                 ref.namespace,
                 ref.name,
                 ref.scalerMetadata,
-                self.sampler.clock(),
+                time.time(),
             )
-        except InvalidMetadata as error:
+        except (InvalidMetadata, TableFull) as error:
             return error
 
-    async def _entry(self, ref: pb.ScaledObjectRef, context: grpc.aio.ServicerContext) -> Entry:
+    async def _slot(self, ref: pb.ScaledObjectRef, context: grpc.aio.ServicerContext) -> Slot:
         found = self._lookup(ref)
         if isinstance(found, InvalidMetadata):
-            self.telemetry.invalid_metadata.labels(found.key).inc()
+            self.link.channel.send("invalid", found.key)  # counted where /metrics is served
             await context.abort(
                 grpc.StatusCode.INVALID_ARGUMENT,
                 f"ScaledObject {ref.namespace}/{ref.name}: {found}",
             )
-            raise found  # unreachable: abort raises
+        if isinstance(found, TableFull):
+            await context.abort(
+                grpc.StatusCode.RESOURCE_EXHAUSTED,
+                f"ScaledObject {ref.namespace}/{ref.name}: {found}; add scaler shards",
+            )
+        assert isinstance(found, Slot)  # abort raises
         return found
 
-    async def _answered(self, ref: pb.ScaledObjectRef, context: grpc.aio.ServicerContext) -> Entry:
-        """The entry, once it has an answer: a new ScaledObject waits for the next sampler tick
-        (memory only, never a Prometheus round trip of its own)."""
-        found = self._lookup(ref)
-        if isinstance(found, Entry) and found.value is not None:
-            return found  # the common case, without awaiting anything
-        entry = await self._entry(ref, context)
-        if entry.value is None:
-            self.sampler.answer_now(entry)
-        if entry.value is None:
+    async def _answered(self, ref: pb.ScaledObjectRef, context: grpc.aio.ServicerContext) -> Slot:
+        """The slot, once it has an answer: a new ScaledObject is answered by the sampler from
+        its recent history, or after its next tick (memory only, never a query of its own)."""
+        slot = await self._slot(ref, context)
+        value = self.table.value(slot.index)
+        if value != value:  # NaN: not answered yet
             try:
-                await asyncio.wait_for(
-                    self._until_answered(entry), self.sampler.config.first_answer_wait_s
-                )
+                await asyncio.wait_for(self._until_answered(slot), self.first_answer_wait_s)
             except TimeoutError:
                 await context.abort(
                     grpc.StatusCode.UNAVAILABLE,
                     f"ScaledObject {ref.namespace}/{ref.name}: no sample yet "
-                    f"({self.telemetry.health_text()}); retry",
+                    f"({self.link.health}); retry",
                 )
-        return entry
+        return slot
 
-    async def _until_answered(self, entry: Entry) -> None:
-        while entry.value is None:
-            await self.sampler.ticked.wait()
+    async def _until_answered(self, slot: Slot) -> None:
+        value = self.table.value
+        while value(slot.index) != value(slot.index):
+            await self.link.ticked.wait()
 
     async def IsActive(
         self, request: pb.ScaledObjectRef, context: grpc.aio.ServicerContext
     ) -> pb.IsActiveResponse:
-        entry = await self._answered(request, context)
-        return pb.IsActiveResponse(result=bool(entry.active))
+        slot = await self._answered(request, context)
+        return pb.IsActiveResponse(result=bool(self.table.active(slot.index)))
 
     async def StreamIsActive(
         self, request: pb.ScaledObjectRef, context: grpc.aio.ServicerContext
     ) -> AsyncIterator[pb.IsActiveResponse]:
         # KEDA acts on `true` only (scale from zero at once); send the current value on open and
         # every change after it.
-        entry = await self._answered(request, context)
-        last = bool(entry.active)
+        slot = await self._answered(request, context)
+        last = bool(self.table.active(slot.index))
         yield pb.IsActiveResponse(result=last)
         while not self.stop.is_set():
-            await self.sampler.ticked.wait()
-            current = bool(entry.active)
+            await self.link.ticked.wait()
+            current = bool(self.table.active(slot.index))
             if current != last:
                 last = current
                 yield pb.IsActiveResponse(result=current)
@@ -106,30 +130,30 @@ class ExternalScaler(pb_grpc.ExternalScalerServicer):
     async def GetMetricSpec(
         self, request: pb.ScaledObjectRef, context: grpc.aio.ServicerContext
     ) -> pb.GetMetricSpecResponse:
-        entry = await self._entry(request, context)
-        return _spec(entry)
+        return _spec(await self._slot(request, context))
 
     async def StreamMetricSpec(
         self, request: pb.ScaledObjectRef, context: grpc.aio.ServicerContext
     ) -> AsyncIterator[pb.GetMetricSpecResponse]:
         # The target never changes (fixed at 1), so one message on open is the whole stream.
-        entry = await self._entry(request, context)
-        yield _spec(entry)
+        yield _spec(await self._slot(request, context))
         await self.stop.wait()
 
     async def GetMetrics(
         self, request: pb.GetMetricsRequest, context: grpc.aio.ServicerContext
     ) -> pb.GetMetricsResponse:
         ref = request.scaledObjectRef
-        entry = self._lookup(ref)
-        if not isinstance(entry, Entry) or entry.value is None:
-            entry = await self._answered(ref, context)
-        value = entry.value or 0.0
+        slot = self._lookup(ref)
+        if isinstance(slot, Slot):
+            value = self.table.value(slot.index)
+        if not isinstance(slot, Slot) or value != value:  # the uncommon paths, awaited
+            slot = await self._answered(ref, context)
+            value = self.table.value(slot.index)
         # Exactly one value: the HPA sums every value it gets.
         return pb.GetMetricsResponse(
             metricValues=[
                 pb.MetricValue(
-                    metricName=request.metricName or entry.metric_name,
+                    metricName=request.metricName or slot.metric_name,
                     metricValue=math.ceil(value),  # the deprecated int64 field
                     metricValueFloat=value,
                 )
@@ -137,9 +161,9 @@ class ExternalScaler(pb_grpc.ExternalScalerServicer):
         )
 
 
-def _spec(entry: Entry) -> pb.GetMetricSpecResponse:
+def _spec(slot: Slot) -> pb.GetMetricSpecResponse:
     return pb.GetMetricSpecResponse(
         metricSpecs=[
-            pb.MetricSpec(metricName=entry.metric_name, targetSize=1, targetSizeFloat=TARGET_SIZE)
+            pb.MetricSpec(metricName=slot.metric_name, targetSize=1, targetSizeFloat=TARGET_SIZE)
         ]
     )
