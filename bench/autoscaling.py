@@ -35,6 +35,7 @@ from rich.console import Console
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from plugins.apa.horizontal import HorizontalWindow  # noqa: E402
 from plugins.apa.simulator.endpoint import ServedSystem, served_system  # noqa: E402
 from plugins.apa.simulator.hpa import ScalingPolicy  # noqa: E402
 from plugins.apa.simulator.oracle import ORACLES  # noqa: E402
@@ -80,9 +81,37 @@ class LittlesLaw(ApaPolicy):
         self.window.add(instant, view.observed.concurrency_rate(instant), 0.0)
 
 
+class RateOnlyWindow(HorizontalWindow):
+    """The window without the arrival estimate: the gateway's rate()[30s] as it comes."""
+
+    def add(self, t: float, concurrency: float, requests: float = 0.0) -> None:
+        self.concurrency.add(t, concurrency)
+        self.requests.add(t, requests)
+        self.arrivals.add(t, requests)
+
+
+class RateOnly(ApaPolicy):
+    """Demand from the request rate itself, not the arrivals reconstructed from it."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.window = RateOnlyWindow(self.system.window_s)
+
+
+class NoFleetGuard(ApaPolicy):
+    """`decide` without the replicas of its previous sample: latency and queue stress count
+    while the fleet is changing (the vertical loop before the fleet-change guard)."""
+
+    def vertical(self, view: View, instant: float) -> None:
+        self.state = replace(self.state, replicas=None)
+        super().vertical(view, instant)
+
+
 WHAT_IF: tuple[tuple[str, type[ApaPolicy], bool, int | None], ...] = (
     # (label, scaler, faster HPA scale-up, rate() range of the queries)
     ("apa as shipped", ApaPolicy, False, None),
+    ("- arrival estimate (rate only)", RateOnly, False, None),
+    ("- fleet-change guard", NoFleetGuard, False, None),
     ("- demand signal (Little's law)", LittlesLaw, False, None),
     ("rate()[1m] instead of [30s]", ApaPolicy, False, 60),
     ("scale-up 10x/15s", ApaPolicy, True, None),
@@ -255,8 +284,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--what-if",
         action="store_true",
-        help="also measure variations of the scaler (without the demand signal, a 1 m rate "
-        "range, a faster HPA scale-up) on spike10x, ramp (no floor), bursty and cost_drift",
+        help="also measure variations of the scaler (without the arrival estimate, the "
+        "fleet-change guard or the demand signal, a 1 m rate range, a faster HPA scale-up) on "
+        "spike10x, ramp (no floor), bursty and cost_drift",
     )
     args = parser.parse_args(argv)
     console = Console(width=170, highlight=False)
