@@ -4,7 +4,8 @@ The floor is plain Python doing the least a compiler must: build the same kinds 
 manifests of one endpoint of each shape, copied with names substituted) and write them one per
 file with PyYAML's C dumper. knobless is timed on the same synthetic repository (N endpoints in
 three environments, shaped like the examples) for: a full compile into an empty rendered/,
-`compile --check`, a recompile after editing one endpoint, and `validate`. Figures are per rendered
+`compile --check`, a recompile with nothing changed, after editing one endpoint and after adding one (the
+incremental path), and `validate`. Figures are per rendered
 file and as ratios to the floor, because these machines are noisy and only ratios travel.
 
     python bench/compile.py --endpoints 1000
@@ -105,9 +106,14 @@ def main() -> None:
         full_s, full_rss, full_msg = timed([*KNOBLESS, "compile"], repo)
         rendered = sum(len(f) for _, _, f in os.walk(repo / "rendered"))
         check_s, check_rss, _ = timed([*KNOBLESS, "compile", "--check"], repo)
+        noop_s, noop_rss, _ = timed([*KNOBLESS, "compile"], repo)
         edited = repo / "endpoints" / "model-00003.yaml"
         edited.write_text(edited.read_text().replace("max: 1000", "max: 1200"))
         again_s, again_rss, again_msg = timed([*KNOBLESS, "compile"], repo)
+        added = repo / "endpoints" / "model-99999.yaml"
+        added.write_text(edited.read_text().replace("model-00003", "model-99999"))
+        add_s, add_rss, _ = timed([*KNOBLESS, "compile"], repo)
+        startup_s, _, _ = timed([sys.executable, "-c", "import compiler.cli"], repo)
         validate_s, validate_rss, _ = timed([*KNOBLESS, "validate"], repo)
 
         per_file = lambda seconds: seconds / rendered * 1e6  # noqa: E731
@@ -120,7 +126,9 @@ def main() -> None:
         rows = [
             ("compile (full, empty rendered/)", full_s, full_rss),
             ("compile --check", check_s, check_rss),
+            ("compile again, nothing changed", noop_s, noop_rss),
             ("compile after editing 1 endpoint", again_s, again_rss),
+            ("compile after adding 1 endpoint", add_s, add_rss),
             ("validate (specs only)", validate_s, validate_rss),
         ]
         print(f"{'step':38} {'seconds':>8} {'us/file':>8} {'x floor/file':>12} {'peak MiB':>9}")
@@ -128,6 +136,10 @@ def main() -> None:
             print(
                 f"{label:38} {seconds:8.2f} {per_file(seconds):8.0f} {seconds / floor_s:8.2f} {rss:9d}"
             )
+        print(
+            f"incremental: edit 1 endpoint {again_s:.2f} s = {again_s / full_s:.4f}x the full "
+            f"compile; Python start-up + imports alone {startup_s:.2f} s"
+        )
         print(f"last compile said: {again_msg or full_msg}")
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -9,10 +9,12 @@ is not a module) turns the cache off rather than risk stale output.
 
 One JSON file per environment, `.knobless/cache/<env>.json` (gitignored), written atomically
 after rendered/ is. It also records the modification time and inode of every folder of
-rendered/<env>/ as knobless left it: a folder that changed since (a git checkout, a file added
-or deleted by hand) has its files read and compared, and the endpoints they belong to are
-compiled again. A file edited in place without touching its folder is not noticed by `compile`
-(the header says "Do not edit"); `compile --check`, which CI runs, reads every file.
+rendered/<env>/ as knobless left it: an endpoint whose folder changed since (a git checkout, a
+file added or deleted by hand) is compiled again, and a shared folder that changed has its files
+read and compared. A file edited in place without touching its folder is not noticed by
+`compile` (the header says "Do not edit"); `compile --check`, which CI runs, reads every file.
+`endpoints.json` keeps the stamp (mtime, size, inode) and digest of every endpoint file, so
+that unchanged files are not even read (git's index does the same).
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import orjson
 import pluggy
@@ -35,6 +37,9 @@ import pluggy
 from compiler.diagnostics import Diagnostic, Severity
 from compiler.environments import EnvironmentSource
 from compiler.summary import EndpointSummary
+
+if TYPE_CHECKING:
+    from compiler.pipeline import EndpointText, Stamp
 
 VERSION = 1
 CACHE_DIR = Path(".knobless") / "cache"
@@ -126,45 +131,67 @@ def _diagnostic_to_json(d: Diagnostic) -> list[Any]:
     return [d.path, d.line, d.col, d.message, d.severity.value, d.rule]
 
 
-def _diagnostic_from_json(row: list[Any]) -> Diagnostic:
+def diagnostic_from_json(row: list[Any]) -> Diagnostic:
     path, line, col, message, severity, rule = row
     return Diagnostic(path, line, col, message, Severity(severity), rule)
 
 
-@dataclass
-class Entry:
-    """One endpoint's output in one environment."""
+FolderStat = tuple[int, int] | None
+"""(mtime_ns, inode) of a folder; None when there is none."""
+
+
+class Entry(NamedTuple):
+    """One endpoint's output in one environment. Its own folder, rendered/<env>/<endpoint>/, is
+    all its own; files it renders elsewhere (its Argo CD Application) are listed with digests."""
 
     key: str
-    files: dict[str, str]
-    """Digest of each rendered file, by path relative to rendered/."""
+    folder: FolderStat
+    """Its own folder as knobless left it."""
+    foreign: dict[str, str]
+    """Digest of each file outside its own folder, by path relative to rendered/."""
     warnings: tuple[Diagnostic, ...]
     summary: EndpointSummary
+
+    def to_json(self) -> list[Any]:
+        return [
+            self.key,
+            self.folder,
+            self.foreign,
+            [_diagnostic_to_json(d) for d in self.warnings],
+            self.summary.to_json(),
+        ]
+
+
+def entry_from_json(row: list[Any]) -> Entry:
+    key, folder, foreign, warnings, summary = row
+    return Entry(
+        key,
+        tuple(folder) if folder else None,
+        foreign,
+        tuple(diagnostic_from_json(w) for w in warnings),
+        EndpointSummary.from_json(summary),
+    )
 
 
 @dataclass
 class EnvironmentCache:
     fingerprint: str
-    entries: dict[str, Entry] = field(default_factory=dict)
+    rows: dict[str, list[Any]] = field(default_factory=dict)
+    """Entry of each endpoint, as stored (entry_from_json builds what is needed)."""
     environment_files: dict[str, str] = field(default_factory=dict)
     """Digest of each environment-wide file (platform objects), by path relative to rendered/."""
-    folders: dict[str, tuple[int, int]] = field(default_factory=dict)
-    """(mtime_ns, inode) of every folder of rendered/<env>/ as knobless left it."""
+    folders: dict[str, FolderStat] = field(default_factory=dict)
+    """Folders of rendered/<env>/ that are no endpoint's own (the environment's, shared ones)."""
+
+    def entry(self, name: str) -> Entry:
+        return entry_from_json(self.rows[name])
 
     def to_bytes(self) -> bytes:
         return orjson.dumps(
             {
                 "version": VERSION,
                 "fingerprint": self.fingerprint,
-                "endpoints": {
-                    name: {
-                        "key": entry.key,
-                        "files": entry.files,
-                        "warnings": [_diagnostic_to_json(d) for d in entry.warnings],
-                        "summary": entry.summary.to_json(),
-                    }
-                    for name, entry in sorted(self.entries.items())
-                },
+                "endpoints": dict(sorted(self.rows.items())),
                 "environment": self.environment_files,
                 "folders": self.folders,
             }
@@ -176,22 +203,23 @@ class EnvironmentCache:
             raw = orjson.loads(data)
             if raw.get("version") != VERSION:
                 return None
-            return cls(
-                raw["fingerprint"],
-                {
-                    name: Entry(
-                        item["key"],
-                        item["files"],
-                        tuple(_diagnostic_from_json(row) for row in item["warnings"]),
-                        EndpointSummary.from_json(item["summary"]),
-                    )
-                    for name, item in raw["endpoints"].items()
-                },
-                raw["environment"],
-                {folder: (stat[0], stat[1]) for folder, stat in raw["folders"].items()},
-            )
+            folders = {f: tuple(stat) if stat else None for f, stat in raw["folders"].items()}
+            return cls(raw["fingerprint"], raw["endpoints"], raw["environment"], folders)
         except (orjson.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError):
             return None  # a damaged cache is no cache
+
+
+def _write(directory: Path, name: str, data: bytes) -> None:
+    """Written to a temporary file and renamed: a reader sees the old or the new file."""
+    directory.mkdir(parents=True, exist_ok=True)
+    ignore = directory.parent / ".gitignore"
+    if not ignore.exists():
+        ignore.write_text("# knobless compile cache: local, never committed\n*\n")
+    handle, temporary = tempfile.mkstemp(prefix=f".{name}.", dir=directory)
+    with os.fdopen(handle, "wb") as file:
+        file.write(data)
+    os.chmod(temporary, 0o644)
+    os.replace(temporary, directory / name)
 
 
 def load_cache(root: Path, environment: str) -> EnvironmentCache | None:
@@ -203,16 +231,7 @@ def load_cache(root: Path, environment: str) -> EnvironmentCache | None:
 
 
 def save_cache(root: Path, environment: str, cache: EnvironmentCache) -> None:
-    """Written to a temporary file and renamed: a reader sees the old or the new cache."""
-    directory = cache_dir(root)
-    directory.mkdir(parents=True, exist_ok=True)
-    ignore = directory.parent / ".gitignore"
-    if directory.parent != root and not ignore.exists():
-        ignore.write_text("# knobless compile cache: local, never committed\n*\n")
-    handle, temporary = tempfile.mkstemp(prefix=f".{environment}.", dir=directory)
-    with os.fdopen(handle, "wb") as file:
-        file.write(cache.to_bytes())
-    os.replace(temporary, directory / f"{environment}.json")
+    _write(cache_dir(root), f"{environment}.json", cache.to_bytes())
 
 
 def drop_cache(root: Path, environment: str) -> None:
@@ -220,10 +239,30 @@ def drop_cache(root: Path, environment: str) -> None:
         (cache_dir(root) / f"{environment}.json").unlink()
 
 
+STAMPS = "endpoints.json"
+
+
+def load_stamps(root: Path) -> dict[str, tuple[Stamp, str]]:
+    """(stamp, text digest) of the endpoint files as last read, by path: files whose stamp is
+    unchanged need not be read again (see compiler.pipeline.read_endpoint)."""
+    try:
+        raw = orjson.loads((cache_dir(root) / STAMPS).read_bytes())
+        if raw.get("version") != VERSION:
+            return {}
+        return {path: ((row[0], row[1], row[2]), row[3]) for path, row in raw["files"].items()}
+    except (OSError, orjson.JSONDecodeError, KeyError, TypeError, IndexError, AttributeError):
+        return {}
+
+
+def save_stamps(root: Path, texts: Iterable[EndpointText]) -> None:
+    files = {t.display: [*t.stamp, t.digest] for t in texts if t.stamp is not None}
+    _write(cache_dir(root), STAMPS, orjson.dumps({"version": VERSION, "files": files}))
+
+
 # -- folders of rendered/<env>/ ---------------------------------------------------------------------
 
 
-def folder_stat(path: Path) -> tuple[int, int] | None:
+def folder_stat(path: Path) -> FolderStat:
     try:
         stat = os.stat(path)
     except OSError:
@@ -242,70 +281,61 @@ def folders_of(environment: str, paths: Iterable[str]) -> set[str]:
     return folders
 
 
-def record_folders(rendered: Path, folders: Iterable[str]) -> dict[str, tuple[int, int]]:
-    recorded = {}
-    for folder in folders:
-        stat = folder_stat(rendered / folder)
-        if stat is not None:
-            recorded[folder] = stat
-    return recorded
+def own_folder(environment: str, endpoint: str) -> str:
+    return f"{environment}/{endpoint}"
 
 
 @dataclass(frozen=True)
 class Verification:
-    dirty: frozenset[str]
-    """Endpoints whose files on disk are not what the cache says."""
-    stray: tuple[str, ...]
+    dirty: frozenset[str] = frozenset()
+    """Endpoints whose files on disk may not be what the cache says."""
+    stray: tuple[str, ...] = ()
     """Files and folders in rendered/<env>/ that no endpoint or environment object owns."""
-    changed_folders: frozenset[str]
 
 
 def verify(rendered: Path, environment: str, cache: EnvironmentCache) -> Verification:
-    """Compare rendered/<env>/ with the cache: folders by (mtime, inode), and the files of the
-    folders that changed by content."""
-    changed = {
-        folder
-        for folder, recorded in cache.folders.items()
-        if folder_stat(rendered / folder) != recorded
+    """Compare rendered/<env>/ with the cache: every endpoint's own folder by (mtime, inode); the
+    shared folders likewise, and when one changed, its files by content."""
+    dirty = {
+        name
+        for name, row in cache.rows.items()
+        if folder_stat(rendered / own_folder(environment, name))
+        != (tuple(row[1]) if row[1] else None)
     }
+    changed = [f for f, stat in cache.folders.items() if folder_stat(rendered / f) != stat]
     if not changed:
-        return Verification(frozenset(), (), frozenset())
+        return Verification(frozenset(dirty))
     owners: dict[str, str | None] = {}
     expected: dict[str, str] = {}
-    for name, entry in cache.entries.items():
-        for path, file_digest in entry.files.items():
+    for name, row in cache.rows.items():
+        for path, file_digest in row[2].items():
             owners[path], expected[path] = name, file_digest
     for path, file_digest in cache.environment_files.items():
         owners[path], expected[path] = None, file_digest
-    children: dict[str, set[str]] = {}
-    for path in expected:
-        folder, _, name = path.rpartition("/")
-        children.setdefault(folder, set()).add(name)
-    for folder in cache.folders:
+    children: dict[str, set[str]] = {environment: set(cache.rows)}
+    for folder in [*expected, *cache.folders]:
         parent, _, name = folder.rpartition("/")
         if parent:
             children.setdefault(parent, set()).add(name)
-    dirty: set[str] = set()
     stray: list[str] = []
     for folder in sorted(changed):
-        wanted = children.get(folder, set())
         try:
             present = set(os.listdir(rendered / folder))
         except OSError:
             present = set()
-        for name in sorted(present - wanted):
-            stray.append(f"{folder}/{name}")
-        for name in sorted(wanted):
+        wanted = children.get(folder, set())
+        stray.extend(f"{folder}/{name}" for name in sorted(present - wanted))
+        for name in sorted(wanted & present):
             path = f"{folder}/{name}"
-            if path not in expected:
-                continue  # a sub-folder: checked as a folder of its own
-            try:
-                same = digest((rendered / path).read_bytes()) == expected[path]
-            except OSError:
-                same = False
-            owner = owners[path]
-            if not same and owner is not None:
+            if path in expected and owners[path] is not None:
+                try:
+                    same = digest((rendered / path).read_bytes()) == expected[path]
+                except OSError:
+                    same = False
+                if not same:
+                    dirty.add(owners[path])  # type: ignore[arg-type]
+        for name in sorted(wanted - present):
+            owner = owners.get(f"{folder}/{name}")
+            if owner is not None:
                 dirty.add(owner)
-            elif not same:
-                dirty.add("")  # an environment-wide file: rewritten anyway
-    return Verification(frozenset(dirty - {""}), tuple(stray), frozenset(changed))
+    return Verification(frozenset(dirty), tuple(stray))

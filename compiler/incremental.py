@@ -1,20 +1,23 @@
 """Incremental compile: compile again only the endpoints whose inputs changed.
 
-    plans = plan(root, manager, sources, strict=False)      # None: compile everything
-    outcome = compile_changed(root, manager, sources, plans)
+    plans = plan(root, manager, sources, strict=False)      # None: nothing may be cached
+    if worthwhile(plans):
+        outcome = compile_changed(root, manager, sources, plans, strict=False, progress=...)
 
 Each environment's cache (compiler.cache) says, per endpoint, which inputs produced the files now
-in rendered/. An endpoint is reused when its key still matches and its folders are as knobless
-left them; every other endpoint, and the environment-wide objects, go through the whole
-pipeline as in a full compile (environment-wide hooks see the reused endpoints' summaries from
-the cache). The difference is written with a journal (compiler.journal): all or nothing.
+in rendered/. An endpoint is reused when its key still matches and its folder is as knobless
+left it; every other endpoint, and the environment-wide objects, go through the whole pipeline as
+in a full compile (environment-wide hooks see the reused endpoints' summaries from the cache).
+The difference is written with a journal (compiler.journal): all or nothing.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pluggy
 
@@ -23,19 +26,23 @@ from compiler.cache import (
     EnvironmentCache,
     Verification,
     code_fingerprint,
+    diagnostic_from_json,
     digest,
     endpoint_key,
     environment_fingerprint,
+    folder_stat,
     folders_of,
     load_cache,
-    record_folders,
+    own_folder,
     save_cache,
+    save_stamps,
     verify,
 )
 from compiler.config import CONFIG_FILE
 from compiler.diagnostics import Diagnostic
 from compiler.journal import Journal, changed
 from compiler.pipeline import Progress, Reused, Sources, Unit, iter_compile
+from compiler.summary import EndpointSummary
 from compiler.writer import RENDERED
 
 FULL_COMPILE_SHARE = 0.25
@@ -54,15 +61,15 @@ class Plan:
     cache: EnvironmentCache | None
     """None: no usable cache (first compile, code or environment changed)."""
     reuse: dict[str, Reused] = field(default_factory=dict)
-    verification: Verification = field(
-        default_factory=lambda: Verification(frozenset(), (), frozenset())
-    )
+    verification: Verification = field(default_factory=Verification)
 
-    def entry(self, unit: Unit) -> Entry:
+    def entry(self, unit: Unit, folder: tuple[int, int] | None) -> Entry:
         assert unit.endpoint is not None and unit.summary is not None
+        own = own_folder(self.environment, unit.endpoint) + "/"
         return Entry(
             self.keys[unit.endpoint],
-            {path: digest(data) for path, data in unit.files.items()},
+            folder,
+            {p: digest(d) for p, d in unit.files.items() if not p.startswith(own)},
             unit.warnings,
             unit.summary,
         )
@@ -99,12 +106,18 @@ def plan(
             continue
         verification = verify(rendered, name, cache)
         reuse = {
-            endpoint: Reused(entry.summary, entry.warnings)
-            for endpoint, entry in cache.entries.items()
-            if keys.get(endpoint) == entry.key and endpoint not in verification.dirty
+            endpoint: _reused(row)
+            for endpoint, row in cache.rows.items()
+            if keys.get(endpoint) == row[0] and endpoint not in verification.dirty
         }
         plans[name] = Plan(name, fingerprint, keys, cache, reuse, verification)
     return plans
+
+
+def _reused(row: list[Any]) -> Reused:
+    """What the pipeline needs of a reused endpoint, from its cache row (see cache.Entry)."""
+    warnings = tuple(diagnostic_from_json(w) for w in row[3]) if row[3] else ()
+    return Reused(EndpointSummary.from_json(row[4]), warnings)
 
 
 def worthwhile(plans: Mapping[str, Plan]) -> bool:
@@ -120,14 +133,13 @@ def worthwhile(plans: Mapping[str, Plan]) -> bool:
 @dataclass
 class Outcome:
     environments: list[str]
-    endpoints: set[str]
-    compiled: int
+    endpoints: set[str] = field(default_factory=set)
+    compiled: int = 0
     """Endpoint-environment pairs compiled this run (the others were reused)."""
-    files: int
-    added: int
-    changed: int
-    removed: int
-    warnings: list[Diagnostic]
+    added: int = 0
+    changed: int = 0
+    removed: int = 0
+    warnings: list[Diagnostic] = field(default_factory=list)
 
 
 def compile_changed(
@@ -140,31 +152,23 @@ def compile_changed(
     progress: Progress,
 ) -> Outcome:
     rendered = root / RENDERED
-    reuse = {name: p.reuse for name, p in plans.items()}
-    entries = {
-        name: {n: p.cache.entries[n] for n in p.reuse} if p.cache else {}
-        for name, p in plans.items()
-    }
+    outcome = Outcome(list(sources.environments))
+    fresh: dict[str, dict[str, Unit]] = {name: {} for name in plans}
     environment_files: dict[str, dict[str, str]] = {}
     produced: set[str] = set()
-    warnings: list[Diagnostic] = []
-    outcome = Outcome(list(sources.environments), set(), 0, 0, 0, 0, 0, warnings)
     with Journal(root) as journal:
         for output in iter_compile(
-            root, manager=manager, sources=sources, reuse=reuse, strict=strict, progress=progress
+            root,
+            manager=manager,
+            sources=sources,
+            reuse={name: p.reuse for name, p in plans.items()},
+            strict=strict,
+            progress=progress,
         ):
             current = plans[output.name]
             assert current.cache is not None
-            warnings.extend(output.diagnostics)
+            outcome.warnings.extend(output.diagnostics)
             for unit in output.units:
-                if unit.endpoint is None:
-                    environment_files[output.name] = {p: digest(d) for p, d in unit.files.items()}
-                    old = current.cache.environment_files
-                else:
-                    entries[output.name][unit.endpoint] = current.entry(unit)
-                    previous = current.cache.entries.get(unit.endpoint)
-                    old = previous.files if previous else {}
-                    outcome.compiled += 1
                 produced.update(unit.files)
                 for path, data in changed(rendered, unit.files).items():
                     journal.put(path, data)
@@ -172,43 +176,49 @@ def compile_changed(
                         outcome.changed += 1
                     else:
                         outcome.added += 1
-                for path in old.keys() - unit.files.keys():
+                if unit.endpoint is None:
+                    environment_files[output.name] = {p: digest(d) for p, d in unit.files.items()}
+                    old: Iterable[str] = current.cache.environment_files
+                else:
+                    # keep the files (not the manifests) until the entry is recorded
+                    fresh[output.name][unit.endpoint] = Unit(
+                        unit.endpoint, unit.files, (), unit.warnings, unit.summary
+                    )
+                    row = current.cache.rows.get(unit.endpoint)
+                    old = row[2] if row else ()
+                    _clear_own_folder(rendered, journal, output.name, unit)
+                for path in set(old) - unit.files.keys():
                     journal.delete(path)
-        for current in plans.values():
+        for name, current in plans.items():
             assert current.cache is not None
-            for endpoint in current.cache.entries.keys() - current.keys.keys():
-                for path in current.cache.entries[endpoint].files:  # an endpoint removed
+            for endpoint in current.cache.rows.keys() - current.keys.keys():  # removed
+                journal.delete(own_folder(name, endpoint))
+                for path in current.cache.rows[endpoint][2]:
                     journal.delete(path)
             _remove_strays(rendered, journal, current.verification.stray, produced)
-        journal.deletes -= produced
-        journal.deletes = {p for p in journal.deletes if (rendered / p).exists()}
+        journal.deletes = {p for p in journal.deletes - produced if os.path.lexists(rendered / p)}
         outcome.removed = len(journal.deletes)
         touched = {*journal.puts, *journal.deletes}
         journal.commit()
     for name, current in plans.items():
         assert current.cache is not None
-        in_env = [p for p in touched if p.split("/", 1)[0] == name]
-        folders = dict(current.cache.folders)
-        restat = folders_of(name, in_env) | current.verification.changed_folders
-        for folder in restat:
-            folders.pop(folder, None)
-        folders.update(record_folders(rendered, _existing(rendered, restat)))
-        save_cache(
-            root,
-            name,
-            EnvironmentCache(
-                current.fingerprint, entries[name], environment_files.get(name, {}), folders
-            ),
-        )
-        outcome.endpoints.update(entries[name])
-        outcome.files += len(environment_files.get(name, {})) + sum(
-            len(e.files) for e in entries[name].values()
-        )
+        _save(root, current, fresh[name], environment_files.get(name, {}), touched)
+        outcome.compiled += len(fresh[name])
+        outcome.endpoints.update(current.keys)
+    save_stamps(root, sources.texts.values())
     return outcome
 
 
-def _existing(rendered: Path, folders: Iterable[str]) -> list[str]:
-    return [f for f in folders if (rendered / f).is_dir()]
+def _clear_own_folder(rendered: Path, journal: Journal, environment: str, unit: Unit) -> None:
+    """Files in an endpoint's own folder that it no longer renders (or that someone added)."""
+    assert unit.endpoint is not None
+    folder = rendered / own_folder(environment, unit.endpoint)
+    if not folder.is_dir():
+        return
+    for file in folder.rglob("*"):
+        relative = file.relative_to(rendered).as_posix()
+        if not file.is_dir() and relative not in unit.files:
+            journal.delete(relative)
 
 
 def _remove_strays(
@@ -229,6 +239,28 @@ def _remove_strays(
                 journal.delete(relative)
 
 
+def _save(
+    root: Path,
+    current: Plan,
+    fresh: Mapping[str, Unit],
+    environment_files: dict[str, str],
+    touched: set[str],
+) -> None:
+    """The environment's cache once the journal is applied: fresh entries with their folders as
+    they now are, reused rows as they were, removed endpoints gone."""
+    assert current.cache is not None
+    rendered = root / RENDERED
+    name = current.environment
+    rows = {n: current.cache.rows[n] for n in current.reuse}
+    for endpoint, unit in fresh.items():
+        stat = folder_stat(rendered / own_folder(name, endpoint))
+        rows[endpoint] = current.entry(unit, stat).to_json()
+    foreign = [p for row in (rows[n] for n in fresh) for p in row[2]]
+    shared = set(current.cache.folders) | folders_of(name, [*environment_files, *foreign])
+    folders = {f: folder_stat(rendered / f) for f in sorted(shared) if (rendered / f).is_dir()}
+    save_cache(root, name, EnvironmentCache(current.fingerprint, rows, environment_files, folders))
+
+
 class Recorder:
     """Keeps what the cache needs of a full compile's units (digests, not the files)."""
 
@@ -244,7 +276,7 @@ class Recorder:
             if unit.endpoint is None:
                 self.environment_files[environment] = {p: digest(d) for p, d in unit.files.items()}
             else:
-                entries[unit.endpoint] = self.plans[environment].entry(unit)
+                entries[unit.endpoint] = self.plans[environment].entry(unit, None)
 
     def __getstate__(self) -> dict[str, object]:
         # crosses the process boundary without the plans (and the caches they hold)
@@ -255,10 +287,17 @@ class Recorder:
         rendered = root / RENDERED
         for name, entries in self.entries.items():
             environment_files = self.environment_files.get(name, {})
-            paths = [p for e in entries.values() for p in e.files] + list(environment_files)
-            folders = record_folders(rendered, folders_of(name, paths))
+            rows = {
+                endpoint: entry._replace(
+                    folder=folder_stat(rendered / own_folder(name, endpoint))
+                ).to_json()
+                for endpoint, entry in entries.items()
+            }
+            foreign = [p for e in entries.values() for p in e.foreign]
+            shared = folders_of(name, [*environment_files, *foreign])
+            folders = {f: folder_stat(rendered / f) for f in sorted(shared)}
             save_cache(
                 root,
                 name,
-                EnvironmentCache(self.fingerprints[name], entries, environment_files, folders),
+                EnvironmentCache(self.fingerprints[name], rows, environment_files, folders),
             )

@@ -9,11 +9,13 @@ of each stage beside it. Nothing here writes to disk: `write` is the caller's (c
 from __future__ import annotations
 
 import hashlib
+import os
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
-from typing import overload
+from typing import NamedTuple, overload
 
 import pluggy
 
@@ -122,22 +124,70 @@ def select_environments(root: Path, wanted: Sequence[str] | None) -> list[Path]:
     return [by_name[name] for name in sorted(set(wanted))]
 
 
-@dataclass(frozen=True)
+Stamp = tuple[int, int, int]
+"""(mtime_ns, size, inode) of a file: unchanged stamp, unchanged file (as git's index assumes)."""
+
+TRUSTED_AGE_NS = 2_000_000_000
+"""A stamp is trusted only for a file last modified this long before it was looked at: a change
+within the same timestamp tick as the recorded mtime could otherwise go unseen (git's "racy"
+files); 2 s covers file systems with coarse timestamps."""
+
+
 class EndpointText:
-    """An endpoint file as read, before parsing: what the compile cache keys on."""
+    """An endpoint file as read, before parsing: what the compile cache keys on. When the cache
+    vouches for a file (its stamp is unchanged), it is not read until something needs its text."""
 
-    file: Path
-    display: str
-    """Path relative to the repository root, as printed in diagnostics."""
-    text: str
-    digest: str
-    """Hash of `text`, the exact text that is parsed."""
+    __slots__ = ("_text", "digest", "display", "file", "stamp")
+
+    def __init__(
+        self, file: Path, display: str, digest: str, text: str | None, stamp: Stamp | None
+    ) -> None:
+        self.file = file
+        self.display = display
+        """Path relative to the repository root, as printed in diagnostics."""
+        self.digest = digest
+        """Hash of the exact text that is parsed."""
+        self._text = text
+        self.stamp = stamp
+        """The file's stamp when it was read, if old enough to be trusted next time."""
+
+    @property
+    def text(self) -> str:
+        if self._text is None:
+            text = read_text(self.file, self.display)
+            if text_digest(text) != self.digest:
+                raise InputError(
+                    [Diagnostic(self.display, 0, 0, "changed during the compile; run it again")]
+                )
+            self._text = text
+        return self._text
 
 
-def read_endpoint(root: Path, file: Path) -> EndpointText:
+def text_digest(text: str) -> str:
+    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+
+
+def _stamp(file: Path) -> tuple[Stamp, bool]:
+    """The file's stamp, and whether it is old enough to be trusted."""
+    now = time.time_ns()
+    stat = os.stat(file)
+    return (stat.st_mtime_ns, stat.st_size, stat.st_ino), stat.st_mtime_ns < now - TRUSTED_AGE_NS
+
+
+def read_endpoint(
+    root: Path, file: Path, known: Mapping[str, tuple[Stamp, str]] | None = None
+) -> EndpointText:
+    """An endpoint file's text, or only its digest when `known` (display path -> (stamp,
+    digest) from the compile cache) has the file with the same stamp."""
     display = file.relative_to(root).as_posix()
+    try:
+        stamp, trusted = _stamp(file)
+    except OSError:
+        stamp, trusted = (0, 0, 0), False
+    if known is not None and trusted and display in known and known[display][0] == stamp:
+        return EndpointText(file, display, known[display][1], None, stamp)
     text = read_text(file, display)
-    return EndpointText(file, display, text, hashlib.blake2b(text.encode()).hexdigest())
+    return EndpointText(file, display, text_digest(text), text, stamp if trusted else None)
 
 
 def parse_endpoint(source: EndpointText) -> LoadedYaml:
@@ -176,13 +226,15 @@ def load_endpoint(root: Path, file: Path) -> LoadedYaml:
     return parse_endpoint(read_endpoint(root, file))
 
 
-def read_endpoints(root: Path) -> tuple[dict[str, EndpointText], list[Diagnostic]]:
+def read_endpoints(
+    root: Path, known: Mapping[str, tuple[Stamp, str]] | None = None
+) -> tuple[dict[str, EndpointText], list[Diagnostic]]:
     """Every endpoint file's text by endpoint name, and the files that could not be read."""
     problems: list[Diagnostic] = []
     texts: dict[str, EndpointText] = {}
     for file in endpoint_files(root):
         try:
-            source = read_endpoint(root, file)
+            source = read_endpoint(root, file, known)
         except InputError as error:
             problems.extend(error.diagnostics)
             continue
@@ -219,11 +271,12 @@ def load(
     environments: Sequence[str] | None,
     *,
     parse: Callable[[str, EndpointText], bool] | None = None,
+    known: Mapping[str, tuple[Stamp, str]] | None = None,
 ) -> Sources:
     """Read every endpoint and environment file; parse the endpoints `parse` selects (default
-    all; the others are parsed on first use, see Sources.endpoint)."""
+    all; the others are parsed on first use, see Sources.endpoint). `known`: see read_endpoint."""
     loaded_environments, environment_problems = load_environments(root, environments)
-    texts, problems = read_endpoints(root)
+    texts, problems = read_endpoints(root, known)
     endpoints: dict[str, LoadedYaml] = {}
     for name, source in texts.items():
         if parse is not None and not parse(name, source):
@@ -439,8 +492,7 @@ def lint(
     )
 
 
-@dataclass(frozen=True)
-class Reused:
+class Reused(NamedTuple):
     """An endpoint whose rendered files are current (the compile cache says so): it is neither
     resolved nor rendered, and what environment-wide hooks need of it comes from the cache."""
 

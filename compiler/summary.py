@@ -4,18 +4,17 @@ Environment-wide rules and renders (an unused workload, the scaler's shard count
 environment against all of its endpoints. Giving them the full EndpointContext of every endpoint
 would make an incremental compile resolve all of them again after a one-line edit; a summary is
 kept in the compile cache beside each endpoint's output, so only the changed endpoint is resolved.
+Named tuples: the cache builds tens of thousands of them per compile.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from compiler.context import EndpointContext
 
 
-@dataclass(frozen=True, order=True)
-class ServedSummary:
+class ServedSummary(NamedTuple):
     name: str
     runtime: str
     """The runtime that serves it (mlflow, vllm, triton, custom)."""
@@ -25,8 +24,7 @@ class ServedSummary:
     gpu_count: int
 
 
-@dataclass(frozen=True, order=True)
-class EndpointSummary:
+class EndpointSummary(NamedTuple):
     """One endpoint as deployed to one environment."""
 
     name: str
@@ -34,24 +32,13 @@ class EndpointSummary:
     namespace: str
     served: tuple[ServedSummary, ...]
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "owner": self.owner,
-            "namespace": self.namespace,
-            "served": [
-                [s.name, s.runtime, s.workload, s.traffic_percent, s.gpu_count] for s in self.served
-            ],
-        }
+    def to_json(self) -> list[Any]:
+        return [self.name, self.owner, self.namespace, [list(s) for s in self.served]]
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> EndpointSummary:
-        return cls(
-            data["name"],
-            data["owner"],
-            data["namespace"],
-            tuple(ServedSummary(*row) for row in data["served"]),
-        )
+    def from_json(cls, row: list[Any]) -> EndpointSummary:
+        name, owner, namespace, served = row
+        return cls(name, owner, namespace, tuple(ServedSummary(*s) for s in served))
 
 
 def summarize(endpoint: EndpointContext) -> EndpointSummary:

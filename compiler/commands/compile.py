@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pluggy
 
-from compiler.cache import drop_cache
+from compiler.cache import drop_cache, load_stamps, save_stamps
 from compiler.commands._common import EXIT_CODES, ProgressBar, add_root, repository_root
 from compiler.config import load_config
 from compiler.diagnostics import Diagnostic
@@ -22,6 +22,7 @@ from compiler.incremental import Recorder, compile_changed, plan, worthwhile
 from compiler.pipeline import (
     EndpointText,
     EnvironmentOutput,
+    Sources,
     endpoint_files,
     environment_files,
     iter_compile,
@@ -100,7 +101,8 @@ def run(args: argparse.Namespace) -> int:
             )
             return _check(root, outputs, whole_tree=not args.env)
     manager = _manager(root)
-    sources = load(root, args.env, parse=_skip_parsing)
+    stamps = {} if args.no_cache else load_stamps(root)
+    sources = load(root, args.env, parse=_skip_parsing, known=stamps)
     plans = None if sources.problems else plan(root, manager, sources, strict=args.strict)
     if plans is not None and not args.no_cache and worthwhile(plans):
         with ProgressBar() as progress:
@@ -110,7 +112,7 @@ def run(args: argparse.Namespace) -> int:
         print_diagnostics(sorted(set(outcome.warnings)))
         print(
             f"compiled {len(outcome.endpoints)} endpoints into {len(outcome.environments)} "
-            f"environments ({', '.join(outcome.environments)}): {outcome.files} files, "
+            f"environments ({', '.join(outcome.environments)}): "
             f"{outcome.changed} changed, {outcome.added} added, {outcome.removed} removed "
             f"({outcome.compiled} endpoint-environment pairs compiled again, the others "
             "unchanged since the last compile)",
@@ -119,7 +121,7 @@ def run(args: argparse.Namespace) -> int:
         return 0
     jobs = _jobs(args, root)
     if jobs > 1:
-        return _compile_in_parallel(args, root, jobs)
+        return _compile_in_parallel(args, root, jobs, sources)
     sources = parse_all(sources)
     recorder = Recorder(plans) if plans is not None else None
     with ProgressBar() as progress:
@@ -153,6 +155,7 @@ def run(args: argparse.Namespace) -> int:
             difference = tree.commit()
     if recorder is not None:
         recorder.save(root)
+        save_stamps(root, sources.texts.values())
     print_diagnostics(sorted(set(warnings)))
     print(
         f"compiled {len(endpoints)} endpoints into {len(compiled)} environments "
@@ -209,7 +212,7 @@ def _stage_environment(root: Path, environment: str, strict: bool, staging: Path
     )
 
 
-def _compile_in_parallel(args: argparse.Namespace, root: Path, jobs: int) -> int:
+def _compile_in_parallel(args: argparse.Namespace, root: Path, jobs: int, sources: Sources) -> int:
     """One process per environment (up to `jobs` at once), all staging into one tree that is
     swapped in only when every environment succeeded."""
     environments = [f.stem for f in select_environments(root, args.env)]
@@ -245,6 +248,7 @@ def _compile_in_parallel(args: argparse.Namespace, root: Path, jobs: int) -> int
     for recorder in recorders:
         if recorder is not None:
             recorder.save(root)
+    save_stamps(root, sources.texts.values())
     print_diagnostics(sorted(warnings))
     print(
         f"compiled {len(endpoints)} endpoints into {len(environments)} environments "
