@@ -105,6 +105,14 @@ def default_jobs(endpoints: int, environments: int) -> int:
     return max(1, min(cores or 1, endpoints * environments // PAIRS_PER_EXTRA_PROCESS))
 
 
+class RemoteTraceback(Exception):
+    """The traceback of a failure in a forked child, chained to the error the parent raises
+    (shown with KNOBLESS_DEBUG=1, like any internal error's)."""
+
+    def __str__(self) -> str:
+        return f"\n\n(in the validate process)\n{self.args[0]}"
+
+
 def _child(
     connection: Connection,
     sources: Sources,
@@ -114,8 +122,8 @@ def _child(
 ) -> None:  # pragma: no cover - runs in a forked child; its result is checked by the tests
     try:
         connection.send((check_share(sources, names, selected, manager), None))
-    except BaseException:
-        connection.send((None, traceback.format_exc()))
+    except BaseException as error:  # a bug: the parent reports it as an internal error
+        connection.send((None, (f"{type(error).__name__}: {error}", traceback.format_exc())))
     finally:
         connection.close()
 
@@ -142,19 +150,31 @@ def run_shares(
         child.start()
         sender.close()
         children.append((child, receiver))
-    results = [check_share(sources, parts[0], selected, manager)]
-    for child, receiver in children:
+    try:
+        results = [check_share(sources, parts[0], selected, manager)]
+    except BaseException:  # a bug (or ^C) here: the children's work is moot, stop them
+        for child, receiver in children:
+            child.terminate()
+            child.join()
+            receiver.close()
+        raise
+    failures = []
+    for child, receiver in children:  # every child is heard and joined, failed or not
         try:
             result, failure = receiver.recv()
         except EOFError:  # it died without a word (killed, out of memory)
             child.join()
-            result, failure = None, f"it exited with code {child.exitcode}"
+            result, failure = None, (f"it exited with code {child.exitcode}", "")
         finally:
             receiver.close()
         child.join()
         if result is None:
-            raise RuntimeError(f"a validate worker process failed: {failure}")
-        results.append(result)
+            failures.append(failure)
+        else:
+            results.append(result)
+    if failures:
+        summary, remote = failures[0]
+        raise RuntimeError(f"in a validate process: {summary}") from RemoteTraceback(remote)
     return results
 
 

@@ -132,3 +132,32 @@ def test_shares_are_contiguous_and_balanced() -> None:
 def test_small_repositories_stay_in_one_process() -> None:
     assert default_jobs(6, 3) == 1
     assert default_jobs(10_000, 3) >= 1
+
+
+BROKEN_PLUGIN = """\
+from compiler import hookimpl
+
+
+@hookimpl
+def knobless_validate_endpoint(spec, environment, source, endpoint):
+    if spec.name == "fraud-35":
+        raise RuntimeError("a bug in a plugin")
+    return ()
+"""
+
+
+def test_a_bug_in_a_worker_is_an_internal_error_not_a_hang(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    template = (repo / "endpoints" / "fraud-scorer.yaml").read_text()
+    for index in range(40):
+        name = f"fraud-{index:02d}"
+        (repo / "endpoints" / f"{name}.yaml").write_text(
+            template.replace("name: fraud-scorer", f"name: {name}")
+        )
+    (repo / "knobless_broken_check.py").write_text(BROKEN_PLUGIN)
+    (repo / "knobless.toml").write_text('plugins = ["knobless_broken_check"]\n')
+    for jobs in ("1", "2"):  # fraud-35 is in the second share: a forked child meets the bug
+        code, err = validate(repo, capsys, "--jobs", jobs)
+        assert code == 70, err
+        assert "knobless: internal error:" in err and "a bug in a plugin" in err, err
