@@ -30,6 +30,7 @@ from plugins.apa.horizontal import (
     aligned_instant,
     answer,
     demand,
+    rate_range,
     replicas_needed,
     vertical_boundary,
 )
@@ -52,6 +53,7 @@ __all__ = [
     "answer",
     "decide",
     "demand",
+    "rate_range",
     "replicas_needed",
     "schedule_floor",
     "vertical_boundary",

@@ -17,6 +17,7 @@ fallback until a healthy latency is known, or when no gateway rate exists.
 from __future__ import annotations
 
 import math
+import re
 from collections import deque
 from dataclasses import dataclass
 
@@ -99,7 +100,18 @@ class ConcurrencyWindow:
 RATE_RANGE_S = 30.0
 """Range of the `rate()` in the default `requests` query (`[30s]`, plugins/apa/config.py; a test
 holds them equal). The rate a range query returns is the mean over that range: a step shows as
-a 30 s ramp, which `ArrivalEstimate` undoes."""
+a 30 s ramp, which `ArrivalEstimate` undoes — given the range the query really uses
+(`rate_range`): with a 3 s range read as 30 s, a new series would read 3x its rate."""
+_RANGE = re.compile(r"\[(\d+)([smh])\]")
+_UNITS = {"s": 1, "m": 60, "h": 3600}
+
+
+def rate_range(query: str) -> float | None:
+    """Seconds of the first range selector of a PromQL query (`[30s]` -> 30.0), None if none."""
+    match = _RANGE.search(query)
+    return None if match is None else float(int(match[1]) * _UNITS[match[2]])
+
+
 TREND_SPAN_S = 10.0
 """How far back the rise of the rate is measured. At least the scrape interval: the rate only
 moves when a scrape lands, so a shorter span would see a whole scrape's rise in one second."""
@@ -166,15 +178,21 @@ class ArrivalEstimate:
 
 class HorizontalWindow:
     """The horizontal signals of one served version over the same window: measured in-flight,
-    the gateway's request rate, and the arrival rate estimated from it (`ArrivalEstimate`)."""
+    the gateway's request rate, and the arrival rate estimated from it (`ArrivalEstimate`).
+
+    `rate_range_s` is the range of the `rate()` in the `requests` query actually configured
+    (`rate_range(queries["requests"])`). Without it (None) there is no estimate: the arrivals
+    are the rate itself, as before the estimate existed — a wrong range would mis-size every
+    step, so the caller has to say it.
+    """
 
     __slots__ = ("_estimate", "arrivals", "concurrency", "requests")
 
-    def __init__(self, window_s: float = 20.0, rate_range_s: float = RATE_RANGE_S) -> None:
+    def __init__(self, window_s: float = 20.0, rate_range_s: float | None = None) -> None:
         self.concurrency = ConcurrencyWindow(window_s)
         self.requests = ConcurrencyWindow(window_s)
         self.arrivals = ConcurrencyWindow(window_s)
-        self._estimate = ArrivalEstimate(rate_range_s)
+        self._estimate = None if rate_range_s is None else ArrivalEstimate(rate_range_s)
 
     @property
     def last_t(self) -> float | None:
@@ -183,7 +201,8 @@ class HorizontalWindow:
     def add(self, t: float, concurrency: float, requests: float = 0.0) -> None:
         self.concurrency.add(t, concurrency)
         self.requests.add(t, requests)
-        self.arrivals.add(t, self._estimate.add(t, requests))
+        estimate = self._estimate
+        self.arrivals.add(t, requests if estimate is None else estimate.add(t, requests))
 
 
 BACKLOG_ALLOWANCE = 1.5

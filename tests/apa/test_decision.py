@@ -156,14 +156,17 @@ def test_arrival_estimate_ignores_noise_and_falls() -> None:
 
 
 def test_answer_sizes_a_step_before_the_rate_shows_it() -> None:
-    window = HorizontalWindow(20.0)
     rates = scraped_rate([3000.0] * 60 + [30000.0] * 15)
+    wide = replace(BOUNDS, concurrency_max=1000.0)
+    window, bare = HorizontalWindow(20.0, rate_range_s=30.0), HorizontalWindow(20.0)
     for t, rate in enumerate(rates):
         window.add(float(t), rate * 0.015, rate)
+        bare.add(float(t), rate * 0.015, rate)
     # 30,000 rps x 15 ms = 450 in flight / 10 per replica, where the rate (12,000) says 18.
     assert answer(window, 74.0, BOUNDS, 10.0, 15.0) == Answer(10.0, True)  # the ceiling (100)
-    wide = replace(BOUNDS, concurrency_max=1000.0)
     assert answer(window, 74.0, wide, 10.0, 15.0).value == pytest.approx(45.0)
+    # Without the query's range there is no estimate: the rate itself (x 1.5 backlog at most).
+    assert answer(bare, 74.0, wide, 10.0, 15.0).value == pytest.approx(18.0)
 
 
 def test_aligned_instants_and_vertical_boundaries() -> None:

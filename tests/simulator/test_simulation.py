@@ -142,11 +142,14 @@ def test_scale_to_zero_and_the_way_back() -> None:
     assert sim.summaries["apa"]["rejected_fraction"] < 0.05
 
 
-def test_the_arrival_estimate_assumes_the_default_rate_range() -> None:
-    # The scaler reconstructs arrivals from `rate(...[30s])`: the window's range must be that of
-    # the default `requests` query, or the estimate is off by their ratio.
+def test_the_arrival_estimate_reads_the_range_of_the_requests_query() -> None:
+    # The scaler reconstructs arrivals from `rate(...[30s])`: its windows take the range of the
+    # configured `requests` query, and the simulator reads Prometheus through the same range.
     from plugins.apa.config import DEFAULT_QUERIES
-    from plugins.apa.horizontal import RATE_RANGE_S
-    from plugins.apa.simulator.observed import rate_window
+    from plugins.apa.horizontal import RATE_RANGE_S, rate_range
+    from plugins.apa.simulator.observed import RATE_WINDOW_S, rate_window
 
-    assert rate_window(DEFAULT_QUERIES["requests"]) == RATE_RANGE_S
+    assert rate_range(DEFAULT_QUERIES["requests"]) == RATE_RANGE_S == RATE_WINDOW_S
+    assert rate_range('rate(x{a="b"}[1m])') == 60.0
+    assert rate_range("sum(up)") is None
+    assert rate_window("sum(up)") == 60

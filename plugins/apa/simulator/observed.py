@@ -18,19 +18,15 @@ backlog, whose requests complete later).
 from __future__ import annotations
 
 import math
-import re
 
 from plugins.apa.config import DEFAULT_QUERIES, HORIZONTAL_SIGNAL
-from plugins.apa.decision import Signals
-
-_RANGE = re.compile(r"\[(\d+)([smh])\]")
-_UNITS = {"s": 1, "m": 60, "h": 3600}
+from plugins.apa.decision import Signals, rate_range
 
 
 def rate_window(query: str) -> int:
     """Seconds of the first range selector in a PromQL template (`[1m]` -> 60); 60 if none."""
-    match = _RANGE.search(query)
-    return 60 if match is None else int(match[1]) * _UNITS[match[2]]
+    seconds = rate_range(query)
+    return 60 if seconds is None else int(seconds)
 
 
 RATE_WINDOW_S = rate_window(DEFAULT_QUERIES[HORIZONTAL_SIGNAL])

@@ -23,6 +23,7 @@ from plugins.apa.decision import (
     aligned_instant,
     answer,
     decide,
+    rate_range,
     schedule_floor,
     vertical_boundary,
 )
@@ -121,12 +122,18 @@ class ApaPolicy(KedaHpaPolicy):
         phases: tuple[float, float, float],
         start: datetime,
         config: ScalerConfig | None = None,
+        *,
+        rate_range_s: float | None = None,
     ):
         super().__init__(system, system.min_replicas, 1.0, phases[:2])
         self.scaler = config or ScalerConfig()
         self.config: VerticalConfig = self.scaler.vertical
         self.bounds = system.bounds
-        self.window = HorizontalWindow(system.window_s)
+        # The range of the `requests` query the simulated Prometheus is read with (default: the
+        # scaler's own query), as the server gives it to its windows.
+        if rate_range_s is None:
+            rate_range_s = rate_range(self.scaler.queries["requests"])
+        self.window = HorizontalWindow(system.window_s, rate_range_s)
         self.state = VerticalState.initial(self.bounds)
         self.vertical_phase = _phase(phases[2], self.config.interval_s)
         self.start = start

@@ -121,7 +121,12 @@ def simulate(
         target: tuple[float, float] | None = None
         run_inputs = inputs
         if name == "apa":
-            apa = apa_policy(system, (phases[0], phases[1], phases[2]), start)
+            apa = apa_policy(
+                system,
+                (phases[0], phases[1], phases[2]),
+                start,
+                rate_range_s=float(inputs.rate_window_s),
+            )
             policy = apa
         elif name == "fixed":
             policy = FixedPolicy(system, fixed_target, (phases[0], phases[1]))
