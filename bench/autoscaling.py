@@ -81,21 +81,13 @@ class LittlesLaw(ApaPolicy):
         self.window.add(instant, view.observed.concurrency_rate(instant), 0.0)
 
 
-class RateOnlyWindow(HorizontalWindow):
-    """The window without the arrival estimate: the gateway's rate()[30s] as it comes."""
-
-    def add(self, t: float, concurrency: float, requests: float = 0.0) -> None:
-        self.concurrency.add(t, concurrency)
-        self.requests.add(t, requests)
-        self.arrivals.add(t, requests)
-
-
 class RateOnly(ApaPolicy):
-    """Demand from the request rate itself, not the arrivals reconstructed from it."""
+    """Demand from the request rate itself, not the arrivals reconstructed from it: a window
+    not told the query's range (the gRPC server until its registry passes it)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.window = RateOnlyWindow(self.system.window_s)
+        self.window = HorizontalWindow(self.system.window_s)
 
 
 class NoFleetGuard(ApaPolicy):

@@ -191,7 +191,8 @@ class HorizontalWindow:
     def __init__(self, window_s: float = 20.0, rate_range_s: float | None = None) -> None:
         self.concurrency = ConcurrencyWindow(window_s)
         self.requests = ConcurrencyWindow(window_s)
-        self.arrivals = ConcurrencyWindow(window_s)
+        # Without an estimate the arrivals are the requests: the same window, kept once.
+        self.arrivals = self.requests if rate_range_s is None else ConcurrencyWindow(window_s)
         self._estimate = None if rate_range_s is None else ArrivalEstimate(rate_range_s)
 
     @property
@@ -202,7 +203,8 @@ class HorizontalWindow:
         self.concurrency.add(t, concurrency)
         self.requests.add(t, requests)
         estimate = self._estimate
-        self.arrivals.add(t, requests if estimate is None else estimate.add(t, requests))
+        if estimate is not None:
+            self.arrivals.add(t, estimate.add(t, requests))
 
 
 BACKLOG_ALLOWANCE = 1.5
