@@ -1,9 +1,11 @@
 """The gRPC process's view of the ScaledObjects: which slot of the answer table answers a call.
 
 KEDA sends the trigger metadata with every call; it is validated once per distinct map and
-cached by (namespace, name) and by the call's serialized ScaledObjectRef. An invalid map is
-cached as its error, so a broken ScaledObject costs little and never disturbs the others. What
-the sampler needs (the metadata, parsed again there) travels once, on registration.
+cached by the call's serialized ScaledObjectRef (deterministic bytes: name, namespace, sorted
+metadata), so the same map always gives the same key and a new key for a known ScaledObject
+means its metadata changed. An invalid map is cached as its error, so a broken ScaledObject
+costs little and never disturbs the others. What the sampler needs (the metadata, parsed again
+there) travels once, on registration; this process keeps no copy of it.
 """
 
 from __future__ import annotations
@@ -22,21 +24,21 @@ class TableFull(Exception):
 class Slot:
     """One ScaledObject known to the gRPC process."""
 
-    __slots__ = ("index", "items", "last_call", "metric_name", "name", "namespace", "wire")
+    __slots__ = ("index", "last_call", "metric_name", "name", "namespace", "wire")
 
-    def __init__(self, index: int, namespace: str, name: str, items: Items) -> None:
+    def __init__(self, index: int, namespace: str, name: str) -> None:
         self.index = index
         self.namespace = namespace
         self.name = name
-        self.items = items
         self.metric_name = f"apa-replicas-{name}"
         self.last_call = 0.0
         self.wire: set[bytes] = set()  # serialized refs known to carry exactly this metadata
 
 
 class Directory:
-    def __init__(self, capacity: int, on_register: Callable[[Slot, bool], None]) -> None:
-        """`on_register(slot, new)` runs for every new ScaledObject or changed metadata."""
+    def __init__(self, capacity: int, on_register: Callable[[Slot, bool, Items], None]) -> None:
+        """`on_register(slot, new, items)` runs for every new ScaledObject or changed metadata
+        (`items`: the metadata map, sorted)."""
         self._capacity = capacity
         self._on_register = on_register
         self._slots: dict[tuple[str, str], Slot] = {}
@@ -87,10 +89,6 @@ class Directory:
         `announce=False` skips `on_register` (a restore sends its own message)."""
         ref = (namespace, name)
         items = tuple(sorted(metadata.items()))
-        slot = self._slots.get(ref)
-        if slot is not None and slot.items == items:
-            slot.last_call = now
-            return slot
         failed = self._invalid.get(ref)
         if failed is not None and failed[0] == items:
             raise failed[1]
@@ -100,16 +98,16 @@ class Directory:
             self._invalid[ref] = (items, error)
             raise
         self._invalid.pop(ref, None)
+        slot = self._slots.get(ref)
         new = slot is None
         if slot is None:
-            slot = Slot(self._allocate(), namespace, name, items)
+            slot = Slot(self._allocate(), namespace, name)
             self._slots[ref] = slot
         else:  # the user changed the spec: same slot, the sampler keeps what it learned
             self._forget_wire(slot)
-            slot.items = items
         slot.last_call = now
         if announce:
-            self._on_register(slot, new)
+            self._on_register(slot, new, items)
         return slot
 
     def _allocate(self) -> int:

@@ -7,6 +7,7 @@ again (once per distinct map) and caches by (namespace, name).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Mapping
 from dataclasses import replace
 
@@ -15,7 +16,8 @@ from plugins.apa.metadata import InvalidMetadata, TriggerMetadata
 from plugins.apa.prometheus import Key
 from plugins.apa.state import Saved
 
-Items = tuple[tuple[str, str], ...]
+Items = str
+"""The metadata map as compact JSON, keys sorted."""
 
 
 class Entry:
@@ -74,12 +76,19 @@ class Entry:
 
     def saved(self) -> Saved:
         return Saved(
-            self.namespace, self.name, dict(self.items), self.vertical, self.value, self.active
+            self.namespace,
+            self.name,
+            json.loads(self.items),
+            self.vertical,
+            self.value,
+            self.active,
         )
 
 
 def _items(metadata: Mapping[str, str]) -> Items:
-    return tuple(sorted(metadata.items()))
+    # The map as one compact string (sorted keys): what change detection and the state file
+    # need, in one object instead of fifteen pairs of strings (10 MB at 10,000 objects).
+    return json.dumps(dict(sorted(metadata.items())), separators=(",", ":"))
 
 
 class Registry:

@@ -193,6 +193,11 @@ class Sampler:
         self.telemetry.tick_seconds.labels("horizontal").observe(time.perf_counter() - started)
         if self.on_tick is not None:
             self.on_tick()
+        # httpx leaves each response (a 1 MB body at 10,000 series) in a reference cycle, and
+        # with the raised thresholds nothing else here allocates enough to trigger a collection:
+        # measured, +1.8 MB a second. The young generations are small: this costs well under
+        # a millisecond.
+        gc.collect(1)
         self.ticked.set()
         self.ticked = asyncio.Event()
 

@@ -23,7 +23,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
 from plugins.apa.answers import AnswerTable
 from plugins.apa.config import ScalerConfig
-from plugins.apa.directory import Directory, Slot
+from plugins.apa.directory import Directory, Items, Slot
 from plugins.apa.link import Channel
 from plugins.apa.metadata import InvalidMetadata
 from plugins.apa.proto import externalscaler_pb2_grpc as pb_grpc
@@ -78,10 +78,10 @@ async def serve(options: ServerOptions, stop: asyncio.Event) -> int:
     link = Link(await Channel.open(ours))
     channel = link.channel
 
-    def register(slot: Slot, new: bool) -> None:
+    def register(slot: Slot, new: bool, items: Items) -> None:
         if new:
             table.clear(slot.index)  # a reused slot: nothing from its previous owner
-        channel.send("register", slot.index, slot.namespace, slot.name, slot.items)
+        channel.send("register", slot.index, slot.namespace, slot.name, items)
 
     directory = Directory(table.capacity, register)
     pump: asyncio.Task[None] | None = None
@@ -182,7 +182,7 @@ def _spawn(sock: socket.socket, table: AnswerTable) -> subprocess.Popen[bytes]:
     env = {**os.environ, "PYTHONPATH": root if not path else f"{root}{os.pathsep}{path}"}
     fds = (sock.fileno(), table.fd)
     return subprocess.Popen(
-        [sys.executable, "-m", "plugins.apa.worker", *map(str, fds)],
+        [sys.executable, "-m", "plugins.apa", *map(str, fds)],
         pass_fds=fds,
         env=env,
         stdin=subprocess.DEVNULL,

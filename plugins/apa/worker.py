@@ -1,7 +1,7 @@
 """The sampler process: Prometheus queries, windows, vertical decisions, state file, /metrics.
 
-Started by the gRPC process (`server.py`) as `python -m plugins.apa.worker SOCKET_FD TABLE_FD`
-with a socketpair end and the answer table inherited. A tick over 10,000 ScaledObjects takes
+Started by the gRPC process (`server.py`) as `python -m plugins.apa SOCKET_FD TABLE_FD`
+(`__main__.py`) with a socketpair end and the answer table inherited. A tick over 10,000 ScaledObjects takes
 about 100 ms of CPU every second and a vertical round more; in the gRPC process that time held
 every call queued behind it (p99 4x a no-op server's). Here it only shares the cores, and the
 gRPC process reads the answers from shared memory (`answers.py`).
@@ -184,11 +184,3 @@ def main(argv: list[str]) -> int:
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     sock = socket.socket(fileno=int(argv[0]))
     return asyncio.run(_main(sock, int(argv[1])))
-
-
-if __name__ == "__main__":
-    # Run as the module `plugins.apa.worker`, not `__main__`: pickled WorkerSettings and Saved
-    # name their classes by module.
-    from plugins.apa import worker
-
-    sys.exit(worker.main(sys.argv[1:]))
