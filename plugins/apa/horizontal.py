@@ -138,7 +138,9 @@ class ArrivalEstimate:
 
     def __init__(self, range_s: float = RATE_RANGE_S, span_s: float = TREND_SPAN_S) -> None:
         self.range_s = range_s
-        self.span_s = span_s
+        # A span longer than the range would count a step twice once the range holds it all
+        # (base already up, rise still in the span): at most the range.
+        self.span_s = min(span_s, range_s)
         self._base_t: deque[float] = deque()  # sliding min over the range: increasing values
         self._base_v: deque[float] = deque()
         self._lag_t: deque[float] = deque()  # samples back to the last one at or before t - span

@@ -155,6 +155,28 @@ def test_arrival_estimate_ignores_noise_and_falls() -> None:
     assert estimate.add(70.0, 45.0) == pytest.approx(3.0 + 42.0 * 30 / 10)
 
 
+def test_arrival_estimate_with_a_range_shorter_than_its_span_is_the_rate() -> None:
+    # A 3 s range (the scaler's integration tests) follows a step within 3 s by itself: the
+    # estimate never reads above the rate, so a new series is not over-read.
+    estimate = ArrivalEstimate(range_s=3.0)
+    rates = scraped_rate([0.0] * 20 + [150.0] * 20, scrape_s=1, range_s=3)
+    assert [estimate.add(float(t), rate) for t, rate in enumerate(rates)] == rates
+
+
+@pytest.mark.parametrize("range_s", [3, 10, 30, 60])
+@pytest.mark.parametrize("scrape_s", [1, 5, 10])
+def test_arrival_estimate_never_reads_past_a_step(range_s: int, scrape_s: int) -> None:
+    # Steps up and down (a new series, a 10x spike, a fall): between the rate and the top of
+    # the step whatever the range, for scrape intervals up to the 10 s span.
+    arrivals = [0.0] * 30 + [300.0] * 90 + [3000.0] * 120 + [100.0] * 120
+    estimate = ArrivalEstimate(range_s=float(range_s))
+    top = 0.0
+    for t, rate in enumerate(scraped_rate(arrivals, scrape_s, range_s)):
+        top = max(top, arrivals[max(0, t - 1)])
+        value = estimate.add(float(t), rate)
+        assert rate <= value <= top * 1.000001, (t, rate, value)
+
+
 def test_answer_sizes_a_step_before_the_rate_shows_it() -> None:
     rates = scraped_rate([3000.0] * 60 + [30000.0] * 15)
     wide = replace(BOUNDS, concurrency_max=1000.0)
