@@ -22,10 +22,11 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import importlib.metadata
+import json
 import os
 import sys
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -41,7 +42,7 @@ from compiler.summary import EndpointSummary
 if TYPE_CHECKING:
     from compiler.pipeline import EndpointText, Stamp
 
-VERSION = 1
+VERSION = 2
 CACHE_DIR = Path(".knobless") / "cache"
 CACHE_DIR_ENV = "KNOBLESS_CACHE_DIR"
 """Environment variable that moves the cache (relative paths are from the repository root)."""
@@ -120,6 +121,10 @@ def environment_fingerprint(
     return hasher.hexdigest()
 
 
+def names_digest(names: Iterable[str]) -> str:
+    return digest("\n".join(sorted(names)).encode())
+
+
 def endpoint_key(environment: str, display: str, text_digest: str) -> str:
     return digest(f"{environment}\n{display}\n{text_digest}".encode())
 
@@ -182,6 +187,10 @@ class EnvironmentCache:
     """Digest of each environment-wide file (platform objects), by path relative to rendered/."""
     folders: dict[str, FolderStat] = field(default_factory=dict)
     """Folders of rendered/<env>/ that are no endpoint's own (the environment's, shared ones)."""
+    environment_warnings: tuple[Diagnostic, ...] = ()
+    """What the environment-wide stage (its lint and objects) found."""
+    names: str = ""
+    """Digest of every endpoint file's name (environment-wide lint reads them)."""
 
     def entry(self, name: str) -> Entry:
         return entry_from_json(self.rows[name])
@@ -191,10 +200,13 @@ class EnvironmentCache:
             {
                 "version": VERSION,
                 "fingerprint": self.fingerprint,
-                "endpoints": dict(sorted(self.rows.items())),
+                "endpoints": self.rows,
                 "environment": self.environment_files,
                 "folders": self.folders,
-            }
+                "environment_warnings": [_diagnostic_to_json(d) for d in self.environment_warnings],
+                "names": self.names,
+            },
+            option=orjson.OPT_SORT_KEYS,
         )
 
     @classmethod
@@ -204,7 +216,15 @@ class EnvironmentCache:
             if raw.get("version") != VERSION:
                 return None
             folders = {f: tuple(stat) if stat else None for f, stat in raw["folders"].items()}
-            return cls(raw["fingerprint"], raw["endpoints"], raw["environment"], folders)
+            warnings = tuple(diagnostic_from_json(d) for d in raw["environment_warnings"])
+            return cls(
+                raw["fingerprint"],
+                raw["endpoints"],
+                raw["environment"],
+                folders,
+                warnings,
+                raw["names"],
+            )
         except (orjson.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError):
             return None  # a damaged cache is no cache
 
@@ -259,10 +279,34 @@ def save_stamps(root: Path, texts: Iterable[EndpointText]) -> None:
     _write(cache_dir(root), STAMPS, orjson.dumps({"version": VERSION, "files": files}))
 
 
+EVALUATIONS = "environments.json"
+
+
+def load_evaluations(root: Path) -> dict[str, tuple[dict[str, str], Any]]:
+    """Earlier jsonnet evaluations (see compiler.environments.Evaluations)."""
+    try:
+        raw = json.loads((cache_dir(root) / EVALUATIONS).read_bytes())
+        if raw.get("version") != VERSION:
+            return {}
+        return {path: (row[0], row[1]) for path, row in raw["evaluations"].items()}
+    except (OSError, ValueError, KeyError, TypeError, IndexError, AttributeError):
+        return {}
+
+
+def save_evaluations(root: Path, memo: Mapping[str, tuple[dict[str, str], Any]]) -> None:
+    # the standard json module: environment values may hold integers orjson cannot write
+    data = {"version": VERSION, "evaluations": {p: list(row) for p, row in memo.items()}}
+    _write(cache_dir(root), EVALUATIONS, json.dumps(data).encode())
+
+
 # -- folders of rendered/<env>/ ---------------------------------------------------------------------
 
 
 def folder_stat(path: Path) -> FolderStat:
+    return _stat(str(path))
+
+
+def _stat(path: str) -> FolderStat:
     try:
         stat = os.stat(path)
     except OSError:
@@ -291,16 +335,18 @@ class Verification:
     """Endpoints whose files on disk may not be what the cache says."""
     stray: tuple[str, ...] = ()
     """Files and folders in rendered/<env>/ that no endpoint or environment object owns."""
+    shared: bool = False
+    """Whether a folder that is no endpoint's own changed since knobless wrote it."""
 
 
 def verify(rendered: Path, environment: str, cache: EnvironmentCache) -> Verification:
     """Compare rendered/<env>/ with the cache: every endpoint's own folder by (mtime, inode); the
     shared folders likewise, and when one changed, its files by content."""
+    base = f"{rendered}/{environment}/"  # strings: pathlib costs more than the stat here
     dirty = {
         name
         for name, row in cache.rows.items()
-        if folder_stat(rendered / own_folder(environment, name))
-        != (tuple(row[1]) if row[1] else None)
+        if _stat(base + name) != (tuple(row[1]) if row[1] else None)
     }
     changed = [f for f, stat in cache.folders.items() if folder_stat(rendered / f) != stat]
     if not changed:
@@ -338,4 +384,4 @@ def verify(rendered: Path, environment: str, cache: EnvironmentCache) -> Verific
             owner = owners.get(f"{folder}/{name}")
             if owner is not None:
                 dirty.add(owner)
-    return Verification(frozenset(dirty), tuple(stray))
+    return Verification(frozenset(dirty), tuple(stray), shared=True)

@@ -14,15 +14,16 @@ if TYPE_CHECKING:
 
 from compiler.errors import EXIT_INTERNAL, EXIT_INVALID, EXIT_USAGE, KnoblessError
 
-# Sub-command modules of the compiler itself; each has `register(subparsers)`.
-COMMAND_MODULES: tuple[str, ...] = (
-    "compiler.commands.compile",
-    "compiler.commands.validate",
-    "compiler.commands.schema",
-    "compiler.commands.diff",
-    "compiler.commands.explain",
-    "compiler.argocd.cli",
-)
+# Sub-command modules of the compiler itself, by command; each has `register(subparsers)`.
+COMMANDS: dict[str, str] = {
+    "compile": "compiler.commands.compile",
+    "validate": "compiler.commands.validate",
+    "schema": "compiler.commands.schema",
+    "diff": "compiler.commands.diff",
+    "explain": "compiler.commands.explain",
+    "argocd": "compiler.argocd.cli",
+}
+COMMAND_MODULES: tuple[str, ...] = tuple(COMMANDS.values())
 
 EPILOG = """\
 exit codes:
@@ -33,7 +34,11 @@ exit codes:
 """
 
 
-def build_parser(manager: pluggy.PluginManager | None = None) -> argparse.ArgumentParser:
+def build_parser(
+    manager: pluggy.PluginManager | None = None, *, only: str | None = None
+) -> argparse.ArgumentParser:
+    """The whole command line, or with `only` (a built-in command) just that command and the
+    plugins' ones: `knobless compile` need not import the Argo CD client to start."""
     from compiler.plugins import build_plugin_manager
 
     parser = argparse.ArgumentParser(
@@ -45,7 +50,7 @@ def build_parser(manager: pluggy.PluginManager | None = None) -> argparse.Argume
     )
     parser.add_argument("--version", action="version", version=f"knobless {_version()}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for module in COMMAND_MODULES:
+    for module in [COMMANDS[only]] if only in COMMANDS else COMMAND_MODULES:
         importlib.import_module(module).register(subparsers)
     # Plugins (the APA scaler and simulator among them) add their own commands.
     (manager or build_plugin_manager()).hook.knobless_add_commands(subparsers=subparsers)
@@ -63,8 +68,9 @@ def _version() -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     try:
-        parser = build_parser()
-        args = parser.parse_args(argv)
+        words = list(sys.argv[1:] if argv is None else argv)
+        parser = build_parser(only=words[0] if words and words[0] in COMMANDS else None)
+        args = parser.parse_args(words)
         return int(args.handler(args))
     except KnoblessError as error:
         from compiler.report import print_error

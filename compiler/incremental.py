@@ -17,7 +17,6 @@ import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import pluggy
 
@@ -33,6 +32,7 @@ from compiler.cache import (
     folder_stat,
     folders_of,
     load_cache,
+    names_digest,
     own_folder,
     save_cache,
     save_stamps,
@@ -41,8 +41,8 @@ from compiler.cache import (
 from compiler.config import CONFIG_FILE
 from compiler.diagnostics import Diagnostic
 from compiler.journal import Journal, changed
-from compiler.pipeline import Progress, Reused, Sources, Unit, iter_compile
-from compiler.summary import EndpointSummary
+from compiler.pipeline import Progress, Sources, Unit, iter_compile
+from compiler.summary import EndpointSummary, ServedSummary
 from compiler.writer import RENDERED
 
 FULL_COMPILE_SHARE = 0.25
@@ -60,8 +60,10 @@ class Plan:
     """Key of every endpoint the environment deploys."""
     cache: EnvironmentCache | None
     """None: no usable cache (first compile, code or environment changed)."""
-    reuse: dict[str, Reused] = field(default_factory=dict)
+    reuse: CachedEnvironment | None = None
     verification: Verification = field(default_factory=Verification)
+    names: str = ""
+    """Digest of every endpoint file's name."""
 
     def entry(self, unit: Unit, folder: tuple[int, int] | None) -> Entry:
         assert unit.endpoint is not None and unit.summary is not None
@@ -92,6 +94,7 @@ def plan(
         return None
     config = config_bytes(root)
     rendered = root / RENDERED
+    names = names_digest(sources.names)
     plans = {}
     for name, (environment, source) in sources.environments.items():
         fingerprint = environment_fingerprint(code, config, source, name, strict)
@@ -102,22 +105,67 @@ def plan(
         }
         cache = load_cache(root, name)
         if cache is None or cache.fingerprint != fingerprint or not (rendered / name).is_dir():
-            plans[name] = Plan(name, fingerprint, keys, None)
+            plans[name] = Plan(name, fingerprint, keys, None, names=names)
             continue
         verification = verify(rendered, name, cache)
-        reuse = {
-            endpoint: _reused(row)
+        reusable = frozenset(
+            endpoint
             for endpoint, row in cache.rows.items()
             if keys.get(endpoint) == row[0] and endpoint not in verification.dirty
-        }
-        plans[name] = Plan(name, fingerprint, keys, cache, reuse, verification)
+        )
+        # The environment-wide stage reads the endpoint names, which endpoints are deployed
+        # and their summaries; the fresh ones' summaries are compared once they are compiled.
+        stage_unchanged = (
+            cache.names == names and keys.keys() == cache.rows.keys() and not verification.shared
+        )
+        reuse = CachedEnvironment(cache, reusable, stage_unchanged)
+        plans[name] = Plan(name, fingerprint, keys, cache, reuse, verification, names)
     return plans
 
 
-def _reused(row: list[Any]) -> Reused:
-    """What the pipeline needs of a reused endpoint, from its cache row (see cache.Entry)."""
-    warnings = tuple(diagnostic_from_json(w) for w in row[3]) if row[3] else ()
-    return Reused(EndpointSummary.from_json(row[4]), warnings)
+class CachedEnvironment:
+    """The endpoints of one environment whose output is current, from its cache rows (see
+    cache.Entry); compiler.pipeline.Reuse. Rows are decoded only when asked for: most compiles
+    need just the names."""
+
+    def __init__(
+        self, cache: EnvironmentCache, reusable: frozenset[str], stage_unchanged: bool
+    ) -> None:
+        self.rows = cache.rows
+        self.reusable = reusable
+        self.stage_warnings = cache.environment_warnings if stage_unchanged else None
+
+    def __len__(self) -> int:
+        return len(self.reusable)
+
+    def __contains__(self, endpoint: object) -> bool:
+        return endpoint in self.reusable
+
+    def names(self) -> list[str]:
+        return sorted(self.reusable)
+
+    def summaries(self) -> dict[str, EndpointSummary]:
+        served, summary = ServedSummary._make, EndpointSummary
+        decoded = {}
+        for name in self.reusable:
+            n, owner, namespace, versions = self.rows[name][4]
+            decoded[name] = summary(n, owner, namespace, tuple(map(served, versions)))
+        return decoded
+
+    def warnings(self) -> Iterable[Diagnostic]:
+        for name in self.reusable:
+            for row in self.rows[name][3]:
+                yield diagnostic_from_json(row)
+
+    def environment_stage(
+        self, fresh: Mapping[str, EndpointSummary]
+    ) -> tuple[Diagnostic, ...] | None:
+        if self.stage_warnings is None:
+            return None
+        for name, summary in fresh.items():
+            if summary.to_json() != self.rows[name][4]:
+                return None
+        return self.stage_warnings
 
 
 def worthwhile(plans: Mapping[str, Plan]) -> bool:
@@ -126,7 +174,7 @@ def worthwhile(plans: Mapping[str, Plan]) -> bool:
     if any(p.cache is None for p in plans.values()):
         return False
     pairs = sum(len(p.keys) for p in plans.values())
-    fresh = sum(len(p.keys) - len(p.reuse) for p in plans.values())
+    fresh = sum(len(p.keys) - len(p.reuse or ()) for p in plans.values())
     return fresh <= max(250, FULL_COMPILE_SHARE * pairs)
 
 
@@ -155,13 +203,14 @@ def compile_changed(
     outcome = Outcome(list(sources.environments))
     fresh: dict[str, dict[str, Unit]] = {name: {} for name in plans}
     environment_files: dict[str, dict[str, str]] = {}
+    environment_warnings: dict[str, tuple[Diagnostic, ...]] = {}
     produced: set[str] = set()
     with Journal(root) as journal:
         for output in iter_compile(
             root,
             manager=manager,
             sources=sources,
-            reuse={name: p.reuse for name, p in plans.items()},
+            reuse={name: p.reuse for name, p in plans.items() if p.reuse is not None},
             strict=strict,
             progress=progress,
         ):
@@ -178,6 +227,7 @@ def compile_changed(
                         outcome.added += 1
                 if unit.endpoint is None:
                     environment_files[output.name] = {p: digest(d) for p, d in unit.files.items()}
+                    environment_warnings[output.name] = unit.warnings
                     old: Iterable[str] = current.cache.environment_files
                 else:
                     # keep the files (not the manifests) until the entry is recorded
@@ -195,6 +245,8 @@ def compile_changed(
                 journal.delete(own_folder(name, endpoint))
                 for path in current.cache.rows[endpoint][2]:
                     journal.delete(path)
+            if name not in environment_files:  # the stage was skipped: its files stand
+                produced.update(current.cache.environment_files)
             _remove_strays(rendered, journal, current.verification.stray, produced)
         journal.deletes = {p for p in journal.deletes - produced if os.path.lexists(rendered / p)}
         outcome.removed = len(journal.deletes)
@@ -202,7 +254,14 @@ def compile_changed(
         journal.commit()
     for name, current in plans.items():
         assert current.cache is not None
-        _save(root, current, fresh[name], environment_files.get(name, {}), touched)
+        _save(
+            root,
+            current,
+            fresh[name],
+            environment_files.get(name, current.cache.environment_files),
+            environment_warnings.get(name, current.cache.environment_warnings),
+            touched,
+        )
         outcome.compiled += len(fresh[name])
         outcome.endpoints.update(current.keys)
     save_stamps(root, sources.texts.values())
@@ -244,6 +303,7 @@ def _save(
     current: Plan,
     fresh: Mapping[str, Unit],
     environment_files: dict[str, str],
+    environment_warnings: tuple[Diagnostic, ...],
     touched: set[str],
 ) -> None:
     """The environment's cache once the journal is applied: fresh entries with their folders as
@@ -251,14 +311,25 @@ def _save(
     assert current.cache is not None
     rendered = root / RENDERED
     name = current.environment
-    rows = {n: current.cache.rows[n] for n in current.reuse}
+    rows = {n: current.cache.rows[n] for n in (current.reuse.reusable if current.reuse else ())}
     for endpoint, unit in fresh.items():
         stat = folder_stat(rendered / own_folder(name, endpoint))
         rows[endpoint] = current.entry(unit, stat).to_json()
     foreign = [p for row in (rows[n] for n in fresh) for p in row[2]]
     shared = set(current.cache.folders) | folders_of(name, [*environment_files, *foreign])
     folders = {f: folder_stat(rendered / f) for f in sorted(shared) if (rendered / f).is_dir()}
-    save_cache(root, name, EnvironmentCache(current.fingerprint, rows, environment_files, folders))
+    save_cache(
+        root,
+        name,
+        EnvironmentCache(
+            current.fingerprint,
+            rows,
+            environment_files,
+            folders,
+            environment_warnings,
+            current.names,
+        ),
+    )
 
 
 class Recorder:
@@ -267,8 +338,10 @@ class Recorder:
     def __init__(self, plans: Mapping[str, Plan]) -> None:
         self.plans = plans
         self.fingerprints = {name: p.fingerprint for name, p in plans.items()}
+        self.names = {name: p.names for name, p in plans.items()}
         self.entries: dict[str, dict[str, Entry]] = {}
         self.environment_files: dict[str, dict[str, str]] = {}
+        self.environment_warnings: dict[str, tuple[Diagnostic, ...]] = {}
 
     def add(self, environment: str, units: Iterable[Unit]) -> None:
         entries = self.entries.setdefault(environment, {})
@@ -299,5 +372,12 @@ class Recorder:
             save_cache(
                 root,
                 name,
-                EnvironmentCache(self.fingerprints[name], rows, environment_files, folders),
+                EnvironmentCache(
+                    self.fingerprints[name],
+                    rows,
+                    environment_files,
+                    folders,
+                    self.environment_warnings.get(name, ()),
+                    self.names[name],
+                ),
             )

@@ -15,14 +15,14 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
-from typing import NamedTuple, overload
+from typing import Protocol, overload
 
 import pluggy
 
 from compiler.config import load_config
 from compiler.context import EndpointContext, EnvironmentContext
 from compiler.diagnostics import Diagnostic, Severity
-from compiler.environments import EnvironmentSource, load_environment
+from compiler.environments import EnvironmentSource, Evaluations, load_environment
 from compiler.errors import InputError, UsageError
 from compiler.loader import LoadedYaml, load_yaml, read_text
 from compiler.manifest import Manifest
@@ -135,14 +135,16 @@ files); 2 s covers file systems with coarse timestamps."""
 
 class EndpointText:
     """An endpoint file as read, before parsing: what the compile cache keys on. When the cache
-    vouches for a file (its stamp is unchanged), it is not read until something needs its text."""
+    vouches for a file (its stamp is unchanged), it is not read until something needs its text.
+    Paths are kept as strings: a compile with nothing to do looks at every endpoint file, and
+    pathlib objects cost more than the stat."""
 
-    __slots__ = ("_text", "digest", "display", "file", "stamp")
+    __slots__ = ("_path", "_text", "digest", "display", "stamp")
 
     def __init__(
-        self, file: Path, display: str, digest: str, text: str | None, stamp: Stamp | None
+        self, path: str, display: str, digest: str, text: str | None, stamp: Stamp | None
     ) -> None:
-        self.file = file
+        self._path = path
         self.display = display
         """Path relative to the repository root, as printed in diagnostics."""
         self.digest = digest
@@ -150,6 +152,10 @@ class EndpointText:
         self._text = text
         self.stamp = stamp
         """The file's stamp when it was read, if old enough to be trusted next time."""
+
+    @property
+    def file(self) -> Path:
+        return Path(self._path)
 
     @property
     def text(self) -> str:
@@ -167,27 +173,29 @@ def text_digest(text: str) -> str:
     return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
 
 
-def _stamp(file: Path) -> tuple[Stamp, bool]:
+def _stamp(path: str) -> tuple[Stamp, bool]:
     """The file's stamp, and whether it is old enough to be trusted."""
     now = time.time_ns()
-    stat = os.stat(file)
+    stat = os.stat(path)
     return (stat.st_mtime_ns, stat.st_size, stat.st_ino), stat.st_mtime_ns < now - TRUSTED_AGE_NS
 
 
 def read_endpoint(
-    root: Path, file: Path, known: Mapping[str, tuple[Stamp, str]] | None = None
+    root: Path, file: Path | str, known: Mapping[str, tuple[Stamp, str]] | None = None
 ) -> EndpointText:
     """An endpoint file's text, or only its digest when `known` (display path -> (stamp,
     digest) from the compile cache) has the file with the same stamp."""
-    display = file.relative_to(root).as_posix()
+    path, prefix = str(file), f"{root}{os.sep}"
+    display = path[len(prefix) :] if path.startswith(prefix) else os.path.relpath(path, root)
+    display = display.replace(os.sep, "/")
     try:
-        stamp, trusted = _stamp(file)
+        stamp, trusted = _stamp(path)
     except OSError:
         stamp, trusted = (0, 0, 0), False
     if known is not None and trusted and display in known and known[display][0] == stamp:
-        return EndpointText(file, display, known[display][1], None, stamp)
-    text = read_text(file, display)
-    return EndpointText(file, display, text_digest(text), text, stamp if trusted else None)
+        return EndpointText(path, display, known[display][1], None, stamp)
+    text = read_text(Path(path), display)
+    return EndpointText(path, display, text_digest(text), text, stamp if trusted else None)
 
 
 def parse_endpoint(source: EndpointText) -> LoadedYaml:
@@ -232,35 +240,46 @@ def read_endpoints(
     """Every endpoint file's text by endpoint name, and the files that could not be read."""
     problems: list[Diagnostic] = []
     texts: dict[str, EndpointText] = {}
-    for file in endpoint_files(root):
+    directory = os.path.join(root, ENDPOINTS_DIR)
+    try:
+        with os.scandir(directory) as entries:
+            names = sorted(
+                e.name
+                for e in entries
+                if e.name.endswith((".yaml", ".yml")) and not e.name.startswith(".")
+            )
+    except OSError:
+        names = []
+    for filename in names:
+        stem = filename.rpartition(".")[0]
         try:
-            source = read_endpoint(root, file, known)
+            source = read_endpoint(root, os.path.join(directory, filename), known)
         except InputError as error:
             problems.extend(error.diagnostics)
             continue
-        if file.stem in texts:
+        if stem in texts:
             problems.append(
                 Diagnostic(
                     source.display,
                     1,
                     1,
-                    f"endpoint `{file.stem}` is defined twice: {texts[file.stem].display} and "
+                    f"endpoint `{stem}` is defined twice: {texts[stem].display} and "
                     f"{source.display}; remove one",
                 )
             )
             continue
-        texts[file.stem] = source
+        texts[stem] = source
     return texts, problems
 
 
 def load_environments(
-    root: Path, environments: Sequence[str] | None
+    root: Path, environments: Sequence[str] | None, memo: Evaluations | None = None
 ) -> tuple[dict[str, tuple[Environment, EnvironmentSource]], list[Diagnostic]]:
     problems: list[Diagnostic] = []
     loaded: dict[str, tuple[Environment, EnvironmentSource]] = {}
     for file in select_environments(root, environments):
         try:
-            loaded[file.stem] = load_environment(root, file)
+            loaded[file.stem] = load_environment(root, file, memo)
         except InputError as error:
             problems.extend(error.diagnostics)
     return loaded, problems
@@ -272,10 +291,12 @@ def load(
     *,
     parse: Callable[[str, EndpointText], bool] | None = None,
     known: Mapping[str, tuple[Stamp, str]] | None = None,
+    memo: Evaluations | None = None,
 ) -> Sources:
     """Read every endpoint and environment file; parse the endpoints `parse` selects (default
-    all; the others are parsed on first use, see Sources.endpoint). `known`: see read_endpoint."""
-    loaded_environments, environment_problems = load_environments(root, environments)
+    all; the others are parsed on first use, see Sources.endpoint). `known`: see read_endpoint;
+    `memo`: see compiler.environments.evaluate."""
+    loaded_environments, environment_problems = load_environments(root, environments, memo)
     texts, problems = read_endpoints(root, known)
     endpoints: dict[str, LoadedYaml] = {}
     for name, source in texts.items():
@@ -492,12 +513,30 @@ def lint(
     )
 
 
-class Reused(NamedTuple):
-    """An endpoint whose rendered files are current (the compile cache says so): it is neither
-    resolved nor rendered, and what environment-wide hooks need of it comes from the cache."""
+class Reuse(Protocol):
+    """What the compile cache offers for one environment (see compiler.incremental): endpoints
+    whose rendered files are current are neither resolved nor rendered, and what the
+    environment-wide stage needs of them comes from the cache."""
 
-    summary: EndpointSummary
-    warnings: tuple[Diagnostic, ...]
+    def __contains__(self, endpoint: object) -> bool: ...
+
+    def names(self) -> list[str]:
+        """The reused endpoints, sorted."""
+        ...
+
+    def summaries(self) -> dict[str, EndpointSummary]: ...
+
+    def warnings(self) -> Iterable[Diagnostic]:
+        """The reused endpoints' warnings, as they were found when they were compiled."""
+        ...
+
+    def environment_stage(
+        self, fresh: Mapping[str, EndpointSummary]
+    ) -> tuple[Diagnostic, ...] | None:
+        """When nothing the environment-wide stage reads changed (the same endpoints, the
+        compiled ones with the same summaries, its files intact), its warnings from the cache:
+        the stage is skipped. Else None."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -526,11 +565,11 @@ def iter_compile(
     progress: Progress = _no_progress,
     strict: bool = False,
     sources: Sources | None = None,
-    reuse: Mapping[str, Mapping[str, Reused]] | None = None,
+    reuse: Mapping[str, Reuse] | None = None,
 ) -> Iterator[EnvironmentOutput]:
     """Compile environment after environment, so that only one is ever held in memory.
 
-    `reuse` (by environment, then endpoint): endpoints whose output is current, skipped (see
+    `reuse` (by environment): endpoints whose output is current, skipped (see
     compiler.incremental). Once any problem is found the remaining environments are still
     loaded, resolved and linted (so every problem shows in one run) but no longer rendered;
     InputError is raised at the end with all of them. A consumer must therefore not commit
@@ -549,10 +588,10 @@ def iter_compile(
     for done, env_name in enumerate(sources.environments, start=1):
         environment, env_source = sources.environments[env_name]
         context = EnvironmentContext(environment, env_source.path)
-        reused = (reuse or {}).get(env_name, {})
+        reused = (reuse or {}).get(env_name)
         deployed = [n for n in names if n not in environment.exclude]
         # 2. validate + 3. resolve (knobless_select_runtime, knobless_validate_endpoint)
-        fresh = [n for n in deployed if n not in reused]
+        fresh = [n for n in deployed if reused is None or n not in reused]
         endpoints, found = resolve_environment(sources, env_name, manager, progress, only=fresh)
         problems |= found
         # lint (knobless_lint_endpoint per endpoint, knobless_lint_environment)
@@ -560,21 +599,25 @@ def iter_compile(
             e.name: apply_strict(lint_endpoint(manager, e, known), strict) for e in endpoints
         }
         summaries = {e.name: summarize(e) for e in endpoints}
-        summaries.update({n: r.summary for n, r in reused.items()})
+        replayed = reused.environment_stage(summaries) if reused is not None else None
         lazy = LazyEndpoints(
-            endpoints, sorted(reused), partial(_resolve_or_raise, sources, env_name, manager)
+            endpoints,
+            reused.names() if reused is not None else [],
+            partial(_resolve_or_raise, sources, env_name, manager),
         )
-        whole = apply_strict(
-            lint_environment(
-                manager, context, [summaries[n] for n in sorted(summaries)], lazy, names, env_source
-            ),
-            strict,
-        )
+        if replayed is None:
+            summaries.update(reused.summaries() if reused is not None else {})
+            ordered = [summaries[n] for n in sorted(summaries)]
+            whole = apply_strict(
+                lint_environment(manager, context, ordered, lazy, names, env_source), strict
+            )
+        else:
+            whole = set(replayed)
         for group in (whole, *findings.values()):
             problems |= {d for d in group if d.severity is Severity.ERROR}
         if problems:
             continue
-        carried = sorted({*whole, *(d for r in reused.values() for d in r.warnings)})
+        carried = sorted({*whole, *(reused.warnings() if reused is not None else ())})
         # 4. render (knobless_render_endpoint, then knobless_render_environment), 5. post-process
         # (knobless_postprocess), 6. check (knobless_check): per endpoint, in batches
         for start in range(0, len(endpoints), BATCH):
@@ -600,18 +643,21 @@ def iter_compile(
             del units
         if problems:
             continue
+        if replayed is not None:  # the environment-wide stage's output is what it was
+            if carried:
+                yield _output(env_name, context, endpoints, [], carried)
+            progress("render", done, len(sources.environments))
+            continue
         rendered = _flatten(
             manager.hook.knobless_render_environment(
-                environment=context,
-                summaries=[summaries[n] for n in sorted(summaries)],
-                endpoints=lazy,
+                environment=context, summaries=ordered, endpoints=lazy
             )
         )
         final, files, checked = compile_objects(manager, context, rendered, writer)
         problems |= {d for d in checked if d.severity is Severity.ERROR}
         if problems:
             continue
-        unit = Unit(None, files, final, tuple(sorted(checked)), None)
+        unit = Unit(None, files, final, tuple(sorted({*whole, *checked})), None)
         yield _output(env_name, context, endpoints, [unit], carried)
         progress("render", done, len(sources.environments))
         del endpoints, lazy

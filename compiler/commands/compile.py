@@ -3,28 +3,34 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import multiprocessing
 import os
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import pluggy
 
-from compiler.cache import drop_cache, load_stamps, save_stamps
+from compiler.cache import (
+    drop_cache,
+    load_evaluations,
+    load_stamps,
+    save_evaluations,
+    save_stamps,
+)
 from compiler.commands._common import EXIT_CODES, ProgressBar, add_root, repository_root
 from compiler.config import load_config
 from compiler.diagnostics import Diagnostic
 from compiler.errors import InputError, StaleOutputError
-from compiler.incremental import Recorder, compile_changed, plan, worthwhile
+from compiler.incremental import Plan, Recorder, compile_changed, plan, worthwhile
 from compiler.pipeline import (
     EndpointText,
     EnvironmentOutput,
     Sources,
-    endpoint_files,
-    environment_files,
     iter_compile,
     load,
     parse_all,
@@ -74,11 +80,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.set_defaults(handler=run)
 
 
-def _jobs(args: argparse.Namespace, root: Path) -> int:
+def _jobs(args: argparse.Namespace, sources: Sources) -> int:
     if args.jobs:
         return max(1, args.jobs)
-    environments = len(args.env or []) or len(environment_files(root))
-    work = len(endpoint_files(root)) * environments
+    environments = len(sources.environments)
+    work = len(sources.texts) * environments
     # A process costs about a second to start and load; it pays only for large repositories.
     return min(os.cpu_count() or 1, environments) if work >= 1500 else 1
 
@@ -92,6 +98,46 @@ def _skip_parsing(name: str, text: EndpointText) -> bool:
     return False  # parsed on first use: an incremental compile parses only what changed
 
 
+@contextmanager
+def _cycle_collection_paused() -> Iterator[None]:
+    """For the short incremental path, which allocates much and frees little: the cycle
+    collector would only rescan the cache over and over. A full compile runs with it on."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            # Everything allocated meanwhile sits in the youngest generation: move it to the
+            # oldest in one step, or the first collection after enable() would scan it all.
+            gc.freeze()
+            gc.unfreeze()
+            gc.enable()
+
+
+def _compile_changed(
+    args: argparse.Namespace,
+    root: Path,
+    manager: pluggy.PluginManager,
+    sources: Sources,
+    plans: dict[str, Plan],
+) -> int:
+    with ProgressBar() as progress:
+        outcome = compile_changed(
+            root, manager, sources, plans, strict=args.strict, progress=progress
+        )
+    print_diagnostics(sorted(set(outcome.warnings)))
+    print(
+        f"compiled {len(outcome.endpoints)} endpoints into {len(outcome.environments)} "
+        f"environments ({', '.join(outcome.environments)}): "
+        f"{outcome.changed} changed, {outcome.added} added, {outcome.removed} removed "
+        f"({outcome.compiled} endpoint-environment pairs compiled again, the others "
+        "unchanged since the last compile)",
+        file=sys.stderr,
+    )
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
     root = repository_root(args)
     if args.check:
@@ -101,27 +147,20 @@ def run(args: argparse.Namespace) -> int:
             )
             return _check(root, outputs, whole_tree=not args.env)
     manager = _manager(root)
-    stamps = {} if args.no_cache else load_stamps(root)
-    sources = load(root, args.env, parse=_skip_parsing, known=stamps)
-    plans = None if sources.problems else plan(root, manager, sources, strict=args.strict)
-    if plans is not None and not args.no_cache and worthwhile(plans):
-        with ProgressBar() as progress:
-            outcome = compile_changed(
-                root, manager, sources, plans, strict=args.strict, progress=progress
-            )
-        print_diagnostics(sorted(set(outcome.warnings)))
-        print(
-            f"compiled {len(outcome.endpoints)} endpoints into {len(outcome.environments)} "
-            f"environments ({', '.join(outcome.environments)}): "
-            f"{outcome.changed} changed, {outcome.added} added, {outcome.removed} removed "
-            f"({outcome.compiled} endpoint-environment pairs compiled again, the others "
-            "unchanged since the last compile)",
-            file=sys.stderr,
-        )
-        return 0
-    jobs = _jobs(args, root)
+    with _cycle_collection_paused():
+        stamps = {} if args.no_cache else load_stamps(root)
+        memo = {} if args.no_cache else load_evaluations(root)
+        sources = load(root, args.env, parse=_skip_parsing, known=stamps, memo=memo)
+        plans = None if sources.problems else plan(root, manager, sources, strict=args.strict)
+        if plans is not None and not args.no_cache and worthwhile(plans):
+            code = _compile_changed(args, root, manager, sources, plans)
+            save_evaluations(root, memo)
+            return code
+    jobs = _jobs(args, sources)
     if jobs > 1:
-        return _compile_in_parallel(args, root, jobs, sources)
+        code = _compile_in_parallel(args, root, jobs, sources)
+        save_evaluations(root, memo)
+        return code
     sources = parse_all(sources)
     recorder = Recorder(plans) if plans is not None else None
     with ProgressBar() as progress:
@@ -156,6 +195,7 @@ def run(args: argparse.Namespace) -> int:
     if recorder is not None:
         recorder.save(root)
         save_stamps(root, sources.texts.values())
+        save_evaluations(root, memo)
     print_diagnostics(sorted(set(warnings)))
     print(
         f"compiled {len(endpoints)} endpoints into {len(compiled)} environments "

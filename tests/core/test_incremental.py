@@ -19,7 +19,7 @@ import pytest
 from compiler import journal
 from compiler.cache import cache_dir, environment_fingerprint, load_cache
 from compiler.cli import main
-from compiler.environments import EnvironmentSource
+from compiler.environments import EnvironmentSource, evaluate
 from compiler.errors import InputError
 from compiler.incremental import plan
 from compiler.pipeline import load, read_endpoint
@@ -76,6 +76,7 @@ def test_one_edit_compiles_that_endpoint_only(
     assert sorted(p.name for p in cache_dir(repo).iterdir()) == [
         "dev.json",
         "endpoints.json",
+        "environments.json",
         "prod.json",
     ]
     edited = repo / "endpoints" / "doc-embedder.yaml"
@@ -254,6 +255,22 @@ def test_a_file_changed_during_the_compile_is_an_error(repo: Path) -> None:
     assert problem.format() == (
         "endpoints/doc-embedder.yaml:0:0: error: changed during the compile; run it again"
     )
+
+
+def test_an_unchanged_environment_is_not_evaluated_again(repo: Path) -> None:
+    memo: dict[str, tuple[dict[str, str], object]] = {}
+    file = repo / "environments" / "prod.jsonnet"
+    first = evaluate(repo, file, memo)
+    assert sorted(memo) == ["environments/prod.jsonnet"]
+    read = sorted(memo["environments/prod.jsonnet"][0])  # every file the evaluation read
+    assert read == ["environments/base.libsonnet", "environments/prod.jsonnet"]
+    memo["environments/prod.jsonnet"] = (memo["environments/prod.jsonnet"][0], {"remembered": 1})
+    again = evaluate(repo, file, memo)
+    assert again.data == {"remembered": 1}  # recalled, not evaluated
+    assert list(again.texts) == list(first.texts)  # the file first, then what it imported
+    library = repo / "environments" / "base.libsonnet"
+    library.write_text(library.read_text() + "\n")  # an import changed: evaluate again
+    assert evaluate(repo, file, memo).data == first.data
 
 
 def test_options_and_sources_are_in_the_fingerprint() -> None:

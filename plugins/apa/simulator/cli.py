@@ -9,7 +9,7 @@ from typing import Any
 
 from compiler import hookimpl
 from compiler.errors import UsageError
-from plugins.apa.simulator.simulation import DEFAULT_SCRAPE_S, POLICIES
+from plugins.apa.simulator.constants import DEFAULT_SCRAPE_S, POLICIES
 
 DESCRIPTION = """\
 Replay a traffic trace through the APA scaler's own decision code and a model of KEDA and the

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from plugins.apa.simulator.constants import DEFAULT_SCRAPE_S, POLICIES
 from plugins.apa.simulator.endpoint import ServedSystem
 from plugins.apa.simulator.engine import Inputs, Policy, Run, simulate_policy
 from plugins.apa.simulator.observed import RATE_WINDOW_S
@@ -19,12 +20,10 @@ from plugins.apa.simulator.profile import Profile
 from plugins.apa.simulator.results import summarize
 from plugins.apa.simulator.trace import Trace, upward_steps
 
-POLICIES = ("apa", "fixed", "cpu", "kpa")
 FIXED_TARGET_FRACTION = 0.7
 """`fixed` without tuning: 70% of the true capacity, as a user tunes a target to an SLO."""
 DEFAULT_START = datetime(2026, 1, 5, tzinfo=UTC)
 """Wall-clock time of t=0 for schedule windows when the trace has none (a Monday, 00:00 UTC)."""
-DEFAULT_SCRAPE_S = 5
 
 
 @dataclass(frozen=True)
