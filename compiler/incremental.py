@@ -348,6 +348,7 @@ class Recorder:
         for unit in units:
             if unit.endpoint is None:
                 self.environment_files[environment] = {p: digest(d) for p, d in unit.files.items()}
+                self.environment_warnings[environment] = unit.warnings
             else:
                 entries[unit.endpoint] = self.plans[environment].entry(unit, None)
 

@@ -88,6 +88,44 @@ def test_one_edit_compiles_that_endpoint_only(
     assert leftovers(repo) == []
 
 
+def test_environment_wide_rules_see_every_change(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The environment-wide stage is replayed from the cache while what it reads is unchanged,
+    and runs again as soon as an endpoint's summary (here: its workload) changes."""
+    tiny = "\n    'cpu-tiny': { cpu: '250m', memory: '256Mi' },"
+    dev = repo / "environments" / "dev.jsonnet"
+    dev.write_text(dev.read_text().replace("workloads+: {", "workloads+: {" + tiny))
+    prod = repo / "environments" / "prod.jsonnet"
+    prod.write_text(
+        prod.read_text().replace(
+            "  overrides: {", "  workloads+: {" + tiny + "\n  },\n  overrides: {"
+        )
+    )
+
+    def compile_with_warnings() -> tuple[str, str]:
+        capsys.readouterr()
+        assert main(["compile", "--root", str(repo)]) == 0
+        err = capsys.readouterr().err
+        return err, err.strip().splitlines()[-1]
+
+    unused = "uses workload `cpu-tiny`"
+    err, summary = compile_with_warnings()
+    assert err.count(unused) == 2 and compiled_again(summary) is None  # dev and prod
+    doc = repo / "endpoints" / "doc-embedder.yaml"
+    doc.write_text(doc.read_text() + "# reviewed\n")
+    err, summary = compile_with_warnings()
+    assert err.count(unused) == 2 and compiled_again(summary) == 2  # replayed with the stage
+    churn = repo / "endpoints" / "churn-classifier.yaml"
+    churn.write_text(
+        churn.read_text().replace(
+            'compute: {cpu: "1", memory: 1Gi}', "compute: {workload: cpu-tiny}"
+        )
+    )
+    err, summary = compile_with_warnings()
+    assert unused not in err and compiled_again(summary) == 2
+
+
 def _endpoint_names(repo: Path) -> list[str]:
     return sorted(p.stem for p in (repo / "endpoints").glob("*.yaml"))
 
