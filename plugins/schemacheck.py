@@ -9,6 +9,7 @@ plugin, not in the user's spec: the message names the object, the field and what
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 
 from compiler import Diagnostic, EnvironmentContext, Manifest, hookimpl
@@ -64,14 +65,21 @@ def check_manifests(
     return diagnostics
 
 
+@functools.lru_cache(maxsize=8)
+def _checker(kubernetes_version: str) -> SchemaChecker:
+    """One checker per Kubernetes version and process. knobless_check runs once per endpoint,
+    and a checker loads its compiled validators (from the disk cache) on first use of each kind:
+    a new checker per call would load them again for every endpoint. Validators are pure
+    functions of the schema files, so sharing them cannot change a result."""
+    return SchemaChecker(kubernetes_version, extra_schema_dirs=(CRD_SCHEMA_DIR,))
+
+
 @hookimpl
 def knobless_check(
     manifests: tuple[Manifest, ...], environment: EnvironmentContext
 ) -> Iterable[Diagnostic]:
     try:
-        checker = SchemaChecker(
-            environment.environment.kubernetesVersion, extra_schema_dirs=(CRD_SCHEMA_DIR,)
-        )
+        checker = _checker(environment.environment.kubernetesVersion)
     except UnsupportedKubernetesVersionError as error:
         return [Diagnostic(environment.source, 0, 0, f"kubernetesVersion: {error}")]
     except SchemaDefinitionError as error:
