@@ -39,6 +39,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from plugins.apa.config import ScalerConfig  # noqa: E402
+from plugins.apa.decision import rate_range  # noqa: E402
 from plugins.apa.metadata import TriggerMetadata  # noqa: E402
 from plugins.apa.prometheus import PrometheusClient  # noqa: E402
 from plugins.apa.proto import externalscaler_pb2 as pb  # noqa: E402
@@ -166,6 +167,17 @@ def rss_mb(pid: int) -> tuple[float, float]:
     return current, peak
 
 
+def pss_mb(pid: int) -> float:
+    """Proportional set size in MB of a process and its children, summed: each shared page
+    counted once over the processes (what a container's memory accounting sees)."""
+    total = 0
+    for member in _tree(pid):
+        for line in Path(f"/proc/{member}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                total += int(line.split()[1])
+    return total / 1024
+
+
 def cpu_s(pid: int) -> float:
     """CPU seconds (user + system) used so far by a process and its children."""
     total = 0
@@ -273,7 +285,7 @@ def tick_cpu(objects: int) -> tuple[float, float]:
         client = PrometheusClient(
             "http://prometheus", timeout_s=10, transport=httpx.MockTransport(handler)
         )
-        registry = Registry()
+        registry = Registry(rate_range(config.queries["requests"]))  # as the scaler runs
         for i in range(objects):
             registry.lookup(NAMESPACE, name(i), metadata(i), 0.0)
         sampler = Sampler(registry, client, config, Telemetry())
@@ -299,12 +311,14 @@ def measure(label: str, address: str, pid: int, reqs, callers_list, seconds):
         result = asyncio.run(load(address, reqs, callers, seconds))
         result["cpu_cores"] = (cpu_s(pid) - cpu) / (time.perf_counter() - began)
         result["rss_mb"], result["peak_rss_mb"] = rss_mb(pid)
+        result["pss_mb"] = pss_mb(pid)
         rows[callers] = result
         print(
             f"{label:8s} callers={callers:3d} rps={result['rps']:7.0f} "
             f"p50={result['p50_ms']:6.2f}ms p99={result['p99_ms']:6.2f}ms "
             f"p99.9={result['p999_ms']:6.2f}ms errors={result['errors']} "
-            f"cpu={result['cpu_cores']:.2f} cores rss={result['rss_mb']:.0f}MB peak={result['peak_rss_mb']:.0f}MB",
+            f"cpu={result['cpu_cores']:.2f} cores rss={result['rss_mb']:.0f}MB "
+            f"peak={result['peak_rss_mb']:.0f}MB pss={result['pss_mb']:.0f}MB",
             flush=True,
         )
     return rows
@@ -379,8 +393,10 @@ def main(argv: list[str] | None = None) -> int:
             f"p99.9={s['p999_ms'] / n['p999_ms']:.2f}x"
         )
     peak = max(r["peak_rss_mb"] for r in results["scaler"].values())
+    pss = max(r["pss_mb"] for r in results["scaler"].values())
     print(
-        f"scaler peak RSS {peak:.0f} MB (target < 300); tick steady {steady * 1000:.0f} ms CPU (target < 200)"
+        f"scaler peak RSS {peak:.0f} MB (both processes summed; target < 300), PSS {pss:.0f} MB; "
+        f"tick steady {steady * 1000:.0f} ms CPU (target < 200)"
     )
     if args.json:
         print(json.dumps({"tick_cpu_s": {"steady": steady, "backfill": backfill}, **results}))

@@ -43,9 +43,9 @@ class Directory:
         self._on_register = on_register
         self._slots: dict[tuple[str, str], Slot] = {}
         self._invalid: dict[tuple[str, str], tuple[Items, InvalidMetadata]] = {}
-        # Serialized ScaledObjectRef (deterministic bytes: name, namespace, sorted metadata) ->
-        # slot. One C-level serialization and a dict lookup per call instead of walking the
-        # metadata map.
+        # Digest of the serialized ScaledObjectRef (deterministic bytes: name, namespace, sorted
+        # metadata) -> slot. One C-level serialization, a hash and a dict lookup per call
+        # instead of walking the metadata map.
         self._wire: dict[bytes, Slot] = {}
         self._wire_invalid: dict[bytes, InvalidMetadata] = {}
         self._free: list[int] = []

@@ -34,13 +34,21 @@ class Entry:
         "name",
         "namespace",
         "needs_backfill",
+        "rate_range_s",
         "slot",
         "value",
         "vertical",
         "window",
     )
 
-    def __init__(self, namespace: str, name: str, items: Items, metadata: TriggerMetadata) -> None:
+    def __init__(
+        self,
+        namespace: str,
+        name: str,
+        items: Items,
+        metadata: TriggerMetadata,
+        rate_range_s: float | None = None,
+    ) -> None:
         self.namespace = namespace
         self.name = name
         self.metric_name = f"apa-replicas-{name}"
@@ -50,6 +58,7 @@ class Entry:
         self.needs_backfill = True
         self.last_call = 0.0
         self.slot = -1  # where the answers are published (answers.AnswerTable); -1: nowhere
+        self.rate_range_s = rate_range_s
         self._apply(items, metadata)
 
     def _apply(self, items: Items, metadata: TriggerMetadata) -> None:
@@ -60,7 +69,7 @@ class Entry:
             metadata.selector("namespace", self.namespace),
             metadata.selector("service", self.name),
         )
-        self.window = HorizontalWindow(metadata.window_seconds)
+        self.window = HorizontalWindow(metadata.window_seconds, self.rate_range_s)
         self.needs_backfill = True
 
     def update(self, items: Items, metadata: TriggerMetadata) -> None:
@@ -92,7 +101,11 @@ def _items(metadata: Mapping[str, str]) -> Items:
 
 
 class Registry:
-    def __init__(self) -> None:
+    def __init__(self, rate_range_s: float | None = None) -> None:
+        """`rate_range_s`: the range of the `rate()` in the configured `requests` query
+        (`decision.rate_range`), which every window's arrival estimate needs, as in the
+        simulator; None turns the estimate off."""
+        self.rate_range_s = rate_range_s
         self._entries: dict[tuple[str, str], Entry] = {}
         self._invalid: dict[tuple[str, str], tuple[Items, InvalidMetadata]] = {}
         self.by_key: dict[Key, list[Entry]] = {}
@@ -125,7 +138,7 @@ class Registry:
             raise
         self._invalid.pop(ref, None)
         if entry is None:
-            entry = Entry(namespace, name, items, parsed)
+            entry = Entry(namespace, name, items, parsed, self.rate_range_s)
             self._entries[ref] = entry
         else:
             self._unindex(entry)

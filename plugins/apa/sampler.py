@@ -26,6 +26,7 @@ import itertools
 import logging
 import math
 import time
+from array import array
 from collections import deque
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
@@ -50,6 +51,11 @@ log = logging.getLogger("knobless.scaler")
 
 Instant = tuple[float, dict[Key, float], dict[Key, float]]
 """One aligned instant of the horizontal signals: (t, {key: concurrency}, {key: requests})."""
+Stored = tuple[float, "array[float]", "array[float]"]
+"""An instant as the history keeps it: values by series index (`Sampler._series`), 0.0 where a
+series is absent; an empty array when the instant had no series at all. Two arrays of doubles
+instead of two dicts of float objects: 80 KB instead of 530 KB per signal and instant at
+10,000 series, 17 MB less for a 20 s history."""
 
 
 def tune_gc() -> None:
@@ -104,10 +110,10 @@ class Sampler:
         self._vertical_done = -math.inf  # last boundary a round was started for
         self._vertical_tried = -math.inf
         self._vertical_ok = True
-        # Recent instants of the horizontal signals, (t, {key: concurrency}, {key: requests}),
-        # oldest first: a new ScaledObject's window is filled from here without asking
-        # Prometheus again.
-        self.history: deque[Instant] = deque()
+        # Recent instants of the horizontal signals, oldest first: a new ScaledObject's window
+        # is filled from here without asking Prometheus again.
+        self.history: deque[Stored] = deque()
+        self._series: dict[Key, int] = {}  # series key -> index in the stored arrays
 
     # -- timing -----------------------------------------------------------------------------
 
@@ -219,10 +225,27 @@ class Sampler:
         if last is not None and instants[0][0] <= last:  # a refetch: rebuild from the response
             history.clear()
             last = None
-        history.extend(instants)
+        history.extend(self._compact(instant) for instant in instants)
         while history and history[0][0] < earliest:
             history.popleft()
         self.last_t = history[-1][0]
+
+    def _compact(self, instant: Instant) -> Stored:
+        t, concurrency, requests = instant
+        series = self._series
+        for key in itertools.chain(concurrency, requests):
+            if key not in series:
+                series[key] = len(series)
+        return t, self._array(concurrency), self._array(requests)
+
+    def _array(self, values: dict[Key, float]) -> array[float]:
+        if not values:
+            return array("d")
+        series = self._series
+        stored = array("d", bytes(8 * len(series)))
+        for key, value in values.items():
+            stored[series[key]] = value
+        return stored
 
     def _feed(self, entry: Entry) -> None:
         """Add the instants this entry's window lacks, from the shared history (a new entry
@@ -235,10 +258,15 @@ class Sampler:
         index = len(history)
         while index > 0 and (last is None or history[index - 1][0] > last):
             index -= 1
+        series = self._series.get(key, -1)
         for at, concurrency, requests in itertools.islice(history, index, None):
             if concurrency or requests:  # an instant without any series carries no information
                 # No series: no requests (idle, or no pod behind the route).
-                window.add(at, concurrency.get(key, 0.0), requests.get(key, 0.0))
+                window.add(
+                    at,
+                    concurrency[series] if 0 <= series < len(concurrency) else 0.0,
+                    requests[series] if 0 <= series < len(requests) else 0.0,
+                )
         entry.needs_backfill = False
 
     def _answer(self, entry: Entry, t: float | None, second: float, *, fresh: bool) -> None:

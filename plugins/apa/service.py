@@ -12,6 +12,7 @@ import asyncio
 import math
 import time
 from collections.abc import AsyncIterator
+from hashlib import blake2b
 
 import grpc
 
@@ -60,7 +61,9 @@ class ExternalScaler(pb_grpc.ExternalScalerServicer):
         # extra coroutine per call is a measurable share of the per-call cost.
         try:
             return self.directory.lookup_wire(
-                ref.SerializeToString(deterministic=True),
+                # A 16-byte digest of the deterministic serialization rather than the ~700 bytes
+                # themselves: 6.5 MB less at 10,000 objects for about a microsecond a call.
+                blake2b(ref.SerializeToString(deterministic=True), digest_size=16).digest(),
                 ref.namespace,
                 ref.name,
                 ref.scalerMetadata,

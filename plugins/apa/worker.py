@@ -24,6 +24,7 @@ from pathlib import Path
 
 from plugins.apa.answers import AnswerTable
 from plugins.apa.config import ScalerConfig
+from plugins.apa.decision import rate_range
 from plugins.apa.link import Channel
 from plugins.apa.metadata import InvalidMetadata
 from plugins.apa.prometheus import PrometheusClient
@@ -52,7 +53,7 @@ class Worker:
         self.channel = channel
         self.table = table
         self.telemetry = Telemetry()
-        self.registry = Registry()
+        self.registry = Registry(rate_range(settings.config.queries["requests"]))
         self.client = PrometheusClient(
             settings.prometheus_url, timeout_s=settings.config.query_timeout_s
         )
