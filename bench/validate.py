@@ -15,14 +15,13 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from synthetic import make_repository
+from timing import timed
 
 KNOBLESS = [sys.executable, "-m", "compiler"]
 ENVIRONMENTS = 3
@@ -40,27 +39,6 @@ for file in sorted(Path(sys.argv[1], "endpoints").iterdir()):
     for _ in range({environments}):
         EndpointSpec.model_validate(data)
 """
-
-
-def timed(command: list[str], cwd: Path) -> tuple[float, int, str]:
-    """Wall seconds, peak RSS in MiB of that child alone (wait4), and its last stderr line."""
-    with tempfile.TemporaryFile() as errors:
-        start = time.perf_counter()
-        process = subprocess.Popen(
-            command,
-            cwd=cwd,
-            stdout=subprocess.DEVNULL,
-            stderr=errors,
-            env={**os.environ, "CI": "1"},
-        )
-        _pid, status, usage = os.wait4(process.pid, 0)
-        elapsed = time.perf_counter() - start
-        errors.seek(0)
-        text = errors.read().decode()
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"{' '.join(command)} failed:\n{text}")
-    last = text.strip().splitlines()[-1] if text.strip() else ""
-    return elapsed, usage.ru_maxrss // 1024, last
 
 
 def best(command: list[str], cwd: Path, repeat: int) -> tuple[float, int, str]:
