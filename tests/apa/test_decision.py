@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from dataclasses import replace
 from datetime import UTC, datetime
 
@@ -65,6 +66,58 @@ def test_window_is_a_sliding_max() -> None:
     for t, value in enumerate(values):
         window.add(float(t), float(value))
         assert window.max(float(t)) == max(values[max(0, t - 2) : t + 1])
+
+
+def test_window_stays_a_sliding_max_over_a_long_run_and_keeps_little() -> None:
+    # Long enough for the consumed front of the sample array to be dropped many times; irregular
+    # gaps (a tick repeated, a Prometheus outage) and runs that rise, fall and repeat a value.
+    rng = random.Random(4)
+    window = ConcurrencyWindow(20.0)
+    samples: list[tuple[float, float]] = []
+    t = 0.0
+    for i in range(3000):
+        t += rng.choice([0.0, 1.0, 1.0, 1.0, 2.0, 45.0])
+        value = rng.choice([float(i % 97), float(-(i % 89)), 5.0, rng.random() * 100])
+        window.add(t, value)
+        samples.append((t, value))
+        inside = [v for at, v in samples[-100:] if at > t - 20.0]
+        assert window.max(t) == max(inside)
+        # At most the window's samples (21 instants, a few repeated), never the whole run.
+        assert len(window._samples) <= 2 * 64 + 2 * 60
+
+
+def reference_estimate(
+    samples: list[tuple[float, float]], range_s: float, span_s: float = 10.0
+) -> float:
+    """`ArrivalEstimate.add` for the last of `samples`, read off the whole history."""
+    t, rate = samples[-1]
+    lowest = min(r for at, r in samples if at >= t - range_s)
+    horizon = t - min(span_s, range_s)
+    earlier = [(at, r) for at, r in samples[:-1] if at <= horizon]
+    if not earlier:
+        return rate
+    span = t - earlier[-1][0]
+    before = earlier[-1][1]
+    rise = rate - before
+    excess = rise * range_s
+    if rise > 0.05 * rate and excess * excess > 32.0 * span * max(before, 1.0 / span):
+        return max(rate, lowest + excess / span)
+    return rate
+
+
+@pytest.mark.parametrize("range_s", [3.0, 30.0, 60.0])
+def test_arrival_estimate_matches_the_whole_history_over_a_long_run(range_s: float) -> None:
+    rng = random.Random(int(range_s))
+    estimate = ArrivalEstimate(range_s=range_s)
+    samples: list[tuple[float, float]] = []
+    t = 0.0
+    for i in range(1500):
+        t += rng.choice([0.0, 1.0, 1.0, 1.0, 2.0, 5.0, 45.0])
+        rate = rng.choice([3000.0, 30000.0, 4.5, 0.0, float(i), rng.expovariate(0.01)])
+        samples.append((t, rate))
+        # Only the last 200 samples can matter (range and span <= 60 s, times increase).
+        assert estimate.add(t, rate) == reference_estimate(samples[-200:], range_s), i
+    assert len(estimate._base) <= 2 * 64 + 2 * 62 and len(estimate._lag) <= 2 * 64 + 2 * 12
 
 
 def test_replicas_needed_clamps_and_divides() -> None:
