@@ -167,22 +167,12 @@ class Entry(NamedTuple):
         ]
 
 
-def entry_from_json(row: list[Any]) -> Entry:
-    key, folder, foreign, warnings, summary = row
-    return Entry(
-        key,
-        tuple(folder) if folder else None,
-        foreign,
-        tuple(diagnostic_from_json(w) for w in warnings),
-        EndpointSummary.from_json(summary),
-    )
-
-
 @dataclass
 class EnvironmentCache:
     fingerprint: str
     rows: dict[str, list[Any]] = field(default_factory=dict)
-    """Entry of each endpoint, as stored (entry_from_json builds what is needed)."""
+    """Entry.to_json() of each endpoint, as stored: decoded only where needed (most compiles
+    need just the keys)."""
     environment_files: dict[str, str] = field(default_factory=dict)
     """Digest of each environment-wide file (platform objects), by path relative to rendered/."""
     folders: dict[str, FolderStat] = field(default_factory=dict)
@@ -191,9 +181,6 @@ class EnvironmentCache:
     """What the environment-wide stage (its lint and objects) found."""
     names: str = ""
     """Digest of every endpoint file's name (environment-wide lint reads them)."""
-
-    def entry(self, name: str) -> Entry:
-        return entry_from_json(self.rows[name])
 
     def to_bytes(self) -> bytes:
         return orjson.dumps(

@@ -14,7 +14,7 @@ The difference is written with a journal (compiler.journal): all or nothing.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Container, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -236,7 +236,10 @@ def compile_changed(
                     )
                     row = current.cache.rows.get(unit.endpoint)
                     old = row[2] if row else ()
-                    _clear_own_folder(rendered, journal, output.name, unit)
+                    # what it no longer renders in its own folder, or what someone added there
+                    _delete_unlisted(
+                        rendered, journal, own_folder(output.name, unit.endpoint), unit.files
+                    )
                 for path in set(old) - unit.files.keys():
                     journal.delete(path)
         for name, current in plans.items():
@@ -250,7 +253,6 @@ def compile_changed(
             _remove_strays(rendered, journal, current.verification.stray, produced)
         journal.deletes = {p for p in journal.deletes - produced if os.path.lexists(rendered / p)}
         outcome.removed = len(journal.deletes)
-        touched = {*journal.puts, *journal.deletes}
         journal.commit()
     for name, current in plans.items():
         assert current.cache is not None
@@ -260,7 +262,6 @@ def compile_changed(
             fresh[name],
             environment_files.get(name, current.cache.environment_files),
             environment_warnings.get(name, current.cache.environment_warnings),
-            touched,
         )
         outcome.compiled += len(fresh[name])
         outcome.endpoints.update(current.keys)
@@ -268,15 +269,11 @@ def compile_changed(
     return outcome
 
 
-def _clear_own_folder(rendered: Path, journal: Journal, environment: str, unit: Unit) -> None:
-    """Files in an endpoint's own folder that it no longer renders (or that someone added)."""
-    assert unit.endpoint is not None
-    folder = rendered / own_folder(environment, unit.endpoint)
-    if not folder.is_dir():
-        return
-    for file in folder.rglob("*"):
+def _delete_unlisted(rendered: Path, journal: Journal, folder: str, keep: Container[str]) -> None:
+    """Every file under rendered/<folder> that is not in `keep`."""
+    for file in (rendered / folder).rglob("*"):
         relative = file.relative_to(rendered).as_posix()
-        if not file.is_dir() and relative not in unit.files:
+        if not file.is_dir() and relative not in keep:
             journal.delete(relative)
 
 
@@ -289,13 +286,10 @@ def _remove_strays(
         if path in produced:
             continue
         prefix = path + "/"
-        if not any(p.startswith(prefix) for p in produced):
+        if any(p.startswith(prefix) for p in produced):
+            _delete_unlisted(rendered, journal, path, produced)
+        else:
             journal.delete(path)
-            continue
-        for file in (rendered / path).rglob("*"):
-            relative = file.relative_to(rendered).as_posix()
-            if not file.is_dir() and relative not in produced:
-                journal.delete(relative)
 
 
 def _save(
@@ -304,7 +298,6 @@ def _save(
     fresh: Mapping[str, Unit],
     environment_files: dict[str, str],
     environment_warnings: tuple[Diagnostic, ...],
-    touched: set[str],
 ) -> None:
     """The environment's cache once the journal is applied: fresh entries with their folders as
     they now are, reused rows as they were, removed endpoints gone."""
@@ -317,19 +310,24 @@ def _save(
         rows[endpoint] = current.entry(unit, stat).to_json()
     foreign = [p for row in (rows[n] for n in fresh) for p in row[2]]
     shared = set(current.cache.folders) | folders_of(name, [*environment_files, *foreign])
-    folders = {f: folder_stat(rendered / f) for f in sorted(shared) if (rendered / f).is_dir()}
-    save_cache(
+    _store(
         root,
         name,
         EnvironmentCache(
-            current.fingerprint,
-            rows,
-            environment_files,
-            folders,
-            environment_warnings,
-            current.names,
+            current.fingerprint, rows, environment_files, {}, environment_warnings, current.names
         ),
+        shared,
     )
+
+
+def _store(root: Path, environment: str, cache: EnvironmentCache, shared: Iterable[str]) -> None:
+    """Write an environment's cache, with its shared folders stamped as they are now (after the
+    write to rendered/)."""
+    rendered = root / RENDERED
+    cache.folders = {
+        f: folder_stat(rendered / f) for f in sorted(shared) if (rendered / f).is_dir()
+    }
+    save_cache(root, environment, cache)
 
 
 class Recorder:
@@ -368,17 +366,12 @@ class Recorder:
                 for endpoint, entry in entries.items()
             }
             foreign = [p for e in entries.values() for p in e.foreign]
-            shared = folders_of(name, [*environment_files, *foreign])
-            folders = {f: folder_stat(rendered / f) for f in sorted(shared)}
-            save_cache(
-                root,
-                name,
-                EnvironmentCache(
-                    self.fingerprints[name],
-                    rows,
-                    environment_files,
-                    folders,
-                    self.environment_warnings.get(name, ()),
-                    self.names[name],
-                ),
+            cache = EnvironmentCache(
+                self.fingerprints[name],
+                rows,
+                environment_files,
+                {},
+                self.environment_warnings.get(name, ()),
+                self.names[name],
             )
+            _store(root, name, cache, folders_of(name, [*environment_files, *foreign]))
