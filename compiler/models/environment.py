@@ -6,7 +6,7 @@ Blocks besides the ones in ../examples have defaults, so an environment only nam
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, AnyHttpUrl, Field, model_validator
 
@@ -132,8 +132,12 @@ class PrometheusSettings(StrictModel):
 
     url: AnyHttpUrl
     """Prometheus base URL as seen from the scaler."""
+    gateway: Literal["istio", "envoy-gateway"] = "istio"
+    """Which gateway's series the scaler reads for concurrency, requests and latency (the
+    templates per gateway are in the README); any other gateway: set them in `queries`."""
     queries: dict[str, str] = Field(default_factory=dict)
-    """Overrides of the scaler's PromQL query templates, by signal name."""
+    """Overrides of the scaler's PromQL query templates, by signal name (every signal:
+    concurrency, requests, latency, replicas, cpu, memory, gpu, queue)."""
 
 
 class GatewaySettings(StrictModel):
