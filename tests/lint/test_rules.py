@@ -199,11 +199,11 @@ def test_an_env_value_naming_another_endpoints_service(repo: Path, lint: Lint) -
         "`http://support-llm-ft-2026-11.serving-support-llm.svc`, which this endpoint's "
         "NetworkPolicy blocks: `serving-support-llm` is endpoint `support-llm`'s namespace, "
         "whose pods admit only the gateway: call it through the gateway with `{name: ..., "
-        'endpoint: support-llm}`; if intended, say why: lint: {ignore: {env-direct-service: '
+        "endpoint: support-llm}`; if intended, say why: lint: {ignore: {env-direct-service: "
         '"..."}} [env-direct-service]',
         "endpoints/triage-agent.yaml:12:34: error: served[0].env[1] (CACHE_URL) points at "
         "`http://cache.redis.svc.cluster.local:6379`, which this endpoint's NetworkPolicy "
         "blocks: allow it in the environment's `egress` (`{namespace: redis, ports: [...]}`) or "
-        'call it through the gateway; if intended, say why: lint: {ignore: {env-direct-service: '
+        "call it through the gateway; if intended, say why: lint: {ignore: {env-direct-service: "
         '"..."}} [env-direct-service]',
     ]  # once, though both environments find it
