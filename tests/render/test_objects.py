@@ -449,3 +449,20 @@ def test_dns_cidrs_must_be_cidrs(repo: Path) -> None:
     [message] = [d.format() for d in raised.value.diagnostics]
     assert "dns.cidrs.0" in message or "dns.cidrs[0]" in message
     assert "is not a CIDR block such as 169.254.20.10/32" in message
+
+
+def test_replicas_spread_over_zones_then_hosts() -> None:
+    (deployment,) = by_kind(render(resolve(PROJECT, "prod", "support-llm")), "Deployment")
+    spread = deployment["spec"]["template"]["spec"]["topologySpreadConstraints"]
+    selector = deployment["spec"]["selector"]
+    assert spread == [
+        {
+            "maxSkew": 1,
+            "topologyKey": key,
+            "whenUnsatisfiable": "ScheduleAnyway",
+            "labelSelector": selector,
+            "matchLabelKeys": ["pod-template-hash"],
+            "nodeTaintsPolicy": "Honor",
+        }
+        for key in ("topology.kubernetes.io/zone", "kubernetes.io/hostname")
+    ]
