@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
-from typing import Protocol, overload
+from typing import Protocol, cast, overload
 
 import pluggy
 
@@ -431,7 +431,9 @@ def postprocess(
         if impl is None:
             continue
         offered = {"manifests": manifests, "environment": environment}
-        changed = impl.function(*(offered[name] for name in impl.argnames))
+        changed = cast(
+            "Iterable[Manifest] | None", impl.function(*(offered[name] for name in impl.argnames))
+        )
         if changed is not None:
             manifests = tuple(sorted(changed, key=lambda m: m.path(environment.name)))
     return manifests
