@@ -52,7 +52,7 @@ def test_several_commits(repo: Path, capsys: pytest.CaptureFixture[str]) -> None
         "prod: 2 endpoints change · worst case at max concurrency: GPUs 712, CPU 24984 -> 28184 "
         "cores",
         "  ~ feed-ranker: no pod restarts · traffic v12 90% -> 80%, v13 10% -> 20% · "
-        "concurrency 32..4000",
+        "concurrency 32..4000 · worst case GPUs 0, CPU 11200 -> 14400 cores",
         "  ~ fraud-scorer: pods restart (v7) · concurrency 64..10000",
     ]
     # Routing and scaling changes never touch a pod template.
