@@ -40,6 +40,12 @@ class Link:
         self.ticked.set()
         self.ticked = asyncio.Event()
 
+    @property
+    def prometheus_down(self) -> bool:
+        """The sampler's last tick could not query Prometheus (its health text, set in
+        plugins.apa.sampler): a slot with no answer yet gets none before Prometheus is back."""
+        return self.health.startswith("degraded: prometheus ")
+
 
 class ExternalScaler(pb_grpc.ExternalScalerServicer):
     def __init__(
@@ -92,11 +98,15 @@ class ExternalScaler(pb_grpc.ExternalScalerServicer):
         """The slot, once it has an answer: a new ScaledObject is answered by the sampler from
         its recent history, or after its next tick (memory only, never a query of its own)."""
         slot = await self._slot(ref, context)
-        value = self.table.value(slot.index)
-        if value != value:  # NaN: not answered yet
+        value = self.table.value
+        if value(slot.index) != value(slot.index):  # NaN: not answered yet
             try:
                 await asyncio.wait_for(self._until_answered(slot), self.first_answer_wait_s)
             except TimeoutError:
+                pass
+            if value(slot.index) != value(slot.index):
+                # An error, not a number: KEDA and the HPA keep the replicas as they are, so
+                # missing data never scales down or to zero.
                 await context.abort(
                     grpc.StatusCode.UNAVAILABLE,
                     f"ScaledObject {ref.namespace}/{ref.name}: no sample yet "
@@ -105,8 +115,10 @@ class ExternalScaler(pb_grpc.ExternalScalerServicer):
         return slot
 
     async def _until_answered(self, slot: Slot) -> None:
+        """Until the slot has an answer, or the sampler knows it cannot have one (Prometheus
+        unreachable): then the caller answers at once rather than after the wait."""
         value = self.table.value
-        while value(slot.index) != value(slot.index):
+        while value(slot.index) != value(slot.index) and not self.link.prometheus_down:
             await self.link.ticked.wait()
 
     async def IsActive(
