@@ -100,10 +100,14 @@ class ExternalScaler(pb_grpc.ExternalScalerServicer):
         slot = await self._slot(ref, context)
         value = self.table.value
         if value(slot.index) != value(slot.index):  # NaN: not answered yet
-            try:
-                await asyncio.wait_for(self._until_answered(slot), self.first_answer_wait_s)
-            except TimeoutError:
-                pass
+            # When the last tick already found Prometheus unreachable, no tick will answer in
+            # time: say so at once. (A tick failing during the wait is fresh news: the next one
+            # may succeed, so the wait goes on.)
+            if not self.link.prometheus_down:
+                try:
+                    await asyncio.wait_for(self._until_answered(slot), self.first_answer_wait_s)
+                except TimeoutError:
+                    pass
             if value(slot.index) != value(slot.index):
                 # An error, not a number: KEDA and the HPA keep the replicas as they are, so
                 # missing data never scales down or to zero.
@@ -115,10 +119,8 @@ class ExternalScaler(pb_grpc.ExternalScalerServicer):
         return slot
 
     async def _until_answered(self, slot: Slot) -> None:
-        """Until the slot has an answer, or the sampler knows it cannot have one (Prometheus
-        unreachable): then the caller answers at once rather than after the wait."""
         value = self.table.value
-        while value(slot.index) != value(slot.index) and not self.link.prometheus_down:
+        while value(slot.index) != value(slot.index):
             await self.link.ticked.wait()
 
     async def IsActive(
