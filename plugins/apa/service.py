@@ -9,6 +9,7 @@ a call is a serialization, a dict hit and an index, never a wait on Prometheus o
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
 import time
 from collections.abc import AsyncIterator
@@ -104,10 +105,8 @@ class ExternalScaler(pb_grpc.ExternalScalerServicer):
             # time: say so at once. (A tick failing during the wait is fresh news: the next one
             # may succeed, so the wait goes on.)
             if not self.link.prometheus_down:
-                try:
+                with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._until_answered(slot), self.first_answer_wait_s)
-                except TimeoutError:
-                    pass
             if value(slot.index) != value(slot.index):
                 # An error, not a number: KEDA and the HPA keep the replicas as they are, so
                 # missing data never scales down or to zero.
