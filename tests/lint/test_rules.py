@@ -215,12 +215,12 @@ def test_a_finding_points_at_the_layer_that_set_the_value(repo: Path, lint: Lint
     edit(
         repo,
         "environments/prod.jsonnet",
-        "overrides: {",
-        "overrides: {\n    'triage-agent': { scaling: { concurrency: { max: 3000 } } },",
+        "concurrency: { min: 1 } } },",
+        "concurrency: { min: 1, max: 3000 } } },",
     )
     assert lint() == [
-        "environments/prod.jsonnet:8:49: warning: in `prod`, served `main` takes 100% of "
-        "concurrency.max 3,000 (override, environments/prod.jsonnet:8:49): 3,000 in flight, at "
+        "environments/prod.jsonnet:10:57: warning: in `prod`, served `main` takes 100% of "
+        "concurrency.max 3,000 (override, environments/prod.jsonnet:10:57): 3,000 in flight, at "
         "perReplica.min 2 (endpoint file, endpoints/triage-agent.yaml:15:21): it may need 1,500 "
         "replicas, more than the environment's capacity.maxReplicas (1,000); raise "
         "perReplica.min to at least 3, lower concurrency.max, or have the platform team raise "
