@@ -108,7 +108,7 @@ class VerticalConfig:
     min_spread: float = 0.10  # load spread (std / mean) a slope needs
     max_extrapolation: float = 30.0  # a fit says at most this x the mean load it saw
     probe_factor: float = 1.5  # without a resource signal: grow to at most this x the healthy load
-    knee_memory_s: float = 1800.0  # a latency knee caps growth this long (or until healthier)
+    knee_memory_s: float = 3600.0  # a latency knee caps growth this long (or until healthier)
 
     def __post_init__(self) -> None:
         if not 0 < self.max_step_down < 1 or self.max_step_up <= 0:
@@ -145,6 +145,7 @@ class VerticalState:
     fit: tuple[float, ...] = ()  # capacity.add_point sums (empty: nothing fitted yet)
     knee: float | None = None  # capacity the latency knee showed (in flight per replica)
     knee_at: float | None = None
+    knee_resources: float | None = None  # what the resource fit said when the knee was seen
     healthy_load: float = 0.0  # most in flight per replica seen with healthy latency
     shrink_streak: int = 0  # consecutive samples whose exact estimate is below the target
 
@@ -256,15 +257,11 @@ class _Evidence:
     grow_to: Estimate | None
 
 
-def _evidence(
-    fit: tuple[float, ...],
-    knee: float | None,
-    healthy_load: float,
-    sample: Signals | None,
-    config: VerticalConfig,
-) -> _Evidence:
-    exact: list[Estimate] = []
-    lower: list[Estimate] = []
+def _resources(
+    fit: tuple[float, ...], sample: Signals | None, config: VerticalConfig
+) -> list[Estimate]:
+    """Per fitted resource, what its line says a replica takes (exact or a lower bound)."""
+    found: list[Estimate] = []
     load = sample.concurrency_per_replica if sample is not None else None
     for index, high in enumerate((config.cpu_high, config.gpu_high)):
         estimate = resource_estimate(fit, index, high, config.min_spread, config.max_extrapolation)
@@ -278,17 +275,50 @@ def _evidence(
             if estimate is None or one > estimate.value:
                 estimate = Estimate(one, False, f"{FIT_RESOURCES[index]} at one load")
         if estimate is not None:
-            (exact if estimate.exact else lower).append(estimate)
+            found.append(estimate)
+    return found
+
+
+def _scaled_knee(knee: float, at_resources: float | None, resources: list[Estimate]) -> float:
+    """The knee, moved by as much as the resources' estimate rose since it was seen: a knee
+    measured while each request cost twice the CPU is half the capacity once the cost is back
+    (cost drift). A pure pool or connection limit shows no such change and stays put."""
+    if at_resources is None or not resources:
+        return knee
+    now = min(e.value for e in resources)
+    return knee * max(1.0, now / at_resources)
+
+
+def _evidence(
+    fit: tuple[float, ...],
+    knee: float | None,
+    knee_resources: float | None,
+    healthy_load: float,
+    sample: Signals | None,
+    config: VerticalConfig,
+) -> _Evidence:
+    resources = _resources(fit, sample, config)
+    exact = [e for e in resources if e.exact]
+    lower = [e for e in resources if not e.exact]
     if knee is not None:
-        exact.append(Estimate(knee, True, "the latency knee"))
+        exact.append(
+            Estimate(_scaled_knee(knee, knee_resources, resources), True, "the latency knee")
+        )
+    # No claim past what anything supports: the most seen healthy, or what every resource's
+    # line allows, with a probe's margin. A target far above it (a start 10x too high, held by
+    # a provisioned floor or the HPA's scale-down window where nothing stresses) comes down.
+    support = max([healthy_load, min(e.value for e in resources)] if resources else [healthy_load])
+    if support > 0:
+        # Without a resource line (latency alone) this is the probe: a bounded step past the
+        # load already seen healthy, kept only while latency stays healthy (past the knee, the
+        # knee decides).
+        source = (
+            f"{config.probe_factor:g} x the most any evidence shows"
+            if resources
+            else "probe past the healthy load"
+        )
+        exact.append(Estimate(support * config.probe_factor, True, source))
     ceiling = combine(exact)
-    resources_seen = sample is not None and (
-        sample.cpu_utilization is not None or sample.gpu_utilization is not None
-    )
-    if not resources_seen and healthy_load > 0:
-        # Latency alone: no line to extrapolate. Probe, bounded: a little past the load already
-        # seen healthy, kept only while latency stays healthy (past the knee, the knee decides).
-        lower.append(Estimate(healthy_load * config.probe_factor, False, "probe past healthy load"))
     grow_to = combine(exact + lower)
     return _Evidence(ceiling, grow_to)
 
@@ -320,7 +350,7 @@ def decide(
     shrink = state.shrink_streak
     baseline = state.latency_baseline_ms
     fit = state.fit
-    knee, knee_at = state.knee, state.knee_at
+    knee, knee_at, knee_resources = state.knee, state.knee_at, state.knee_resources
     healthy_load = state.healthy_load
     stress_now: dict[str, float] = {}
     seen_data = False
@@ -362,8 +392,11 @@ def decide(
             and latency > baseline * config.latency_ok_factor
         )
         if load is not None and load > 0 and not mixed:
-            if past_knee and latency is not None and baseline is not None:
+            if past_knee and latency is not None and baseline is not None and steady_fleet:
+                # Throughput per replica needs the replicas the window served with.
                 knee, knee_at = knee_estimate(load, latency, baseline), sample.t
+                resources = _resources(fit, None, config)
+                knee_resources = min(e.value for e in resources) if resources else None
             elif not past_knee:
                 # The linear part only: past the knee or a threshold the line bends.
                 cpu, gpu = sample.cpu_utilization, sample.gpu_utilization
@@ -376,10 +409,13 @@ def decide(
                 if latency is not None and baseline is not None:
                     healthy_load = max(healthy_load, load)
                     if knee is not None and load > knee:
-                        knee, knee_at = None, None  # healthy past the old knee: it moved
+                        knee = knee_at = knee_resources = None  # healthy past it: it moved
         if knee_at is not None and sample.t - knee_at > config.knee_memory_s:
-            knee, knee_at = None, None
-        if latency is not None and "latency" not in stress_now and not mixed:
+            knee = knee_at = knee_resources = None
+        # Only unstressed samples teach the baseline: a first reading from replicas with a hot
+        # CPU or a queue is a loaded latency, and a baseline learned from it hides every knee
+        # (the linear model started 10x too high held 3x its capacity for 8 minutes).
+        if latency is not None and not stress_now and not mixed:
             if baseline is None:
                 baseline = latency
             elif latency < baseline:
@@ -388,7 +424,7 @@ def decide(
                 baseline += config.baseline_alpha * (latency - baseline)
         healthy = (not mixed or grew) and not stress_now and _healthy(sample, config, baseline)
         fresh = load is not None and load > 0
-        evidence = _evidence(fit, knee, healthy_load, sample, config)
+        evidence = _evidence(fit, knee, knee_resources, healthy_load, sample, config)
         target = state.target
         ceiling, grow_to = evidence.ceiling, evidence.grow_to
         if not mixed and (load is not None or known):
@@ -407,6 +443,7 @@ def decide(
         fit,
         knee,
         knee_at,
+        knee_resources,
         healthy_load,
         shrink,
     )
@@ -568,6 +605,7 @@ def _moved(base: VerticalState, target: float, *, stress_reset: bool = True) -> 
         base.fit,
         base.knee,
         base.knee_at,
+        base.knee_resources,
         base.healthy_load,
         base.shrink_streak,
     )

@@ -41,6 +41,7 @@ def _vertical_json(state: VerticalState) -> dict[str, Any]:
         "fit": list(state.fit),
         "knee": state.knee,
         "kneeAt": state.knee_at,
+        "kneeResources": state.knee_resources,
         "healthyLoad": state.healthy_load,
         "shrinkStreak": state.shrink_streak,
     }
@@ -59,6 +60,7 @@ def _vertical(raw: dict[str, Any]) -> VerticalState:
         fit=tuple(float(x) for x in raw.get("fit", ())),
         knee=_optional(raw.get("knee")),
         knee_at=_optional(raw.get("kneeAt")),
+        knee_resources=_optional(raw.get("kneeResources")),
         healthy_load=float(raw.get("healthyLoad", 0.0)),
         shrink_streak=int(raw.get("shrinkStreak", 0)),
     )
