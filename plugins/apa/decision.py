@@ -280,13 +280,14 @@ def _resources(
 
 
 def _scaled_knee(knee: float, at_resources: float | None, resources: list[Estimate]) -> float:
-    """The knee, moved by as much as the resources' estimate rose since it was seen: a knee
-    measured while each request cost twice the CPU is half the capacity once the cost is back
-    (cost drift). A pure pool or connection limit shows no such change and stays put."""
+    """The knee, moved by as much as the resources' estimate moved since it was seen: a knee
+    measured while each request cost twice the CPU is half the capacity once the cost is back,
+    and the other way round (cost drift) — the ratio holds even when the fit's own figure is
+    off. A pure pool or connection limit shows no such change and stays put."""
     if at_resources is None or not resources:
         return knee
     now = min(e.value for e in resources)
-    return knee * max(1.0, now / at_resources)
+    return knee * now / at_resources
 
 
 def _evidence(
@@ -492,7 +493,7 @@ def _choose(
             if running is None
             else min(_capacity(m, samples[-1], running, config, baseline) for m in stable)
         )
-    if stable and target > bounds.per_replica_min and capacity >= target:
+    if stable and target > bounds.per_replica_min and capacity >= target * (1 - 1e-9):
         return Decision(
             base,
             target,
