@@ -80,8 +80,8 @@ def capped_oracle(truth: np.ndarray) -> type[ApaPolicy]:
 
     class CappedOracle(ApaPolicy):
         def vertical(self, view: View, instant: float) -> None:
+            current = self.state.target
             super().vertical(view, instant)  # the baseline and streaks, as shipped
-            current = self.targets[-1][1] if self.targets else self.state.target
             true = float(truth[min(max(int(instant), 0), len(truth) - 1)])
             want = self.bounds.clamp_target(true)
             step = min(
