@@ -108,6 +108,7 @@ class VerticalConfig:
     min_spread: float = 0.10  # load spread (std / mean) a slope needs
     max_extrapolation: float = 30.0  # a fit says at most this x the mean load it saw
     probe_factor: float = 1.5  # without a resource signal: grow to at most this x the healthy load
+    evidence_margin: float = 1.2  # with one: at most this x what the evidence supports
     knee_memory_s: float = 3600.0  # a latency knee caps growth this long (or until healthier)
 
     def __post_init__(self) -> None:
@@ -313,12 +314,13 @@ def _evidence(
         # Without a resource line (latency alone) this is the probe: a bounded step past the
         # load already seen healthy, kept only while latency stays healthy (past the knee, the
         # knee decides).
-        source = (
-            f"{config.probe_factor:g} x the most any evidence shows"
-            if resources
-            else "probe past the healthy load"
-        )
-        exact.append(Estimate(support * config.probe_factor, True, source))
+        if resources:
+            # Tighter: a resource line's lower bound errs low by the idle use, so a target held
+            # just above it makes the fleet change, and the fit gets the spread it needs.
+            margin, source = config.evidence_margin, "the evidence so far"
+        else:
+            margin, source = config.probe_factor, "probe past the healthy load"
+        exact.append(Estimate(support * margin, True, source))
     ceiling = combine(exact)
     grow_to = combine(exact + lower)
     return _Evidence(ceiling, grow_to)
