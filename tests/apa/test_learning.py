@@ -123,8 +123,7 @@ def test_from_ten_times_too_high_without_stress_the_fit_brings_it_down() -> None
     downs = [d for d in decisions if d.action == "decrease"]
     assert downs[0].code == "estimate_down"
     assert downs[0].reason == (
-        "decrease target 1000 -> 700: the evidence so far says a replica takes 56.8 (for 2 "
-        "samples)"
+        "decrease target 1000 -> 700: the evidence so far says a replica takes 56.8 (for 2 samples)"
     )
     assert [d.target for d in downs][-1] == pytest.approx(model.limit)
     assert all(d.target >= 0.7 * p.target for d, p in zip(decisions[1:], decisions, strict=False))
