@@ -35,6 +35,7 @@ BUILTIN_PLUGINS: tuple[tuple[str, str], ...] = (
     ("knobless.service", "plugins.workload.service"),
     ("knobless.pdb", "plugins.workload.pdb"),
     ("knobless.observability", "plugins.observability"),
+    ("knobless.podmonitor", "plugins.podmonitor"),
     ("knobless.httproute", "plugins.httproute"),
     ("knobless.argocd", "plugins.argocd"),
     ("knobless.lint.calls", "plugins.lint.calls"),

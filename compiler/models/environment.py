@@ -107,6 +107,10 @@ class ArgoCDSettings(StrictModel):
     """Branch, tag or commit to sync."""
     project: DnsLabel = "default"
     """Argo CD AppProject of the generated Applications."""
+    renderProject: bool = True
+    """Render that AppProject (never Argo CD's own `default`): this repository as source, the
+    endpoint and scaler namespaces as destinations, Namespace as the cluster-scoped kind its
+    Applications may sync. Turn off when the platform team manages the project."""
     rootProject: DnsLabel | None = None
     """AppProject of the `<env>-root` app-of-apps (it creates Application objects in `namespace`
     on `controlPlaneServer`, which the project must allow); defaults to `project`."""
@@ -210,6 +214,12 @@ class Observability(StrictModel):
     """Namespace of Prometheus and the collector (allowed to scrape endpoint pods)."""
     otlpInsecure: bool = True
     """Export over plain gRPC (an in-cluster collector); false uses TLS with the system CAs."""
+    podMonitors: bool = False
+    """Render Prometheus Operator PodMonitors for every served version and the scaler (the
+    Operator ignores `prometheus.io/*` annotations)."""
+    podMonitorLabels: dict[str, str] = Field(default_factory=dict)
+    """Labels the Prometheus's `podMonitorSelector` selects on (kube-prometheus-stack:
+    `{release: <its release name>}`)."""
 
 
 def _cidr(value: str) -> str:

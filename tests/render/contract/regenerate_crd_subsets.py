@@ -1,0 +1,151 @@
+"""Regenerate the JSON Schemas of the Prometheus Operator PodMonitor and Argo CD AppProject subsets
+knobless renders (run by hand, not by pytest):
+
+    python tests/render/contract/regenerate_crd_subsets.py PODMONITOR_CRD APPPROJECT_CRD
+
+- PODMONITOR_CRD: example/prometheus-operator-crd/monitoring.coreos.com_podmonitors.yaml of
+  prometheus-operator/prometheus-operator v0.93.0 (commit 6adcebc5076c), Apache-2.0;
+- APPPROJECT_CRD: manifests/crds/appproject-crd.yaml of argoproj/argo-cd v3.5.1 (commit
+  109ca7ca7113), Apache-2.0 (../shared/reference/argocd/appproject-crd.yaml).
+
+Each keeps exactly the fields knobless renders, with the CRD's own types, patterns and required
+lists, closed with `additionalProperties: false` (the API server silently prunes unknown fields).
+The output is committed; tests use it without the CRDs.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+CRDS = Path(__file__).resolve().parents[3] / "schemas" / "crds"
+UPSTREAM = {
+    "PodMonitor": "example/prometheus-operator-crd/monitoring.coreos.com_podmonitors.yaml of "
+    "prometheus-operator/prometheus-operator v0.93.0 (commit 6adcebc5076c), Apache-2.0",
+    "AppProject": "manifests/crds/appproject-crd.yaml of argoproj/argo-cd v3.5.1 (commit "
+    "109ca7ca7113), Apache-2.0",
+}
+KEEP = None
+SUBSETS: dict[str, dict[str, Any]] = {
+    "PodMonitor": {
+        "selector": KEEP,
+        "podMetricsEndpoints": {"port": KEEP, "path": KEEP, "interval": KEEP},
+    },
+    "AppProject": {
+        "description": KEEP,
+        "sourceRepos": KEEP,
+        "destinations": KEEP,
+        "clusterResourceWhitelist": KEEP,
+        "namespaceResourceWhitelist": KEEP,
+    },
+}
+OUTPUT = {
+    "PodMonitor": "monitoring-podmonitor.schema.json",
+    "AppProject": "argocd-appproject.schema.json",
+}
+LABEL_KEY = (
+    r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?"
+    r"[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$"
+)
+METADATA = {
+    "type": "object",
+    "required": ["name", "namespace"],
+    "additionalProperties": False,
+    "properties": {
+        "name": {
+            "type": "string",
+            "maxLength": 253,
+            "pattern": r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$",
+        },
+        "namespace": {
+            "type": "string",
+            "maxLength": 63,
+            "pattern": r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$",
+        },
+        "labels": {
+            "type": "object",
+            "propertyNames": {"pattern": LABEL_KEY, "maxLength": 317},
+            "additionalProperties": {
+                "type": "string",
+                "maxLength": 63,
+                "pattern": r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$",
+            },
+        },
+        "annotations": {
+            "type": "object",
+            "propertyNames": {"pattern": LABEL_KEY},
+            "additionalProperties": {"type": "string"},
+        },
+    },
+}
+
+
+def _closed(schema: dict[str, Any]) -> dict[str, Any]:
+    out = {k: v for k, v in schema.items() if k != "x-kubernetes-validations"}
+    if "properties" in out:
+        out["properties"] = {k: _closed(v) for k, v in out["properties"].items()}
+        if "additionalProperties" not in out and not out.get(
+            "x-kubernetes-preserve-unknown-fields"
+        ):
+            out["additionalProperties"] = False
+    if isinstance(out.get("items"), dict):
+        out["items"] = _closed(out["items"])
+    if isinstance(out.get("additionalProperties"), dict):
+        out["additionalProperties"] = _closed(out["additionalProperties"])
+    return out
+
+
+def _cut(schema: dict[str, Any], subset: dict[str, Any] | None) -> dict[str, Any]:
+    if subset is None:
+        return _closed(schema)
+    if schema.get("type") == "array":
+        return {**schema, "items": _cut(schema["items"], subset)}
+    out = {k: v for k, v in schema.items() if k not in ("properties", "required")}
+    out["properties"] = {
+        name: _cut(schema["properties"][name], sub) for name, sub in subset.items()
+    }
+    required = [name for name in schema.get("required", ()) if name in subset]
+    if required:
+        out["required"] = required
+    out["additionalProperties"] = False
+    return out
+
+
+def subset_schema(crd: dict[str, Any]) -> dict[str, Any]:
+    kind = crd["spec"]["names"]["kind"]
+    (version,) = [v for v in crd["spec"]["versions"] if v.get("storage")]
+    root = version["schema"]["openAPIV3Schema"]
+    api_version = f"{crd['spec']['group']}/{version['name']}"
+    return {
+        "$schema": "http://json-schema.org/draft-07/schema#",
+        "$comment": f"The subset of the {kind} CRD knobless renders, cut from {UPSTREAM[kind]} "
+        "by tests/render/contract/regenerate_crd_subsets.py. metadata follows ObjectMeta.",
+        "title": f"{kind} (knobless subset)",
+        "x-knobless-kind": {"apiVersion": api_version, "kind": kind},
+        "type": "object",
+        "required": ["apiVersion", "kind", "metadata", "spec"],
+        "additionalProperties": False,
+        "properties": {
+            "apiVersion": {"const": api_version},
+            "kind": {"const": kind},
+            "metadata": METADATA,
+            "spec": _cut(root["properties"]["spec"], SUBSETS[kind]),
+        },
+    }
+
+
+def main(argv: list[str]) -> int:
+    for path in argv[1:]:
+        crd = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        schema = subset_schema(crd)
+        kind = schema["x-knobless-kind"]["kind"]
+        (CRDS / OUTPUT[kind]).write_text(json.dumps(schema, indent=2) + "\n", encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
