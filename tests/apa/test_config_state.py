@@ -57,11 +57,26 @@ def test_state_round_trip_and_atomic_replace(tmp_path: Path) -> None:
     saved = [
         Saved("ns", "b-v1", {"endpoint": "b"}, VerticalState(7.0, (("cpu", 1),), 2, 101.5, 60.0), 2.5, True),
         Saved("ns", "a-v1", {"endpoint": "a"}, VerticalState(10.0), None, None),
+        Saved("ns", "c-v1", {"endpoint": "c"}, VerticalState(
+            9.0, fit=tuple(float(k) for k in range(10)), knee=40.5, knee_at=90.0, knee_resources=120.0,
+            healthy_load=30.0, shrink_streak=1,
+        ), 1.0, True),
     ]  # fmt: skip
     save(path, saved)
     assert load(path) == sorted(saved, key=lambda s: s.name)
     assert [p.name for p in path.parent.iterdir()] == ["state.json"]  # no temporary left
     assert load(tmp_path / "missing.json") == []
+
+
+def test_state_written_before_the_learning_evidence_loads(tmp_path: Path) -> None:
+    path = tmp_path / "state.json"
+    save(path, [Saved("ns", "a-v1", {"endpoint": "a"}, VerticalState(7.0), None, None)])
+    raw = json.loads(path.read_text())
+    vertical = raw["scaledObjects"]["ns/a-v1"]["vertical"]
+    for key in ("fit", "knee", "kneeAt", "kneeResources", "healthyLoad", "shrinkStreak"):
+        del vertical[key]
+    path.write_text(json.dumps(raw))
+    assert load(path)[0].vertical == VerticalState(7.0)
 
 
 def test_state_errors_say_what_to_do(tmp_path: Path) -> None:
@@ -90,3 +105,25 @@ def test_cli_usage_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
     assert "the following arguments are required: --prometheus" in err
     assert "--listen 'nonsense': expected HOST:PORT" in err
     assert "Traceback" not in err
+
+
+def test_every_signal_can_be_overridden_from_the_queries_file(tmp_path: Path) -> None:
+    # What the environment's `prometheus.queries` becomes: one file, any signal (a HAProxy or
+    # other gateway sets all of them).
+    overrides = {signal: f"my_{signal}" for signal in DEFAULT_QUERIES}
+    path = tmp_path / "queries.json"
+    path.write_text(json.dumps(overrides))
+    assert dict(load_config(None, path).queries) == overrides
+
+
+def test_the_readme_prints_the_templates_the_scaler_runs() -> None:
+    from typing import get_args
+
+    from compiler.models.environment import PrometheusSettings
+    from plugins.apa.config import GATEWAY_QUERIES
+    from plugins.apa.querydoc import rewrite
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    assert rewrite(readme) == readme, "run `python -m plugins.apa.querydoc`"
+    gateways = get_args(PrometheusSettings.model_fields["gateway"].annotation)
+    assert set(gateways) == set(GATEWAY_QUERIES)
