@@ -49,6 +49,7 @@ from bench.proving.ground import (  # noqa: E402
     Ground,
     proving_ground,
 )
+from bench.proving.plot import write_plot  # noqa: E402
 from bench.proving.steps import follow, learn  # noqa: E402
 from plugins.apa.simulator.endpoint import served_system  # noqa: E402
 
@@ -127,6 +128,7 @@ def main() -> int:
     parser.add_argument("--short", action="store_true", help="the CI version (under 3 minutes)")
     parser.add_argument("--steps", default="1,2,3,4", help="comma-separated steps to run")
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "out" / "proving")
+    parser.add_argument("--plot", type=Path, help="PNG path (default: OUT/proving_ground.png)")
     args = parser.parse_args()
     steps = {int(s) for s in args.steps.split(",")}
     args.out.mkdir(parents=True, exist_ok=True)
@@ -169,6 +171,7 @@ def main() -> int:
     report["seconds"] = round(time.monotonic() - started, 1)
     text = json.dumps(_json(report), indent=2)
     (args.out / "proving_ground.json").write_text(text + "\n")
+    write_plot(json.loads(text), args.plot or args.out / "proving_ground.png")
     print(text)
     return 0
 
