@@ -89,7 +89,8 @@ def _learned(poller: KedaPoller, knee: float, ground: Ground) -> dict[str, Any]:
         "within_20pct_from_s": None if within_at is None else round(within_at, 1),
         "targets": [(round(at, 1), round(t, 3)) for at, t in targets],
         "answers": [
-            (round(a.at, 1), round(a.replicas_needed, 3), a.active) for a in poller.answers
+            (round(a.at, 1), round(a.replicas_needed, 3), a.active, a.target)
+            for a in poller.answers
         ],
         "reasons": [
             r
