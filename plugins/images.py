@@ -33,6 +33,18 @@ def _unlocked(endpoint: EndpointContext) -> Iterator[tuple[int, ServedContext]]:
             yield index, served
 
 
+def waiver(environment: Environment, model: str) -> str | None:
+    """Why `images.unlocked` lets this model run the generic image: its URI, or `models:/<name>`
+    for every version of a registered model."""
+    unlocked = environment.images.unlocked
+    if model in unlocked:
+        return unlocked[model]
+    if model.startswith("models:/"):
+        name = model[len("models:/") :].split("/", 1)[0].split("@", 1)[0]
+        return unlocked.get(f"models:/{name}")
+    return None
+
+
 def _resolve_hint(environment: Environment) -> str:
     return f"run `knobless images resolve --env {environment.name}` and commit images.lock"
 
@@ -45,7 +57,7 @@ def knobless_validate_endpoint(endpoint: EndpointContext) -> Iterable[Diagnostic
     problems = []
     for index, served in _unlocked(endpoint):
         model = served.spec.model
-        if model in environment.images.unlocked:
+        if waiver(environment, model) is not None:
             continue
         origin = endpoint.locate(("served", index, "model"))
         problems.append(
@@ -81,7 +93,7 @@ def knobless_lint_endpoint(endpoint: EndpointContext) -> Iterable[Diagnostic]:
     for index, served in _unlocked(endpoint):
         model = served.spec.model
         assert model is not None
-        waived = environment.images.unlocked.get(model)
+        waived = waiver(environment, model)
         if environment.images.strict and waived is None:
             continue  # an error, from knobless_validate_endpoint
         why = f" (images.unlocked: {waived})" if waived else f"; {_resolve_hint(environment)}"

@@ -234,7 +234,8 @@ class ImageSettings(StrictModel):
     it runs the generic `runtimes.mlflow` image)."""
     unlocked: dict[str, Annotated[str, Field(min_length=1)]] = Field(default_factory=dict)
     """Model URIs allowed to run the generic image even when `strict`, each with the reason
-    (shown in every warning about it)."""
+    (shown in every warning about it); `models:/<name>` covers every version of a registered
+    model."""
     pullSecrets: tuple[DnsSubdomain, ...] = ()
     """imagePullSecrets of every pod, by Secret name (each must exist in the pod's namespace)."""
     digests: dict[str, ImageDigest] = Field(default_factory=dict)

@@ -70,10 +70,7 @@ def test_a_bad_lock_is_reported_at_its_lines(
     assert main(["compile", "--root", str(repo)]) == 1
     err = capsys.readouterr().err
     assert "images.lock:7:12: error: environments.dev.extra: unknown key\n" in err
-    assert (
-        f"images.lock:14:5: error: dependencies.{SKLEARN.digest}: the entry's digest is "
-        in err
-    )
+    assert f"images.lock:14:5: error: dependencies.{SKLEARN.digest}: the entry's digest is " in err
     assert "edited by hand? run `knobless images resolve` to write it again" in err
     assert not (repo / "rendered").exists()
 
@@ -152,3 +149,34 @@ def test_dependencies_come_from_python_env_and_requirements() -> None:
         dependencies_of({**files, "requirements.txt": "wheels/x.whl\n"})
     with pytest.raises(ModelProblem, match="no python_function flavor"):
         dependencies_of({**files, "MLmodel": "flavors: {onnx: {}}\n"})
+
+
+def test_diff_shows_a_new_image_as_a_restart_of_that_version_only(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.review.gitrepo import commit, new_repository
+
+    repo = new_repository(tmp_path / "git")
+    feed = LockedModel(SKLEARN.digest, f"{REPOSITORY}:deps-{SKLEARN.digest[:16]}")
+    lock = ImageLock(
+        {
+            "prod": LockedEnvironment(
+                "prod", "http://mlflow.mlflow.svc:5000", {"models:/feed-ranker/13": feed}
+            )
+        },
+        {SKLEARN.digest: SKLEARN},
+    )
+    write_lock(repo, lock)
+    commit(repo, "lock feed-ranker v13")
+    digest = "sha256:" + "3" * 64
+    write_lock(repo, ImageLock(lock.environments, lock.dependencies, {feed.image: digest}))
+    capsys.readouterr()
+    assert main(["diff", "--base", "HEAD", "--env", "prod", "--root", str(repo)]) == 0
+    out = capsys.readouterr().out
+    assert "  ~ feed-ranker: pods restart (v13) · concurrency 32..4000\n" in out
+    assert (
+        f"      spec.template.spec.containers[0].image: {feed.image} -> {feed.image}@sha256:3333"
+        in out
+    )
+    assert "  ~ Deployment feed-ranker-v13 (pods restart)\n" in out
+    assert out.count("pods restart") == 2  # v12, other endpoints and dev: nothing restarts
