@@ -146,7 +146,9 @@ def test_dependencies_come_from_python_env_and_requirements() -> None:
         ("mlflow==3.6.0", "lightgbm==4.6.0"),
         ("numpy<3",),
     )
-    with pytest.raises(ModelProblem, match=re.escape("refer to files of the model (`wheels/x.whl`)")):
+    with pytest.raises(
+        ModelProblem, match=re.escape("refer to files of the model (`wheels/x.whl`)")
+    ):
         dependencies_of({**files, "requirements.txt": "wheels/x.whl\n"})
     with pytest.raises(ModelProblem, match="no python_function flavor"):
         dependencies_of({**files, "MLmodel": "flavors: {onnx: {}}\n"})
