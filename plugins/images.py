@@ -57,6 +57,7 @@ def knobless_validate_endpoint(endpoint: EndpointContext) -> Iterable[Diagnostic
     problems = []
     for index, served in _unlocked(endpoint):
         model = served.spec.model
+        assert model is not None  # _unlocked yields versions with a model
         if waiver(environment, model) is not None:
             continue
         origin = endpoint.locate(("served", index, "model"))
