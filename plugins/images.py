@@ -33,18 +33,6 @@ def _unlocked(endpoint: EndpointContext) -> Iterator[tuple[int, ServedContext]]:
             yield index, served
 
 
-def waiver(environment: Environment, model: str) -> str | None:
-    """Why `images.unlocked` lets this model run the generic image: its URI, or `models:/<name>`
-    for every version of a registered model."""
-    unlocked = environment.images.unlocked
-    if model in unlocked:
-        return unlocked[model]
-    if model.startswith("models:/"):
-        name = model[len("models:/") :].split("/", 1)[0].split("@", 1)[0]
-        return unlocked.get(f"models:/{name}")
-    return None
-
-
 def _resolve_hint(environment: Environment) -> str:
     return f"run `knobless images resolve --env {environment.name}` and commit images.lock"
 
@@ -58,7 +46,7 @@ def knobless_validate_endpoint(endpoint: EndpointContext) -> Iterable[Diagnostic
     for index, served in _unlocked(endpoint):
         model = served.spec.model
         assert model is not None  # _unlocked yields versions with a model
-        if waiver(environment, model) is not None:
+        if environment.images.waiver(model) is not None:
             continue
         origin = endpoint.locate(("served", index, "model"))
         problems.append(
@@ -94,10 +82,11 @@ def knobless_lint_endpoint(endpoint: EndpointContext) -> Iterable[Diagnostic]:
     for index, served in _unlocked(endpoint):
         model = served.spec.model
         assert model is not None
-        waived = waiver(environment, model)
-        if environment.images.strict and waived is None:
+        if environment.images.waiver(model) is not None:
+            continue  # acknowledged, with its reason, in the environment (explain shows it)
+        if environment.images.strict:
             continue  # an error, from knobless_validate_endpoint
-        why = f" (images.unlocked: {waived})" if waived else f"; {_resolve_hint(environment)}"
+        why = f"; {_resolve_hint(environment)}"
         found.append(
             at_field(
                 endpoint,

@@ -242,6 +242,16 @@ class ImageSettings(StrictModel):
     """Digests of images referenced by tag (`runtimes.*`, `scaler.image`, a team's `image`):
     reference -> sha256:..., rendered as `reference@digest`."""
 
+    def waiver(self, model: str) -> str | None:
+        """Why `unlocked` lets this model run the generic image: its URI, or `models:/<name>`
+        for every version of a registered model (None: not listed)."""
+        if model in self.unlocked:
+            return self.unlocked[model]
+        if model.startswith("models:/"):
+            name = model[len("models:/") :].split("/", 1)[0].split("@", 1)[0]
+            return self.unlocked.get(f"models:/{name}")
+        return None
+
 
 class MLflowSettings(StrictModel):
     """Where runtimes fetch models from."""

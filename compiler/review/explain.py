@@ -175,10 +175,9 @@ def _image_text(endpoint: EndpointContext, index: int) -> list[str]:
         return []
     image = served.image
     if image is None:
-        return [
-            f"  image: {endpoint.environment.runtimes.mlflow} (generic: images.lock has no "
-            "entry for this model here)"
-        ]
+        why = endpoint.environment.images.waiver(served.spec.model or "")
+        note = f"images.unlocked: {why}" if why else "images.lock has no entry for this model here"
+        return [f"  image: {endpoint.environment.runtimes.mlflow} (generic: {note})"]
     return [
         f"  image: {image.reference}",
         f"    dependencies {image.dependencies[:16]}: {where(image.origin)}",
