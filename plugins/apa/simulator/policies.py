@@ -6,7 +6,7 @@ KEDA every pollingInterval, the HPA every 15 s sync, the scaler's 1 s samples an
 decisions, Knative's 2 s decision tick, Ray Serve's 10 s metric pushes — each with its own phase
 drawn from the seed, since in a cluster nothing is aligned with the start of a traffic step.
 The peers' own arithmetic lives in hpa.py, keda.py, knative.py and rayserve.py, checked against
-their upstream unit tests (tests/apa/simulator/upstream/).
+their upstream unit tests (tests/simulator/upstream/).
 """
 
 from __future__ import annotations
@@ -120,6 +120,7 @@ class ApaPolicy(KedaHpaPolicy):
         config: ScalerConfig | None = None,
         *,
         rate_range_s: float | None = None,
+        initial_target: float | None = None,
     ):
         super().__init__(system, system.min_replicas, 1.0, phases[:2])
         self.scaler = config or ScalerConfig()
@@ -131,6 +132,8 @@ class ApaPolicy(KedaHpaPolicy):
             rate_range_s = rate_range(self.scaler.queries["requests"])
         self.window = HorizontalWindow(system.window_s, rate_range_s)
         self.state = VerticalState.initial(self.bounds)
+        if initial_target is not None:
+            self.state = VerticalState(target=self.bounds.clamp_target(initial_target))
         self.vertical_phase = _phase(phases[2], self.config.interval_s)
         self.start = start
         self.instant = -math.inf
