@@ -334,6 +334,10 @@ class Environment(StrictModel):
     """Extra egress allowed from endpoint pods (DNS and the MLflow namespace are always allowed)."""
     scaler: ScalerSettings = Field(default_factory=ScalerSettings)
     """The APA scaler."""
+    minReplicas: Annotated[int, Field(ge=1, le=10)] = 1
+    """Fewest replicas of every served version that takes traffic and keeps a floor
+    (`concurrency.min` > 0 or a schedule): 2 in production, so a node drain or a zone outage
+    leaves a replica serving (the PodDisruptionBudget lets one go at a time)."""
     capacity: CapacityGuards = Field(default_factory=CapacityGuards)
     """Ceilings on what one served version may need (replicas, GPUs)."""
     kubernetesVersion: Annotated[str, Field(pattern=r"^1\.\d+$")] = KUBERNETES_VERSION

@@ -57,6 +57,7 @@ def plan(endpoint: EndpointContext, served: ServedContext) -> tuple[TriggerMetad
         percent=served.traffic_percent,
         per_replica=replica,
         has_schedule=bool(scaling.schedule),
+        replica_floor=endpoint.environment.minReplicas,
         replica_cap=replica_cap(endpoint, served),
     )
     floors = tuple(

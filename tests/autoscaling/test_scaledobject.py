@@ -107,7 +107,7 @@ FEED_RANKER_V13_PROD_TLS: dict[str, Any] = {
         },
         "pollingInterval": 15,
         "cooldownPeriod": 300,
-        "minReplicaCount": 1,
+        "minReplicaCount": 2,  # prod minReplicas
         "maxReplicaCount": 400,
         "advanced": {"horizontalPodAutoscalerConfig": {"behavior": BEHAVIOR}},
         "triggers": [

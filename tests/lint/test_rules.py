@@ -11,19 +11,23 @@ def test_the_examples_are_clean(lint: Lint) -> None:
     assert lint() == []
 
 
+def cold(file: str, line: int, wait: str) -> str:
+    return (
+        f"endpoints/{file}.yaml:{line}:22: warning: scaling.concurrency.min is 0 in `prod`: "
+        "after an idle period nothing holds requests while the first pod starts, so the gateway "
+        f"answers 503 until it is ready ({wait}); keep a floor (min >= 1) in production; if "
+        'intended, say why: lint: {ignore: {prod-min-zero-cold-start: "..."}} '
+        "[prod-min-zero-cold-start]"
+    )
+
+
 def test_prod_min_zero_on_a_gpu_endpoint(repo: Path, lint: Lint) -> None:
     edit(repo, "endpoints/support-llm.yaml", "{min: 16, max: 512}", "{min: 0, max: 512}")
     edit(repo, "endpoints/doc-embedder.yaml", "{min: 4, max: 800}", "{min: 0, max: 800}")
     # dev scales everything to zero (its patch), and is not production: no finding there.
     assert lint() == [
-        "endpoints/doc-embedder.yaml:10:22: warning: scaling.concurrency.min is 0 in `prod`: v2 "
-        "runs on GPUs or is an LLM, so after an idle period the next request waits for the model "
-        "to load (minutes); keep a floor (min >= 1) in production; if intended, say why: lint: "
-        '{ignore: {prod-min-zero-cold-start: "..."}} [prod-min-zero-cold-start]',
-        "endpoints/support-llm.yaml:11:22: warning: scaling.concurrency.min is 0 in `prod`: "
-        "ft-2026-11 runs on GPUs or is an LLM, so after an idle period the next request waits "
-        "for the model to load (minutes); keep a floor (min >= 1) in production; if intended, say "
-        'why: lint: {ignore: {prod-min-zero-cold-start: "..."}} [prod-min-zero-cold-start]',
+        cold("doc-embedder", 10, "v2 runs on GPUs or is an LLM, so that takes minutes"),
+        cold("support-llm", 11, "ft-2026-11 runs on GPUs or is an LLM, so that takes minutes"),
     ]
 
 
@@ -39,10 +43,33 @@ def test_prod_min_zero_points_at_the_layer_that_set_it(repo: Path, lint: Lint) -
     assert finding.endswith("[prod-min-zero-cold-start]")
 
 
-def test_cpu_endpoint_may_scale_to_zero_in_prod(repo: Path, lint: Lint) -> None:
+def test_a_cpu_endpoint_scaling_to_zero_in_prod_is_reported_too(repo: Path, lint: Lint) -> None:
+    # Nothing buffers requests while a pod starts, whatever the runtime (issue 17).
     edit(repo, "endpoints/fraud-scorer.yaml", "{min: 8, max: 2000}", "{min: 0, max: 2000}")
     edit(repo, "environments/prod.jsonnet", "min: 64, ", "")
-    assert lint() == []
+    assert lint() == [cold("fraud-scorer", 11, "that takes the pod's whole start-up")]
+
+
+def test_a_single_replica_floor_in_prod(repo: Path, lint: Lint) -> None:
+    edit(repo, "environments/prod.jsonnet", "  minReplicas: 2,", "  minReplicas: 1,")
+    hint = " in the environment file of `prod`; if intended, say why: lint: {ignore: "
+    found = lint()
+    assert found == [
+        f"endpoints/{file}.yaml:{line}:22: warning: {names} keeps a floor of one replica in "
+        "`prod`: a node drain takes it down until a replacement is ready; set `minReplicas: 2`"
+        + hint
+        + '{prod-single-replica: "..."}} [prod-single-replica]'
+        for file, line, names in (
+            ("doc-embedder", 10, "v2"),
+            ("feed-ranker", 16, "v12, v13"),
+            ("support-llm", 11, "ft-2026-11"),
+        )
+    ] + [
+        "environments/prod.jsonnet:10:49: warning: main keeps a floor of one replica in `prod`: "
+        "a node drain takes it down until a replacement is ready; set `minReplicas: 2`"
+        + hint
+        + '{prod-single-replica: "..."}} [prod-single-replica]'
+    ]
 
 
 def test_ignore_with_a_reason_switches_a_rule_off(repo: Path, lint: Lint) -> None:
@@ -188,12 +215,12 @@ def test_a_finding_points_at_the_layer_that_set_the_value(repo: Path, lint: Lint
     edit(
         repo,
         "environments/prod.jsonnet",
-        "overrides: {",
-        "overrides: {\n    'triage-agent': { scaling: { concurrency: { max: 3000 } } },",
+        "concurrency: { min: 1 } } },",
+        "concurrency: { min: 1, max: 3000 } } },",
     )
     assert lint() == [
-        "environments/prod.jsonnet:8:49: warning: in `prod`, served `main` takes 100% of "
-        "concurrency.max 3,000 (override, environments/prod.jsonnet:8:49): 3,000 in flight, at "
+        "environments/prod.jsonnet:10:57: warning: in `prod`, served `main` takes 100% of "
+        "concurrency.max 3,000 (override, environments/prod.jsonnet:10:57): 3,000 in flight, at "
         "perReplica.min 2 (endpoint file, endpoints/triage-agent.yaml:15:21): it may need 1,500 "
         "replicas, more than the environment's capacity.maxReplicas (1,000); raise "
         "perReplica.min to at least 3, lower concurrency.max, or have the platform team raise "
