@@ -28,6 +28,7 @@ BUILTIN_PLUGINS: tuple[tuple[str, str], ...] = (
     ("knobless.autoscaling", "plugins.autoscaling"),
     ("knobless.apa", "plugins.apa.cli"),
     ("knobless.runtimes", "plugins.runtimes"),
+    ("knobless.images", "plugins.images"),
     ("knobless.namespace", "plugins.namespace"),
     ("knobless.serviceaccount", "plugins.serviceaccount"),
     ("knobless.networkpolicy", "plugins.networkpolicy"),

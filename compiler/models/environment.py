@@ -196,6 +196,67 @@ class RuntimeImages(StrictModel):
     """OpenTelemetry Collector sidecar image."""
 
 
+_IMAGE_DIGEST = r"^sha256:[0-9a-f]{64}$"
+_IMAGE_REPOSITORY = r"^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-]+[a-z0-9]+)*)*$"
+
+
+def _image_digest(value: str) -> str:
+    if not re.match(_IMAGE_DIGEST, value):
+        raise ValueError(f"`{value}` is not an image digest: sha256: and 64 lower-case hex digits")
+    return value
+
+
+def _image_repository(value: str) -> str:
+    if not re.match(_IMAGE_REPOSITORY, value):
+        raise ValueError(
+            f"`{value}` is not an image repository (registry/path, lower case, no tag), e.g. "
+            "registry.example.com/ml-platform/model-images"
+        )
+    return value
+
+
+ImageDigest = Annotated[
+    str, AfterValidator(_image_digest), Field(json_schema_extra={"pattern": _IMAGE_DIGEST})
+]
+
+
+class ImageSettings(StrictModel):
+    """Model images (built per set of dependencies, locked in images.lock) and how pods pull."""
+
+    repository: (
+        Annotated[
+            str,
+            AfterValidator(_image_repository),
+            Field(json_schema_extra={"pattern": _IMAGE_REPOSITORY}),
+        ]
+        | None
+    ) = None
+    """Where `knobless images build --push` pushes MLflow model images (tag: the dependency
+    digest); `knobless images resolve` needs it."""
+    strict: bool = False
+    """A served MLflow version without an images.lock entry is an error (else a warning, and
+    it runs the generic `runtimes.mlflow` image)."""
+    unlocked: dict[str, Annotated[str, Field(min_length=1)]] = Field(default_factory=dict)
+    """Model URIs allowed to run the generic image even when `strict`, each with the reason
+    (shown in every warning about it); `models:/<name>` covers every version of a registered
+    model."""
+    pullSecrets: tuple[DnsSubdomain, ...] = ()
+    """imagePullSecrets of every pod, by Secret name (each must exist in the pod's namespace)."""
+    digests: dict[str, ImageDigest] = Field(default_factory=dict)
+    """Digests of images referenced by tag (`runtimes.*`, `scaler.image`, a team's `image`):
+    reference -> sha256:..., rendered as `reference@digest`."""
+
+    def waiver(self, model: str) -> str | None:
+        """Why `unlocked` lets this model run the generic image: its URI, or `models:/<name>`
+        for every version of a registered model (None: not listed)."""
+        if model in self.unlocked:
+            return self.unlocked[model]
+        if model.startswith("models:/"):
+            name = model[len("models:/") :].split("/", 1)[0].split("@", 1)[0]
+            return self.unlocked.get(f"models:/{name}")
+        return None
+
+
 class MLflowSettings(StrictModel):
     """Where runtimes fetch models from."""
 
@@ -203,6 +264,9 @@ class MLflowSettings(StrictModel):
     """MLflow tracking / model registry URI."""
     credentials: SecretRef | None = None
     """Secret holding the registry token (MLFLOW_TRACKING_TOKEN)."""
+    externalUri: str | None = None
+    """The same registry as reached from where `knobless images resolve` runs (CI), when
+    `trackingUri` is an in-cluster address; default trackingUri."""
 
 
 class Observability(StrictModel):
@@ -336,6 +400,8 @@ class Environment(StrictModel):
     """Runtime and sidecar images."""
     mlflow: MLflowSettings = Field(default_factory=MLflowSettings)
     """Model registry access."""
+    images: ImageSettings = Field(default_factory=ImageSettings)
+    """Model images, digests and pull secrets."""
     observability: Observability = Field(default_factory=Observability)
     """Telemetry export."""
     dns: DnsSettings = Field(default_factory=DnsSettings)
@@ -355,3 +421,8 @@ class Environment(StrictModel):
 
     def namespace_for(self, endpoint: str) -> str:
         return f"{self.namespacePrefix}{endpoint}"
+
+    def pinned(self, image: str) -> str:
+        """`image` by digest when `images.digests` gives one (and it has none yet)."""
+        digest = self.images.digests.get(image)
+        return f"{image}@{digest}" if digest and "@" not in image else image

@@ -36,8 +36,11 @@ def build(served: ServedContext, endpoint: EndpointContext) -> RuntimePod:
     environment = endpoint.environment
     assert served.spec.model is not None  # validation: mlflow needs a model
     tmp, tmp_mount = tmp_volume()  # the fetched model lands in /tmp: no size limit
+    # The image built for this version's own dependencies (images.lock), else the generic one
+    # (plugins.images warns, or fails the compile in a strict environment).
+    image = served.image.reference if served.image else environment.runtimes.mlflow
     return RuntimePod(
-        image=environment.runtimes.mlflow,
+        image=image,
         port=PORT,
         command=("mlflow", "models", "serve"),
         args=(

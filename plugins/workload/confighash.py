@@ -47,7 +47,8 @@ def hash_inputs(
         # Runtime arguments carry derived settings, e.g. vLLM's --max-num-seqs from perReplica.
         "runtimeArgs": list(runtime_args),
         "runtimeImages": environment.runtimes.model_dump(mode="json"),
-        "mlflow": environment.mlflow.model_dump(mode="json"),
+        # externalUri is where CI reaches the registry: nothing a pod sees
+        "mlflow": environment.mlflow.model_dump(mode="json", exclude={"externalUri"}),
         "sidecarConfig": sidecar_config,
     }
 

@@ -1,5 +1,5 @@
 """Names the CLI needs before any simulation runs: kept apart so that building `knobless --help`
 (or a compile, which builds the same parser) does not import numpy."""
 
-POLICIES = ("apa", "fixed", "cpu", "kpa")
+POLICIES = ("apa", "fixed", "cpu", "kpa", "ray")
 DEFAULT_SCRAPE_S = 5
