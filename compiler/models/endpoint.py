@@ -228,6 +228,10 @@ class ServedModel(StrictModel):
     """Serving runtime (mlflow, vllm, triton, custom); chosen from flavor, task and compute if left out."""
     compute: Compute
     """Resources per replica: `{workload: name}` or `{cpu, memory, gpu?}`."""
+    modelSize: Quantity | None = None
+    """Size of the model's files as downloaded, e.g. 140Gi for a 70B model in bf16. Sizes the
+    pod's ephemeral-storage request; left out, it is bounded by what the pod can load (its GPU
+    memory, else its memory)."""
     env: tuple[EnvVar, ...] = ()
     """Environment variables of the model container."""
 
@@ -241,6 +245,8 @@ class ServedModel(StrictModel):
             raise ValueError("`image` needs `port`: the port the container listens on")
         if self.image is None and self.port is not None:
             raise ValueError("`port` goes with `image`; a `model` is served on the runtime's port")
+        if self.image is not None and self.modelSize is not None:
+            raise ValueError("`modelSize` goes with `model`; the team's image brings its own files")
         names = [e.name for e in self.env]
         duplicates = sorted({n for n in names if names.count(n) > 1})
         if duplicates:
