@@ -16,7 +16,7 @@ from compiler.pipeline import resolve_endpoint
 from compiler.plugins import build_plugin_manager
 from plugins.runtimes import default_per_replica, per_replica_range
 
-from .helpers import by_kind, render, resolve
+from .helpers import add_environment, by_kind, render, resolve
 
 PROJECT = Path(__file__).resolve().parents[2]
 
@@ -373,3 +373,67 @@ def test_triton_repository_is_prepared_by_an_init_container() -> None:
     model = pod["containers"][0]
     assert model["args"][0] == "--model-repository=/models/repository"
     assert {"name": "models", "mountPath": "/models", "readOnly": True} in model["volumeMounts"]
+
+
+def test_vllm_gets_a_user_name_and_a_compile_cache_for_uid_65532() -> None:
+    (deployment,) = by_kind(render(resolve(PROJECT, "prod", "support-llm")), "Deployment")
+    model = deployment["spec"]["template"]["spec"]["containers"][0]
+    env = {e["name"]: e.get("value") for e in model["env"]}
+    assert (env["USER"], env["LOGNAME"]) == ("knobless", "knobless")
+    assert env["TORCHINDUCTOR_CACHE_DIR"] == "/tmp/torchinductor"
+
+
+@pytest.mark.parametrize(
+    ("environment", "endpoint", "storage"),
+    [
+        ("prod", "support-llm", "160Gi"),  # modelSize 140Gi + vLLM's 20Gi /tmp
+        ("prod", "doc-embedder", "25Gi"),  # one L4 (24Gi) bounds the weights + Triton's 1Gi
+        ("dev", "doc-embedder", "17Gi"),  # one T4 (16Gi) in dev
+        ("prod", "fraud-scorer", "9Gi"),  # a CPU model fits in its 8Gi of memory + 1Gi /tmp
+    ],
+)
+def test_ephemeral_storage_is_requested_for_the_model_files(
+    environment: str, endpoint: str, storage: str
+) -> None:
+    deployment = by_kind(render(resolve(PROJECT, environment, endpoint)), "Deployment")[0]
+    resources = deployment["spec"]["template"]["spec"]["containers"][0]["resources"]
+    assert resources["requests"]["ephemeral-storage"] == storage
+    assert "ephemeral-storage" not in resources["limits"]
+
+
+def test_the_environment_maps_its_own_gpu_labels(repo: Path) -> None:
+    add_environment(
+        repo,
+        "gke",
+        "prod",
+        "{ gpuTypes: { 'nvidia-l4': { products: ['nvidia-l4'], memory: '24Gi',"
+        " label: 'cloud.google.com/gke-accelerator' } } }",
+    )
+    (deployment,) = by_kind(render(resolve(repo, "gke", "doc-embedder")), "Deployment")
+    terms = deployment["spec"]["template"]["spec"]["affinity"]["nodeAffinity"][
+        "requiredDuringSchedulingIgnoredDuringExecution"
+    ]["nodeSelectorTerms"]
+    assert terms == [
+        {
+            "matchExpressions": [
+                {
+                    "key": "cloud.google.com/gke-accelerator",
+                    "operator": "In",
+                    "values": ["nvidia-l4"],
+                }
+            ]
+        }
+    ]
+
+
+def test_the_collector_sidecar_has_no_readiness_probe() -> None:
+    for endpoint in ("fraud-scorer", "support-llm"):
+        (deployment,) = by_kind(render(resolve(PROJECT, "prod", endpoint)), "Deployment")
+        (sidecar,) = [
+            c
+            for c in deployment["spec"]["template"]["spec"]["initContainers"]
+            if c["name"] == "otel-collector"
+        ]
+        assert "readinessProbe" not in sidecar
+        assert sidecar["startupProbe"]["httpGet"] == {"path": "/", "port": "otel-health"}
+        assert sidecar["livenessProbe"]["httpGet"] == {"path": "/", "port": "otel-health"}
