@@ -126,7 +126,9 @@ def test_sigterm_drains_in_flight_requests_and_exits(
         sent = time.monotonic()
         os.kill(pid_one, signal.SIGTERM)
         time.sleep(0.5)
-        with pytest.raises(httpx.ConnectError):  # no new connections once SIGTERM arrived
+        # Nothing new is served once SIGTERM arrived: refused with one worker; with several the
+        # supervisor's socket still accepts while its workers drain, and resets.
+        with pytest.raises((httpx.ConnectError, httpx.ReadError)):
             httpx.get(f"{url}/ping", timeout=2)
         returncode = unshare.wait(timeout=grace - drain)
         exited_after = time.monotonic() - sent
