@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from plugins.observability import OTLP_HTTP
 from plugins.runtimes import onnx_check
 from plugins.runtimes.base import (
     HTTP_PORT_NAME,
@@ -49,6 +50,8 @@ BACKENDS: dict[str, tuple[str, tuple[str, ...], str]] = {
     "onnx": ("onnxruntime", ("*.onnx",), "model.onnx"),
     "tensorrt": ("tensorrt", ("*.plan", "*.engine"), "model.plan"),
 }
+TRACE_RATE = 1000
+"""Triton's default sampling: every 1000th request is traced."""
 SCRATCH_GIB = 1
 """Triton's /tmp (sizeLimit 1Gi), on top of the model files."""
 
@@ -134,6 +137,13 @@ def build(served: ServedContext, endpoint: EndpointContext) -> RuntimePod:
             f"--metrics-port={METRICS_PORT}",
             # After the drain, in-flight inferences get the rest of the grace period.
             f"--exit-timeout-secs={TERMINATION_GRACE_SECONDS - DRAIN_SECONDS - 5}",
+            # Request traces over OTLP/HTTP to the pod's collector (Triton ignores OTEL_* env;
+            # docs/user_guide/trace.md): one in TRACE_RATE requests, timestamps only.
+            "--trace-config=mode=opentelemetry",
+            f"--trace-config=opentelemetry,url=http://{OTLP_HTTP}/v1/traces",
+            f"--trace-config=opentelemetry,resource=service.name={endpoint.spec.name}",
+            f"--trace-config=rate={TRACE_RATE}",
+            "--trace-config=level=TIMESTAMPS",
         ),
         extra_ports=(
             {"name": "grpc", "containerPort": GRPC_PORT, "protocol": "TCP"},

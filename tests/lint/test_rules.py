@@ -20,7 +20,7 @@ def test_prod_min_zero_on_a_gpu_endpoint(repo: Path, lint: Lint) -> None:
         "runs on GPUs or is an LLM, so after an idle period the next request waits for the model "
         "to load (minutes); keep a floor (min >= 1) in production; if intended, say why: lint: "
         '{ignore: {prod-min-zero-cold-start: "..."}} [prod-min-zero-cold-start]',
-        "endpoints/support-llm.yaml:11:22: warning: scaling.concurrency.min is 0 in `prod`: "
+        "endpoints/support-llm.yaml:12:22: warning: scaling.concurrency.min is 0 in `prod`: "
         "ft-2026-11 runs on GPUs or is an LLM, so after an idle period the next request waits "
         "for the model to load (minutes); keep a floor (min >= 1) in production; if intended, say "
         'why: lint: {ignore: {prod-min-zero-cold-start: "..."}} [prod-min-zero-cold-start]',
@@ -109,7 +109,7 @@ def test_per_replica_above_max(repo: Path, lint: Lint) -> None:
         "perReplica: {min: 600, max: 700}",
     )
     assert lint() == [
-        "endpoints/support-llm.yaml:12:21: warning: scaling.perReplica.min (600) is above "
+        "endpoints/support-llm.yaml:13:21: warning: scaling.perReplica.min (600) is above "
         "scaling.concurrency.max (512): a replica never sees that many requests; lower "
         "perReplica.min or raise concurrency.max [per-replica-above-max]"
     ]
@@ -132,7 +132,7 @@ def test_per_replica_makes_max_unreachable(repo: Path, lint: Lint) -> None:
 def test_per_replica_impossible_with_the_gpu_count(repo: Path, lint: Lint) -> None:
     edit(repo, "endpoints/support-llm.yaml", "{min: 16, max: 512}", "{min: 16, max: 1024}")
     assert lint() == [
-        "endpoints/support-llm.yaml:12:21: error: scaling.perReplica.min (8) is impossible with 8 "
+        "endpoints/support-llm.yaml:13:21: error: scaling.perReplica.min (8) is impossible with 8 "
         "GPUs per replica of `ft-2026-11`: 128 replicas at max concurrency hold 1024 GPUs, more "
         "than 512; raise perReplica.min to at least 16 or lower concurrency.max "
         "[per-replica-gpu-impossible]"

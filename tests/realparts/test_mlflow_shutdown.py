@@ -127,8 +127,8 @@ def test_sigterm_drains_in_flight_requests_and_exits(
         os.kill(pid_one, signal.SIGTERM)
         time.sleep(0.5)
         # Nothing new is served once SIGTERM arrived: refused with one worker; with several the
-        # supervisor's socket still accepts while its workers drain, and resets.
-        with pytest.raises((httpx.ConnectError, httpx.ReadError)):
+        # supervisor's socket may still accept while its workers drain, then reset or stay mute.
+        with pytest.raises((httpx.ConnectError, httpx.ReadError, httpx.ReadTimeout)):
             httpx.get(f"{url}/ping", timeout=2)
         returncode = unshare.wait(timeout=grace - drain)
         exited_after = time.monotonic() - sent

@@ -372,6 +372,14 @@ def test_triton_repository_is_prepared_by_an_init_container() -> None:
     assert "instance_group [ { kind: KIND_GPU count: 1 } ]" in script
     model = pod["containers"][0]
     assert model["args"][0] == "--model-repository=/models/repository"
+    # traces over OTLP/HTTP to the pod's collector sidecar
+    assert model["args"][-5:] == [
+        "--trace-config=mode=opentelemetry",
+        "--trace-config=opentelemetry,url=http://127.0.0.1:4318/v1/traces",
+        "--trace-config=opentelemetry,resource=service.name=doc-embedder",
+        "--trace-config=rate=1000",
+        "--trace-config=level=TIMESTAMPS",
+    ]
     assert {"name": "models", "mountPath": "/models", "readOnly": True} in model["volumeMounts"]
 
 
