@@ -56,7 +56,7 @@ FRAUD_SCORER_PROD: dict[str, Any] = {
         "pollingInterval": 15,
         "cooldownPeriod": 300,
         "minReplicaCount": 2,
-        "maxReplicaCount": 10000,
+        "maxReplicaCount": 1000,  # capacity.maxReplicas: 10,000 at MLflow's default min of 1
         "advanced": {"horizontalPodAutoscalerConfig": {"behavior": BEHAVIOR}},
         "triggers": [
             {

@@ -96,11 +96,14 @@ def test_every_example_follows_the_rules(environment_name: str) -> None:
             assert spec["minReplicaCount"] >= floor
             zero = metadata.concurrency_min == 0 and pct > 0 and not scaling.schedule
             assert (spec["minReplicaCount"] == 0) == zero
-            assert spec["maxReplicaCount"] == max(
-                spec["minReplicaCount"],
-                1,
-                math.ceil(metadata.concurrency_max / metadata.per_replica_min),
-            )
+            needed = math.ceil(metadata.concurrency_max / metadata.per_replica_min)
+            if scaling.perReplica is None:  # runtime defaults: capped by the capacity guards
+                gpus = served.resources.gpu_count
+                guards = endpoint.environment.capacity
+                needed = min(needed, guards.maxReplicas)
+                if gpus:
+                    needed = min(needed, guards.maxGpus // gpus)
+            assert spec["maxReplicaCount"] == max(spec["minReplicaCount"], 1, needed)
             assert (
                 metadata.per_replica_min <= metadata.per_replica_initial <= metadata.per_replica_max
             )
@@ -125,9 +128,9 @@ def test_examples_in_numbers() -> None:
         "dev/triage-agent-main": (0, 1000),
         "prod/churn-classifier-v3": (0, 40),
         "prod/doc-embedder-v2": (1, 200),
-        "prod/feed-ranker-v12": (1, 3600),
+        "prod/feed-ranker-v12": (1, 1000),  # 3,600 at MLflow's default perReplica.min 1: capped
         "prod/feed-ranker-v13": (1, 400),
-        "prod/fraud-scorer-v7": (2, 10000),
+        "prod/fraud-scorer-v7": (2, 1000),  # 10,000 at perReplica.min 1: capped
         "prod/support-llm-ft-2026-11": (1, 64),
         "prod/triage-agent-main": (0, 1000),
     }

@@ -110,9 +110,20 @@ def test_per_replica_above_max(repo: Path, lint: Lint) -> None:
     )
     assert lint() == [
         "endpoints/support-llm.yaml:13:21: warning: scaling.perReplica.min (600) is above "
-        "scaling.concurrency.max (512): a replica never sees that many requests; lower "
+        "scaling.concurrency.max (512) in `prod`: a replica never sees that many requests; lower "
         "perReplica.min or raise concurrency.max [per-replica-above-max]"
     ]
+
+
+def _unreachable(env: str) -> str:
+    return (
+        f"endpoints/triage-agent.yaml:14:30: warning: in `{env}`, served `main` takes 100% of "
+        "concurrency.max 5,000 (endpoint file, endpoints/triage-agent.yaml:14:30): 5,000 in "
+        "flight, at perReplica.min 2 (endpoint file, endpoints/triage-agent.yaml:15:21): it may "
+        "need 2,500 replicas, more than the environment's capacity.maxReplicas (1,000); raise "
+        "perReplica.min to at least 5, lower concurrency.max, or have the platform team raise "
+        "capacity.maxReplicas [per-replica-max-unreachable]"
+    )
 
 
 def test_per_replica_makes_max_unreachable(repo: Path, lint: Lint) -> None:
@@ -122,20 +133,83 @@ def test_per_replica_makes_max_unreachable(repo: Path, lint: Lint) -> None:
         "{min: 0, max: 1000}",
         "{min: 0, max: 5000}\n  perReplica: {min: 2, max: 400}",
     )
+    # a warning unless the environment says otherwise, once per environment, each named
+    assert lint() == [_unreachable("dev"), _unreachable("prod")]
+
+
+def test_capacity_guards_are_the_environments(repo: Path, lint: Lint) -> None:
+    edit(
+        repo,
+        "endpoints/triage-agent.yaml",
+        "{min: 0, max: 1000}",
+        "{min: 0, max: 5000}\n  perReplica: {min: 2, max: 400}",
+    )
+    edit(
+        repo, "environments/dev.jsonnet", "exclude:", "capacity: { maxReplicas: 2500 },\n  exclude:"
+    )
+    edit(
+        repo,
+        "environments/prod.jsonnet",
+        "overrides:",
+        "capacity+: { severity: 'error' },\n  overrides:",
+    )
+    assert lint() == [_unreachable("prod").replace(": warning: ", ": error: ")]
+
+
+def test_a_version_is_judged_on_its_traffic_share(repo: Path, lint: Lint) -> None:
+    """Three versions sharing concurrency.max 3000 at perReplica.min 2: 510 replicas for the
+    largest share, well within 1,000 (the whole 3000 at 2 would be 1,500)."""
+    edit(
+        repo,
+        "endpoints/feed-ranker.yaml",
+        "traffic: {v12: 90, v13: 10}",
+        "  - name: v14\n    model: models:/feed-ranker/14\n    flavor: lightgbm\n"
+        "    compute: {workload: cpu-large}\ntraffic: {v12: 34, v13: 33, v14: 33}",
+    )
+    edit(
+        repo,
+        "endpoints/feed-ranker.yaml",
+        "scaling:\n",
+        "scaling:\n  perReplica: {min: 2, max: 64}\n",
+    )
+    edit(repo, "endpoints/feed-ranker.yaml", "{min: 32, max: 4000}", "{min: 32, max: 3000}")
+    assert lint() == []
+
+
+def test_a_finding_points_at_the_layer_that_set_the_value(repo: Path, lint: Lint) -> None:
+    """triage-agent's perReplica.min is in the endpoint file, the max that trips the guard is
+    prod's override: the finding is at the override and names `prod`."""
+    edit(
+        repo,
+        "endpoints/triage-agent.yaml",
+        "{min: 0, max: 1000}",
+        "{min: 0, max: 1000}\n  perReplica: {min: 2, max: 400}",
+    )
+    edit(
+        repo,
+        "environments/prod.jsonnet",
+        "overrides: {",
+        "overrides: {\n    'triage-agent': { scaling: { concurrency: { max: 3000 } } },",
+    )
     assert lint() == [
-        "endpoints/triage-agent.yaml:15:21: error: scaling.perReplica.min (2) makes "
-        "concurrency.max (5000) unreachable: it may need 2,500 replicas, more than 1,000; raise "
-        "perReplica.min to at least 5 or lower concurrency.max [per-replica-max-unreachable]"
+        "environments/prod.jsonnet:8:49: warning: in `prod`, served `main` takes 100% of "
+        "concurrency.max 3,000 (override, environments/prod.jsonnet:8:49): 3,000 in flight, at "
+        "perReplica.min 2 (endpoint file, endpoints/triage-agent.yaml:15:21): it may need 1,500 "
+        "replicas, more than the environment's capacity.maxReplicas (1,000); raise "
+        "perReplica.min to at least 3, lower concurrency.max, or have the platform team raise "
+        "capacity.maxReplicas [per-replica-max-unreachable]"
     ]
 
 
 def test_per_replica_impossible_with_the_gpu_count(repo: Path, lint: Lint) -> None:
     edit(repo, "endpoints/support-llm.yaml", "{min: 16, max: 512}", "{min: 16, max: 1024}")
     assert lint() == [
-        "endpoints/support-llm.yaml:13:21: error: scaling.perReplica.min (8) is impossible with 8 "
-        "GPUs per replica of `ft-2026-11`: 128 replicas at max concurrency hold 1024 GPUs, more "
-        "than 512; raise perReplica.min to at least 16 or lower concurrency.max "
-        "[per-replica-gpu-impossible]"
+        "endpoints/support-llm.yaml:12:31: warning: in `prod`, served `ft-2026-11` takes 100% of "
+        "concurrency.max 1,024 (endpoint file, endpoints/support-llm.yaml:12:31): 1,024 in "
+        "flight, at perReplica.min 8 (endpoint file, endpoints/support-llm.yaml:13:21): 128 "
+        "replicas of 8 GPUs hold 1,024 GPUs, more than the environment's capacity.maxGpus (512); "
+        "raise perReplica.min to at least 16, lower concurrency.max, or have the platform team "
+        "raise capacity.maxGpus [per-replica-gpu-impossible]"
     ]
 
 
@@ -176,3 +250,34 @@ def test_unused_workload_of_the_environment_file(repo: Path, lint: Lint) -> None
         "environments/prod.jsonnet:7:17: warning: workloads.cpu-huge: no endpoint deployed to "
         "`prod` uses workload `cpu-huge` [workload-unused]"
     ]
+
+
+def test_an_env_value_naming_another_endpoints_service(repo: Path, lint: Lint) -> None:
+    # The agent's LLM before issue 17: a Service that admits only the gateway.
+    edit(
+        repo,
+        "endpoints/triage-agent.yaml",
+        "{name: LLM_URL, endpoint: support-llm}",
+        '{name: LLM_URL, value: "http://support-llm-ft-2026-11.serving-support-llm.svc"}',
+    )
+    edit(
+        repo,
+        "endpoints/triage-agent.yaml",
+        "- {name: API_TOKEN,",
+        '- {name: CACHE_URL, value: "http://cache.redis.svc.cluster.local:6379"}\n      '
+        "- {name: API_TOKEN,",
+    )
+    found = lint()
+    assert found == [
+        "endpoints/triage-agent.yaml:11:32: error: served[0].env[0] (LLM_URL) points at "
+        "`http://support-llm-ft-2026-11.serving-support-llm.svc`, which this endpoint's "
+        "NetworkPolicy blocks: `serving-support-llm` is endpoint `support-llm`'s namespace, "
+        "whose pods admit only the gateway: call it through the gateway with `{name: ..., "
+        "endpoint: support-llm}`; if intended, say why: lint: {ignore: {env-direct-service: "
+        '"..."}} [env-direct-service]',
+        "endpoints/triage-agent.yaml:12:34: error: served[0].env[1] (CACHE_URL) points at "
+        "`http://cache.redis.svc.cluster.local:6379`, which this endpoint's NetworkPolicy "
+        "blocks: allow it in the environment's `egress` (`{namespace: redis, ports: [...]}`) or "
+        "call it through the gateway; if intended, say why: lint: {ignore: {env-direct-service: "
+        '"..."}} [env-direct-service]',
+    ]  # once, though both environments find it
