@@ -110,6 +110,20 @@ def knobless_add_commands(subparsers: argparse._SubParsersAction[Any]) -> None:
         metavar="S",
         help=f"Prometheus scrape interval (default {DEFAULT_SCRAPE_S})",
     )
+    sim.add_argument(
+        "--warmup-s",
+        type=_non_negative,
+        metavar="S",
+        help="seconds at the trace's first rate before it starts, not counted (default: 600 + "
+        "twice the start-up time; 0 starts the trace at once, to measure learning)",
+    )
+    sim.add_argument(
+        "--initial-target",
+        type=_positive,
+        metavar="N",
+        help="the APA's starting per-replica target (default: the rendered initial one; "
+        "clamped into the per-replica bounds)",
+    )
     parser.set_defaults(handler=run)
 
 
@@ -144,7 +158,13 @@ def run(args: argparse.Namespace) -> int:
         container_concurrency=args.container_concurrency,
     )
     policies = tuple(dict.fromkeys(args.policy or POLICIES))
-    settings = Settings(seed=args.seed, scrape_s=args.scrape_s, fixed_target=args.fixed_target)
+    settings = Settings(
+        seed=args.seed,
+        scrape_s=args.scrape_s,
+        fixed_target=args.fixed_target,
+        warmup_s=None if args.warmup_s is None else round(args.warmup_s),
+        initial_target=args.initial_target,
+    )
     simulation = simulate(system, profile, trace, policies, settings)
     if args.format == "json":
         sys.stdout.write(to_json_text(simulation))

@@ -124,6 +124,7 @@ class ApaPolicy(KedaHpaPolicy):
         config: ScalerConfig | None = None,
         *,
         rate_range_s: float | None = None,
+        initial_target: float | None = None,
     ):
         super().__init__(system, system.min_replicas, 1.0, phases[:2])
         self.scaler = config or ScalerConfig()
@@ -135,6 +136,8 @@ class ApaPolicy(KedaHpaPolicy):
             rate_range_s = rate_range(self.scaler.queries["requests"])
         self.window = HorizontalWindow(system.window_s, rate_range_s)
         self.state = VerticalState.initial(self.bounds)
+        if initial_target is not None:
+            self.state = VerticalState(target=self.bounds.clamp_target(initial_target))
         self.vertical_phase = _phase(phases[2], self.config.interval_s)
         self.start = start
         self.instant = -math.inf

@@ -17,7 +17,7 @@ from plugins.apa.simulator.observed import RATE_WINDOW_S
 from plugins.apa.simulator.oracle import OracleHpaPolicy, OraclePolicy, true_replicas
 from plugins.apa.simulator.policies import ApaPolicy, CpuPolicy, FixedPolicy, KpaPolicy
 from plugins.apa.simulator.profile import Profile
-from plugins.apa.simulator.results import summarize
+from plugins.apa.simulator.results import converged_s, summarize
 from plugins.apa.simulator.trace import Trace, upward_steps
 
 FIXED_TARGET_FRACTION = 0.7
@@ -40,6 +40,12 @@ class Settings:
     default concurrency query, `[30s]`)."""
     headroom: float = 1.0
     """Demand multiplier of the reference policies `oracle` and `oracle-hpa` (bench only)."""
+    warmup_s: int | None = None
+    """Seconds at the trace's first rate before it starts, not counted (default
+    `warmup_steps(profile)`; 0: the trace starts at once, to measure learning from the start)."""
+    initial_target: float | None = None
+    """The APA's starting per-replica target (default the rendered initial one; clamped into
+    the per-replica bounds as the scaler does)."""
 
 
 @dataclass(frozen=True)
@@ -91,7 +97,7 @@ def simulate(
 ) -> Simulation:
     settings = settings or Settings()
     rng = np.random.default_rng(settings.seed)
-    warmup = warmup_steps(profile)
+    warmup = warmup_steps(profile) if settings.warmup_s is None else int(settings.warmup_s)
     times = np.arange(0.0, math.floor(trace.duration_s) + 1.0)
     rate, cost = trace.sample(times)
     rate = np.concatenate([np.full(warmup, rate[0]), rate])
@@ -125,6 +131,7 @@ def simulate(
                 (phases[0], phases[1], phases[2]),
                 start,
                 rate_range_s=float(inputs.rate_window_s),
+                initial_target=settings.initial_target,
             )
             policy = apa
         elif name == "fixed":
@@ -153,4 +160,8 @@ def simulate(
             target = (at_start, run.targets[-1][1])
         runs[name] = run
         summaries[name] = summarize(run, run_inputs, steps, target)
+        if name == "apa":
+            summaries[name]["per_replica_target"]["converged_s"] = converged_s(
+                run.targets, run_inputs
+            )
     return Simulation(system, profile, trace, settings, inputs, runs, summaries, fixed_target)
