@@ -183,6 +183,21 @@ class Workload(StrictModel):
     """Tolerations for pods of this workload (e.g. GPU node taints)."""
 
 
+class GpuTypeSettings(StrictModel):
+    """Which nodes carry one GPU type (`gpu.type` of workloads and endpoints)."""
+
+    products: Annotated[
+        tuple[Annotated[str, Field(min_length=1, max_length=63)], ...], Field(min_length=1)
+    ]
+    """Values of `label` on nodes with this GPU, e.g. [NVIDIA-H100-80GB-HBM3, NVIDIA-H100-PCIe]."""
+    memory: Quantity
+    """Memory of one GPU, e.g. 80Gi (bounds the model weights a pod of N GPUs downloads)."""
+    label: Annotated[str, Field(pattern=r"^([a-z0-9.-]+/)?[A-Za-z0-9._-]+$")] = (
+        "nvidia.com/gpu.product"
+    )
+    """Node label naming the GPU model (GPU Feature Discovery's by default)."""
+
+
 class RuntimeImages(StrictModel):
     """Container images of the serving runtimes and sidecars."""
 
@@ -396,6 +411,11 @@ class Environment(StrictModel):
     """Partial endpoint specs laid over one endpoint each, by name (highest precedence)."""
     exclude: tuple[str, ...] = ()
     """Endpoints not deployed to this environment."""
+    gpuTypes: dict[Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9.-]*$")], GpuTypeSettings] = (
+        Field(default_factory=dict)
+    )
+    """GPU types besides (or replacing) the built-in ones: nvidia-t4, nvidia-l4, nvidia-a10g,
+    nvidia-l40s, nvidia-a100, nvidia-a100-80gb, nvidia-h100, nvidia-h200."""
     runtimes: RuntimeImages = Field(default_factory=RuntimeImages)
     """Runtime and sidecar images."""
     mlflow: MLflowSettings = Field(default_factory=MLflowSettings)

@@ -78,7 +78,7 @@ def test_json(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
         "value": 128,
         "origin": {
             "path": "endpoints/support-llm.yaml",
-            "line": 12,
+            "line": 13,
             "col": 29,
             "layer": "endpoint",
         },
