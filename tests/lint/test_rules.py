@@ -62,7 +62,7 @@ def test_a_single_replica_floor_in_prod(repo: Path, lint: Lint) -> None:
         for file, line, names in (
             ("doc-embedder", 10, "v2"),
             ("feed-ranker", 16, "v12, v13"),
-            ("support-llm", 11, "ft-2026-11"),
+            ("support-llm", 12, "ft-2026-11"),
         )
     ] + [
         "environments/prod.jsonnet:10:49: warning: main keeps a floor of one replica in `prod`: "
