@@ -136,7 +136,8 @@ def proving_ground(
     with ExitStack() as stack:
         registry = stack.enter_context(mlflow_registry(root / "mlflow"))
         logged = registry.log_model("digits", ENDPOINT, dict(model or MODEL))
-        assert logged.uri in container.args, (logged.uri, container.args)
+        # The rendered container names the model in its args or (fetch-then-exec form) its env.
+        assert logged.uri in (*container.args, *container.env.values()), (logged.uri, container)
         # The gateway and the load generator share the core the first replica does not use.
         client = CpuGroup("knobless-proving-client", None).create()
         stack.callback(client.remove)

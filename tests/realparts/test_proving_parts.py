@@ -19,21 +19,26 @@ def _container(command: tuple[str, ...], args: tuple[str, ...]) -> ModelContaine
 
 def test_the_rendered_deployment_gives_the_mlflow_command() -> None:
     container = model_container(SITE / "digits" / "deployment-digits-v1.yaml")
+    # The rendered command fetches the model, then execs the server (uvicorn as PID 1, issue 17).
+    script = container.argv(host="127.0.0.1", port=4567)[2]
+    assert 'mlflow artifacts download --artifact-uri "$MODEL_URI"' in script
     assert container.argv(host="127.0.0.1", port=4567) == [
-        "mlflow",
-        "models",
-        "serve",
-        "--model-uri",
-        "models:/digits/1",
-        "--env-manager",
-        "local",
+        "/bin/sh",
+        "-c",
+        script,
+        "mlflow-model-server",
+        "uvicorn",
         "--host",
         "127.0.0.1",
         "--port",
         "4567",
         "--workers",
         "1",
+        "--timeout-graceful-shutdown",
+        "60",
+        "mlflow.pyfunc.scoring_server.app:app",
     ]
+    assert container.env["MODEL_URI"] == "models:/digits/1"
     assert (container.port, container.cpu_limit_cores, container.readiness_path) == (
         8080,
         1.0,
