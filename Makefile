@@ -2,19 +2,19 @@
 #   make compile   compile this repository's endpoints/ and environments/ into rendered/
 #   make test      run every test (installs the real parts the tests start: Prometheus, HAProxy, a
 #                  process exporter from Debian; MLflow in a virtualenv of its own)
-# Both create .venv and install pinned dependencies first (idempotent).
+# Both create .venv and install pinned dependencies first (idempotent; the docs extra too).
 
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: compile check test lint bench schema clean prometheus system-deps mlflow-venv
+.PHONY: compile check test lint docs bench schema clean prometheus system-deps mlflow-venv
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -e '.[dev,docs]'
 	touch $(STAMP)
 
 compile: $(STAMP)
@@ -59,12 +59,18 @@ test: $(STAMP) system-deps $(MLFLOW_STAMP)
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
-	$(BIN)/ruff check compiler plugins tests bench
-	$(BIN)/ruff format --check compiler plugins tests bench
+	$(BIN)/ruff check compiler plugins tests bench docs/generate.py
+	$(BIN)/ruff format --check compiler plugins tests bench docs/generate.py
 	$(BIN)/mypy
+
+# The documentation site: regenerate the reference pages from the code, then build site/ strictly
+# (a broken link or anchor, or a page missing from the nav, fails).
+docs: $(STAMP)
+	$(BIN)/python docs/generate.py
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
 
 bench: $(STAMP)
 	$(BIN)/python bench/compile.py
 
 clean:
-	rm -rf $(VENV) $(MLFLOW_VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(MLFLOW_VENV) .pytest_cache .mypy_cache .ruff_cache site

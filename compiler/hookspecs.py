@@ -113,7 +113,7 @@ def knobless_check(
 def knobless_lint_rules() -> Iterable[LintRule] | None:
     """Called once per lint run (collect): the rules this plugin checks, each with its id, default
     severity and a one-line reason. Lets `lint: {ignore: {rule-id: why}}` be checked for typos
-    and `the README's "Reviewing changes" section` list every rule.
+    and the generated docs/reference/lint-rules.md list every rule.
     """
 
 

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 
 API_VERSION = "monitoring.coreos.com/v1"
 INTERVAL = "10s"
-"""The scaler's rate ranges ([30s]) assume scrapes at most 10 s apart (README: Query templates)."""
+"""The scaler's rate ranges ([30s]) assume scrapes at most 10 s apart (docs/reference/scaler.md: Query templates)."""
 SIDECAR_METRICS_PORT_NAME = "otel-metrics"
 
 

@@ -19,7 +19,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     parser.add_argument("endpoint", metavar="ENDPOINT", help="endpoint name (endpoints/NAME.yaml)")
     parser.add_argument("--env", required=True, metavar="ENV", help="environment name")
-    parser.add_argument("--format", choices=("text", "json"), default="text")
+    parser.add_argument(
+        "--format", choices=("text", "json"), default="text", help="output format (default: text)"
+    )
     add_root(parser)
     parser.set_defaults(handler=run)
 

@@ -139,7 +139,7 @@ class PrometheusSettings(StrictModel):
     """Prometheus base URL as seen from the scaler."""
     gateway: Literal["istio", "envoy-gateway"] = "istio"
     """Which gateway's series the scaler reads for concurrency, requests and latency (the
-    templates per gateway are in the README); any other gateway: set them in `queries`."""
+    templates per gateway are in docs/reference/scaler.md); any other gateway: set them in `queries`."""
     queries: dict[str, str] = Field(default_factory=dict)
     """Overrides of the scaler's PromQL query templates, by signal name (every signal:
     concurrency, requests, latency, replicas, cpu, memory, gpu, queue)."""

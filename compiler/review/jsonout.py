@@ -1,4 +1,4 @@
-"""JSON output of `knobless diff` (format version 1, documented in the README's "Reviewing changes" section).
+"""JSON output of `knobless diff` (format version 1, documented in docs/guide/reviewing.md).
 
 Stable: keys are sorted, lists have a defined order (environments, endpoints and objects by
 name; field changes in document order), numbers are integers except CPU cores (a number with up

@@ -3,7 +3,7 @@
     checker = SchemaChecker("1.33", extra_schema_dirs=[repo / "schemas" / "crds"])
     problems = checker.check(deployment)   # [] or [SchemaProblem(path, message, schema)]
 
-See the README's "Schema validation of rendered objects" section.
+See docs/explanation/schema-validation.md.
 """
 
 from compiler.schemacheck.checker import SchemaChecker

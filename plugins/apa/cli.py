@@ -38,7 +38,10 @@ def knobless_add_commands(subparsers: argparse._SubParsersAction[Any]) -> None:
         "--metrics-listen", metavar="HOST:PORT", help="serve /metrics and /healthz (plain HTTP)"
     )
     parser.add_argument(
-        "--log-level", default="INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR")
+        "--log-level",
+        default="INFO",
+        choices=("DEBUG", "INFO", "WARNING", "ERROR"),
+        help="log level (default: INFO)",
     )
     parser.set_defaults(handler=run_scaler)
 

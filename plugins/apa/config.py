@@ -67,7 +67,7 @@ DEFAULT_QUERIES: dict[str, str] = {
 # Envoy Gateway's proxies name cluster stats by route rule; with the EnvoyProxy's
 # `telemetry.metrics.clusterStatName: "%BACKEND_REFS%"` a rule with one backend is named
 # `<namespace>/<service>`, which maps onto the scaler's labels. A rule splitting traffic over
-# several backends is one cluster named `ns/a|ns/b`: it matches no version (see README).
+# several backends is one cluster named `ns/a|ns/b`: it matches no version (see docs/reference/scaler.md).
 _ENVOY = (
     'label_replace(label_replace({m}, "namespace", "$1", "envoy_cluster_name", '
     '"^([a-z0-9-]+)/[a-z0-9-]+$"), "service", "$1", "envoy_cluster_name", '

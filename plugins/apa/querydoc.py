@@ -1,7 +1,8 @@
-"""The README's query-template tables, generated from the templates the scaler runs.
+"""The scaler reference's query-template tables, generated from the templates the scaler runs.
 
-`python -m plugins.apa.querydoc` rewrites the block between the markers in README.md; a test
-fails when the README and the code differ, so the printed queries are the real ones.
+`python -m plugins.apa.querydoc` (or `docs/generate.py`, which runs it too) rewrites the block
+between the markers in docs/reference/scaler.md; a test fails when the page and the code differ,
+so the printed queries are the real ones.
 """
 
 from __future__ import annotations
@@ -46,14 +47,14 @@ def rewrite(text: str) -> str:
     """`text` with the block between BEGIN and END replaced by the generated tables."""
     head, sep, rest = text.partition(BEGIN)
     if not sep or END not in rest:
-        raise ValueError(f"README.md lacks the markers {BEGIN!r} ... {END!r}")
+        raise ValueError(f"the page lacks the markers {BEGIN!r} ... {END!r}")
     _, _, tail = rest.partition(END)
     return f"{head}{BEGIN}\n{tables()}\n{END}{tail}"
 
 
 def main() -> int:
-    readme = Path(__file__).resolve().parents[2] / "README.md"
-    readme.write_text(rewrite(readme.read_text(encoding="utf-8")), encoding="utf-8")
+    page = Path(__file__).resolve().parents[2] / "docs" / "reference" / "scaler.md"
+    page.write_text(rewrite(page.read_text(encoding="utf-8")), encoding="utf-8")
     return 0
 
 

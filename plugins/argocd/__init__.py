@@ -1,6 +1,6 @@
 """Built-in plugin: Argo CD Applications that sync rendered/, and sync waves on workloads.
 
-See the README's "Argo CD" section. The REST client and the `knobless argocd` command live in compiler.argocd.
+See docs/guide/argocd.md. The REST client and the `knobless argocd` command live in compiler.argocd.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ runtime's defaults.
 The runtime plugins own the defaults (`plugins.runtimes.per_replica_range`) because they also
 configure the server from them — vLLM's `--max-num-seqs` is the per-replica maximum, MLflow's
 worker count and Triton's batch size set the rest — so the scaler can never learn a figure the
-server would refuse. This module only adapts that answer; the README's "Autoscaling" section has the table.
+server would refuse. This module only adapts that answer; docs/explanation/autoscaling.md has the table.
 """
 
 from __future__ import annotations

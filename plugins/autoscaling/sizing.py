@@ -1,6 +1,6 @@
 """The arithmetic from an endpoint's concurrency range to one served version's scaling bounds.
 
-Rules (the README's "Autoscaling" section explains why):
+Rules (docs/explanation/autoscaling.md explains why):
 - A served version's concurrency range is its traffic share of the endpoint's range, rounded up:
   max_share = ceil(max * p / 100); min_share = ceil(min * p / 100) (0 stays 0).
 - A 0% version (staged, or drained after a rollout) must still be ready to take traffic the

@@ -91,7 +91,7 @@ class LoadModel(Collector):
                 "istio_request_duration_milliseconds_count", "", labels=istio
             ),
             "gateway": UnknownMetricFamily("istio_requests_total", "", labels=istio),
-            # Envoy Gateway's proxy, cluster stats named `%BACKEND_REFS%` (README).
+            # Envoy Gateway's proxy, cluster stats named `%BACKEND_REFS%` (docs/reference/scaler.md).
             "envoy_time_sum": UnknownMetricFamily(
                 "envoy_cluster_upstream_rq_time_sum", "", labels=["envoy_cluster_name"]
             ),

@@ -116,14 +116,15 @@ def test_every_signal_can_be_overridden_from_the_queries_file(tmp_path: Path) ->
     assert dict(load_config(None, path).queries) == overrides
 
 
-def test_the_readme_prints_the_templates_the_scaler_runs() -> None:
+def test_the_scaler_reference_prints_the_templates_the_scaler_runs() -> None:
     from typing import get_args
 
     from compiler.models.environment import PrometheusSettings
     from plugins.apa.config import GATEWAY_QUERIES
     from plugins.apa.querydoc import rewrite
 
-    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
-    assert rewrite(readme) == readme, "run `python -m plugins.apa.querydoc`"
+    page = Path(__file__).resolve().parents[2] / "docs" / "reference" / "scaler.md"
+    text = page.read_text(encoding="utf-8")
+    assert rewrite(text) == text, "run `python -m plugins.apa.querydoc`"
     gateways = get_args(PrometheusSettings.model_fields["gateway"].annotation)
     assert set(gateways) == set(GATEWAY_QUERIES)

@@ -126,7 +126,7 @@ def test_every_example_follows_the_rules(environment_name: str) -> None:
 
 
 def test_examples_in_numbers() -> None:
-    """The figures the README's "Autoscaling" section quotes, per environment."""
+    """The figures docs/explanation/autoscaling.md quotes, per environment."""
     prod, dev = load_environment("prod"), load_environment("dev")
     got = {}
     for environment in (dev, prod):

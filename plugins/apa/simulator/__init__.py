@@ -4,5 +4,5 @@ model of KEDA, the HPA and the pods, beside the `fixed`, `cpu` and `kpa` baselin
 Entry points: `simulation.simulate(system, profile, trace, policies, settings)` (a `Simulation`
 with per-policy summaries and `to_json()`), `endpoint.served_system(root, env, endpoint)`,
 `profile.runtime_profile(runtime, ...)`, `trace.load_trace(path)`. The CLI command is the
-`knobless_add_commands` plugin in `cli`. the README's "Simulating autoscaling" section explains the model.
+`knobless_add_commands` plugin in `cli`. docs/guide/simulate.md explains the model.
 """

@@ -71,14 +71,26 @@ def knobless_add_commands(subparsers: argparse._SubParsersAction[Any]) -> None:
         choices=POLICIES,
         help="policy to simulate (repeatable; default: all of " + ", ".join(POLICIES) + ")",
     )
-    parser.add_argument("--format", choices=("text", "json"), default="text")
+    parser.add_argument(
+        "--format", choices=("text", "json"), default="text", help="output format (default: text)"
+    )
     parser.add_argument("--plot", type=Path, metavar="PNG", help="write a plot to this file")
     parser.add_argument(
         "--root", type=Path, default=Path("."), metavar="DIR", help="repository root (default: .)"
     )
     model = parser.add_argument_group("model profile (defaults from the runtime)")
-    model.add_argument("--service-time-ms", type=_positive, metavar="MS")
-    model.add_argument("--service-time-cv", type=_non_negative, metavar="CV")
+    model.add_argument(
+        "--service-time-ms",
+        type=_positive,
+        metavar="MS",
+        help="mean time of one request at low load",
+    )
+    model.add_argument(
+        "--service-time-cv",
+        type=_non_negative,
+        metavar="CV",
+        help="coefficient of variation of the service time (log-normal)",
+    )
     model.add_argument(
         "--replica-capacity",
         type=_positive,
@@ -86,14 +98,21 @@ def knobless_add_commands(subparsers: argparse._SubParsersAction[Any]) -> None:
         help="true concurrency per replica before latency climbs (the scaler does not know it)",
     )
     model.add_argument("--startup-s", type=_non_negative, metavar="S", help="pod start to Ready")
-    model.add_argument("--slo-ms", type=_positive, metavar="MS")
-    model.add_argument("--timeout-s", type=_positive, metavar="S")
+    model.add_argument("--slo-ms", type=_positive, metavar="MS", help="latency objective")
+    model.add_argument(
+        "--timeout-s",
+        type=_positive,
+        metavar="S",
+        help="requests that would take longer are abandoned",
+    )
     model.add_argument("--queue-limit", type=_positive, metavar="N", help="per replica")
     model.add_argument(
         "--container-concurrency", type=int, metavar="N", help="Knative containerConcurrency (kpa)"
     )
     sim = parser.add_argument_group("simulation")
-    sim.add_argument("--seed", type=int, default=1)
+    sim.add_argument(
+        "--seed", type=int, default=1, help="random seed of the arrivals (same seed, same result)"
+    )
     sim.add_argument(
         "--rps-scale", type=_positive, default=1.0, metavar="X", help="multiply the trace's rate"
     )

@@ -1,6 +1,6 @@
 // The proving ground (bench/proving_ground.py): everything on 127.0.0.1, HAProxy as the gateway,
 // prometheus-process-exporter for the replicas' CPU. The query templates are the HAProxy set the
-// README documents; the bench reads them from the rendered ConfigMap, as the scaler's pod would.
+// scaler reference (docs/reference/scaler.md) documents; the bench reads them from the rendered ConfigMap, as the scaler's pod would.
 //
 // HAProxy backends are named `<namespace>.<service>` so one grouped query serves every endpoint;
 // process-exporter groups are named `<namespace>.<pod>`.
