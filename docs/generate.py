@@ -147,8 +147,9 @@ def _type(node: dict[str, Any], defs: dict[str, Any]) -> str:
         return " &#124; ".join(f"`{json.dumps(v)}`" for v in node["enum"])
     if "const" in node:
         return f"`{json.dumps(node['const'])}`"
-    if "anyOf" in node:
-        return " or ".join(_type(option, defs) for option in node["anyOf"])
+    for union in ("anyOf", "oneOf"):
+        if union in node:
+            return " or ".join(_type(option, defs) for option in node[union])
     kind = node.get("type", "any")
     if kind == "array" and "items" in node:
         return f"list of {_type(node['items'], defs)}"
@@ -162,7 +163,7 @@ def _children(node: dict[str, Any], defs: dict[str, Any]) -> Iterator[tuple[str,
     """(path suffix, object schema) of what this node's value holds that has fields of its own."""
     if "$ref" in node:
         yield "", defs[node["$ref"].rsplit("/", 1)[-1]]
-    for option in node.get("anyOf", ()):
+    for option in (*node.get("anyOf", ()), *node.get("oneOf", ())):
         yield from _children(option, defs)
     if isinstance(node.get("items"), dict):
         for suffix, child in _children(node["items"], defs):
