@@ -35,7 +35,6 @@ from compiler.cache import (
     names_digest,
     own_folder,
     save_cache,
-    save_stamps,
     verify,
 )
 from compiler.config import CONFIG_FILE
@@ -265,7 +264,6 @@ def compile_changed(
         )
         outcome.compiled += len(fresh[name])
         outcome.endpoints.update(current.keys)
-    save_stamps(root, sources.texts.values())
     return outcome
 
 
