@@ -16,6 +16,7 @@ from pathlib import Path
 import pluggy
 
 from compiler.cache import (
+    Recorder,
     drop_cache,
     load_evaluations,
     load_stamps,
@@ -25,7 +26,7 @@ from compiler.cache import (
 from compiler.commands._common import EXIT_CODES, ProgressBar, add_root, repository_root
 from compiler.diagnostics import Diagnostic
 from compiler.errors import InputError, StaleOutputError
-from compiler.incremental import Plan, Recorder, compile_changed, plan, worthwhile
+from compiler.incremental import Plan, compile_changed, plan, recorder, worthwhile
 from compiler.pipeline import (
     EnvironmentOutput,
     Sources,
@@ -166,7 +167,7 @@ def _compile_all(
     plans: dict[str, Plan] | None,
 ) -> None:
     """Every endpoint, in this process, into a new tree swapped in at the end."""
-    recorder = Recorder(plans) if plans is not None else None
+    record = recorder(plans) if plans is not None else None
     existing = {p.split("/", 1)[0] for p in list_tree(root / RENDERED)}
     compiled: list[str] = []
     endpoints: set[str] = set()
@@ -178,8 +179,8 @@ def _compile_all(
         )
         for output in outputs:  # one environment at a time: memory stays flat
             tree.add(output.files)
-            if recorder is not None:
-                recorder.add(output.name, output.units)
+            if record is not None:
+                record.add(output.name, output.units)
             if output.name not in compiled:
                 compiled.append(output.name)
             endpoints.update(e.name for e in output.endpoints)
@@ -191,8 +192,8 @@ def _compile_all(
         for name in compiled:
             drop_cache(root, name)  # until the new tree is in place
         difference = tree.commit()
-    if recorder is not None:
-        recorder.save(root)
+    if record is not None:
+        record.save(root)
     print_diagnostics(sorted(set(warnings)))
     print(
         f"compiled {len(endpoints)} endpoints into {len(compiled)} environments "
@@ -226,11 +227,11 @@ def _stage_environment(root: Path, environment: str, strict: bool, staging: Path
     try:
         sources = parse_all(load(root, [environment]))
         plans = None if sources.problems else plan(root, manager, sources, strict=strict)
-        recorder = Recorder(plans) if plans is not None else None
+        record = recorder(plans) if plans is not None else None
         for output in iter_compile(root, manager=manager, sources=sources, strict=strict):
             stager.add(output.files)
-            if recorder is not None:
-                recorder.add(output.name, output.units)
+            if record is not None:
+                record.add(output.name, output.units)
             endpoints.update(e.name for e in output.endpoints)
             warnings.extend(output.diagnostics)
             del output
@@ -244,7 +245,7 @@ def _stage_environment(root: Path, environment: str, strict: bool, staging: Path
         tuple(stager.changed),
         tuple(warnings),
         (),
-        recorder,
+        record,
     )
 
 
@@ -281,9 +282,9 @@ def _compile_in_parallel(args: argparse.Namespace, root: Path, jobs: int, source
         for name in environments:
             drop_cache(root, name)  # until the new tree is in place
         difference = tree.commit()
-    for recorder in recorders:
-        if recorder is not None:
-            recorder.save(root)
+    for record in recorders:
+        if record is not None:
+            record.save(root)
     print_diagnostics(sorted(warnings))
     print(
         f"compiled {len(endpoints)} endpoints into {len(environments)} environments "
