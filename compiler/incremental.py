@@ -184,6 +184,21 @@ class Outcome:
     warnings: list[Diagnostic] = field(default_factory=list)
 
 
+@dataclass
+class _Changes:
+    """What an incremental compile produced so far, for the journal and then the cache."""
+
+    rendered: Path
+    journal: Journal
+    outcome: Outcome
+    fresh: dict[str, dict[str, Unit]]
+    """The units compiled this run, by environment and endpoint (files, not manifests)."""
+    environment_files: dict[str, dict[str, str]] = field(default_factory=dict)
+    environment_warnings: dict[str, tuple[Diagnostic, ...]] = field(default_factory=dict)
+    produced: set[str] = field(default_factory=set)
+    """Every file this run renders (nothing of it may be deleted)."""
+
+
 def compile_changed(
     root: Path,
     manager: pluggy.PluginManager,
@@ -193,73 +208,75 @@ def compile_changed(
     strict: bool,
     progress: Progress,
 ) -> Outcome:
-    rendered = root / RENDERED
-    outcome = Outcome(list(sources.environments))
-    fresh: dict[str, dict[str, Unit]] = {name: {} for name in plans}
-    environment_files: dict[str, dict[str, str]] = {}
-    environment_warnings: dict[str, tuple[Diagnostic, ...]] = {}
-    produced: set[str] = set()
+    """Compile the endpoints whose output is not current, write the difference through one
+    journal, then save each environment's cache."""
+    reuse = {name: p.reuse for name, p in plans.items() if p.reuse is not None}
+    outputs = iter_compile(
+        root, manager=manager, sources=sources, reuse=reuse, strict=strict, progress=progress
+    )
     with Journal(root) as journal:
-        for output in iter_compile(
-            root,
-            manager=manager,
-            sources=sources,
-            reuse={name: p.reuse for name, p in plans.items() if p.reuse is not None},
-            strict=strict,
-            progress=progress,
-        ):
-            current = plans[output.name]
-            assert current.cache is not None
-            outcome.warnings.extend(output.diagnostics)
+        changes = _Changes(
+            root / RENDERED, journal, Outcome(list(sources.environments)), {n: {} for n in plans}
+        )
+        for output in outputs:
+            changes.outcome.warnings.extend(output.diagnostics)
             for unit in output.units:
-                produced.update(unit.files)
-                for path, data in changed(rendered, unit.files).items():
-                    journal.put(path, data)
-                    if (rendered / path).exists():
-                        outcome.changed += 1
-                    else:
-                        outcome.added += 1
-                if unit.endpoint is None:
-                    environment_files[output.name] = {p: digest(d) for p, d in unit.files.items()}
-                    environment_warnings[output.name] = unit.warnings
-                    old: Iterable[str] = current.cache.environment_files
-                else:
-                    # keep the files (not the manifests) until the entry is recorded
-                    fresh[output.name][unit.endpoint] = Unit(
-                        unit.endpoint, unit.files, (), unit.warnings, unit.summary
-                    )
-                    entry = current.cache.entries.get(unit.endpoint)
-                    old = entry.foreign if entry else ()
-                    # what it no longer renders in its own folder, or what someone added there
-                    _delete_unlisted(
-                        rendered, journal, own_folder(output.name, unit.endpoint), unit.files
-                    )
-                for path in set(old) - unit.files.keys():
-                    journal.delete(path)
-        for name, current in plans.items():
-            assert current.cache is not None
-            for endpoint in current.cache.entries.keys() - current.keys.keys():  # removed
-                journal.delete(own_folder(name, endpoint))
-                for path in current.cache.entries[endpoint].foreign:
-                    journal.delete(path)
-            if name not in environment_files:  # the stage was skipped: its files stand
-                produced.update(current.cache.environment_files)
-            _remove_strays(rendered, journal, current.verification.stray, produced)
-        journal.deletes = {p for p in journal.deletes - produced if os.path.lexists(rendered / p)}
-        outcome.removed = len(journal.deletes)
+                _stage_unit(changes, plans[output.name], unit)
+        for current in plans.values():
+            _stage_removals(changes, current)
+        rendered = changes.rendered
+        journal.deletes = {
+            p for p in journal.deletes - changes.produced if os.path.lexists(rendered / p)
+        }
+        changes.outcome.removed = len(journal.deletes)
         journal.commit()
     for name, current in plans.items():
-        assert current.cache is not None
-        _save(
-            root,
-            current,
-            fresh[name],
-            environment_files.get(name, current.cache.environment_files),
-            environment_warnings.get(name, current.cache.environment_warnings),
+        _save(root, current, changes)
+        changes.outcome.compiled += len(changes.fresh[name])
+        changes.outcome.endpoints.update(current.keys)
+    return changes.outcome
+
+
+def _stage_unit(changes: _Changes, current: Plan, unit: Unit) -> None:
+    """One compiled unit's files into the journal, and what it no longer renders out of it."""
+    assert current.cache is not None
+    rendered, journal, outcome = changes.rendered, changes.journal, changes.outcome
+    changes.produced.update(unit.files)
+    for path, data in changed(rendered, unit.files).items():
+        journal.put(path, data)
+        if (rendered / path).exists():
+            outcome.changed += 1
+        else:
+            outcome.added += 1
+    name = current.environment
+    if unit.endpoint is None:
+        changes.environment_files[name] = {p: digest(d) for p, d in unit.files.items()}
+        changes.environment_warnings[name] = unit.warnings
+        old: Iterable[str] = current.cache.environment_files
+    else:
+        # keep the files (not the manifests) until the entry is recorded
+        changes.fresh[name][unit.endpoint] = Unit(
+            unit.endpoint, unit.files, (), unit.warnings, unit.summary
         )
-        outcome.compiled += len(fresh[name])
-        outcome.endpoints.update(current.keys)
-    return outcome
+        entry = current.cache.entries.get(unit.endpoint)
+        old = entry.foreign if entry else ()
+        # what it no longer renders in its own folder, or what someone added there
+        _delete_unlisted(rendered, journal, own_folder(name, unit.endpoint), unit.files)
+    for path in set(old) - unit.files.keys():
+        journal.delete(path)
+
+
+def _stage_removals(changes: _Changes, current: Plan) -> None:
+    """The files of removed endpoints, and strays no one owns."""
+    assert current.cache is not None
+    name, journal = current.environment, changes.journal
+    for endpoint in current.cache.entries.keys() - current.keys.keys():  # removed
+        journal.delete(own_folder(name, endpoint))
+        for path in current.cache.entries[endpoint].foreign:
+            journal.delete(path)
+    if name not in changes.environment_files:  # the stage was skipped: its files stand
+        changes.produced.update(current.cache.environment_files)
+    _remove_strays(changes.rendered, journal, current.verification.stray, changes.produced)
 
 
 def _delete_unlisted(rendered: Path, journal: Journal, folder: str, keep: Container[str]) -> None:
@@ -285,18 +302,15 @@ def _remove_strays(
             journal.delete(path)
 
 
-def _save(
-    root: Path,
-    current: Plan,
-    fresh: Mapping[str, Unit],
-    environment_files: dict[str, str],
-    environment_warnings: tuple[Diagnostic, ...],
-) -> None:
+def _save(root: Path, current: Plan, changes: _Changes) -> None:
     """The environment's cache once the journal is applied: fresh entries with their folders as
     they now are, reused entries as they were, removed endpoints gone."""
     assert current.cache is not None
     rendered = root / RENDERED
     name = current.environment
+    fresh = changes.fresh[name]
+    environment_files = changes.environment_files.get(name, current.cache.environment_files)
+    warnings = changes.environment_warnings.get(name, current.cache.environment_warnings)
     reused = current.reuse.reusable if current.reuse else ()
     entries = {n: current.cache.entries[n] for n in reused}
     for endpoint, unit in fresh.items():
@@ -305,6 +319,6 @@ def _save(
     foreign = [p for n in fresh for p in entries[n].foreign]
     shared = set(current.cache.folders) | folders_of(name, [*environment_files, *foreign])
     cache = EnvironmentCache(
-        current.fingerprint, entries, environment_files, {}, environment_warnings, current.names
+        current.fingerprint, entries, environment_files, {}, warnings, current.names
     )
     save_environment(root, name, cache, shared)
