@@ -30,6 +30,8 @@ def test_one_slot_is_mm1_processor_sharing(rho: float) -> None:
     assert at(table, table.mean_in_flight, rho) == pytest.approx(rho / (1 - rho), rel=2e-3)
     assert at(table, table.slowed, rho) == pytest.approx(rho, rel=2e-3)
     assert at(table, table.mean_factors, rho) == pytest.approx(1 / (1 - rho), rel=2e-3)
+    # From the mean in flight back to the utilization and the mean slowdown, in one lookup.
+    assert table.state(rho / (1 - rho)) == pytest.approx((rho, 1 / (1 - rho)), rel=2e-3)
 
 
 def test_integer_slots_give_erlang_c() -> None:
@@ -69,6 +71,7 @@ def test_psffa_settles_at_the_stationary_mean_and_moves_linearly_when_saturated(
     drained = table.step(500.0, 0.0, 0.010, 1.0)
     assert drained == pytest.approx(500.0 - 100.0 * drained / (1 + drained), rel=1e-5)
     assert table.utilization(table.steady(50.0, 0.010)) == pytest.approx(0.5, abs=1e-3)
+    assert table.state(2e6) == (1.0, 2e6)  # past the table (L = 1e6): a fluid backlog, n / c
 
 
 def test_the_slowdown_distribution_of_one_slot_is_geometric() -> None:

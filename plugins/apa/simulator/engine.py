@@ -108,6 +108,7 @@ def simulate_policy(policy: Policy, inputs: Inputs) -> Run:
         slowdown,
     )
     weights: dict[tuple[int, int], float] = {}  # served requests per (capacity, rho) step
+    last_slots, table, table_key = -1.0, queue_table(1.0), 0
 
     # The cluster as it stands at the start: enough ready pods for the first rate at capacity.
     pods = Pods(profile.startup_s)
@@ -155,7 +156,8 @@ def simulate_policy(policy: Policy, inputs: Inputs) -> Run:
                 run.deferred.append((i, count, math.log1p((now - arrived) / service_s)))
                 total += count
             slots = ready * c_eff
-            table = queue_table(slots)
+            if slots != last_slots:  # fleets and costs change rarely: look up on change only
+                table, table_key, last_slots = queue_table(slots), capacity_key(slots), slots
             after = table.step(in_flight, total / STEP_S, service_s, STEP_S)
             limit = ready * min(profile.queue_limit, c_eff * timeout_wait)
             if after > limit:
@@ -165,13 +167,12 @@ def simulate_policy(policy: Policy, inputs: Inputs) -> Run:
                 after = 0.0  # an expectation this small means no request is in flight
             n_avg = 0.5 * (in_flight + after)
             in_flight = after
-            rho = table.utilization(n_avg)
-            factor = table.mean_factor(n_avg)
+            rho, factor = table.state(n_avg)
             factor_rec[i] = math.log(factor)
             served = max(0.0, arrivals - rejected)
             served_rec[i] = served
             if i >= inputs.warmup_steps and served > 0:
-                key = (capacity_key(slots), utilization_key(rho))
+                key = (table_key, utilization_key(rho))
                 weights[key] = weights.get(key, 0.0) + served
             queue_proxy = n_avg
             cpu = profile.cpu.at(rho)  # the share of the slots busy

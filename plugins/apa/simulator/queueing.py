@@ -128,9 +128,21 @@ class QueueTable:
     def mean_factor(self, in_flight: float) -> float:
         """The mean slowdown of a request arriving while `in_flight` are in flight on average
         (beyond the table, a fluid backlog: in_flight / c)."""
-        if in_flight >= self._mean[-1]:
-            return max(1.0, in_flight / self.capacity)
-        return _interp(in_flight, self._mean, self._factor)
+        return self.state(in_flight)[1]
+
+    def state(self, in_flight: float) -> tuple[float, float]:
+        """(rho(n), mean slowdown) at a mean in-flight count, with one lookup."""
+        xs = self._mean
+        if in_flight >= xs[-1]:
+            return 1.0, max(1.0, in_flight / self.capacity)
+        i = bisect_right(xs, in_flight)
+        if i <= 0:
+            return self._rho[0], self._factor[0]
+        f = (in_flight - xs[i - 1]) / (xs[i] - xs[i - 1])
+        rho, factor = self._rho, self._factor
+        return rho[i - 1] + (rho[i] - rho[i - 1]) * f, factor[i - 1] + (
+            factor[i] - factor[i - 1]
+        ) * f
 
     def slowdowns(self, rho: float, max_log_factor: float) -> tuple[np.ndarray, np.ndarray]:
         """(ln factor, probability) of an arriving request's slowdown at utilization `rho`,
