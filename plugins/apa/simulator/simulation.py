@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -13,6 +13,7 @@ import numpy as np
 from plugins.apa.simulator.constants import DEFAULT_SCRAPE_S, POLICIES
 from plugins.apa.simulator.endpoint import ServedSystem
 from plugins.apa.simulator.engine import Inputs, Policy, Run, simulate_policy
+from plugins.apa.simulator.hpa import SCALE_UP_DEFAULT
 from plugins.apa.simulator.observed import RATE_WINDOW_S
 from plugins.apa.simulator.oracle import OracleHpaPolicy, OraclePolicy, true_replicas
 from plugins.apa.simulator.policies import ApaPolicy, CpuPolicy, FixedPolicy, KpaPolicy
@@ -75,6 +76,15 @@ class Simulation:
         }
 
 
+def with_default_scale_up(system: ServedSystem) -> ServedSystem:
+    """The served version behind Kubernetes' default HPA scale-up, max(+100%, +4 pods) per 15 s
+    (the rendered scale-down kept): what the `fixed` and `cpu` baselines run with. The rendered
+    scale-up follows the metric in one sync because the APA scaler caps its own answer by the
+    load it measures; a plain metric has no such cap (`fixed`'s in-flight gauge counts a flooded
+    queue), so giving it that scale-up would model no one's configuration."""
+    return replace(system, behavior=replace(system.behavior, up=SCALE_UP_DEFAULT))
+
+
 def warmup_steps(profile: Profile) -> int:
     """Long enough for a pod to start twice and the scale-down window to pass."""
     return 600 + 2 * math.ceil(profile.startup_s)
@@ -128,10 +138,12 @@ def simulate(
             )
             policy = apa
         elif name == "fixed":
-            policy = FixedPolicy(system, fixed_target, (phases[0], phases[1]))
+            policy = FixedPolicy(
+                with_default_scale_up(system), fixed_target, (phases[0], phases[1])
+            )
             target = (fixed_target, fixed_target)
         elif name == "cpu":
-            policy = CpuPolicy(system, fixed_target, phases[1])
+            policy = CpuPolicy(with_default_scale_up(system), fixed_target, phases[1])
         elif name == "oracle":
             policy = OraclePolicy(system, true_replicas(rate, cost, profile), settings.headroom)
         elif name == "oracle-hpa":
