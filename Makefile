@@ -1,6 +1,7 @@
 # Two commands on a fresh machine:
 #   make compile   compile this repository's endpoints/ and environments/ into rendered/
-#   make test      run every test (installs Prometheus for the scaler's integration tests)
+#   make test      run every test (installs the real parts the tests start: Prometheus, HAProxy, a
+#                  process exporter from Debian; MLflow in a virtualenv of its own)
 # Both create .venv and install pinned dependencies first (idempotent).
 
 PYTHON ?= python3
@@ -8,7 +9,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: compile check test lint bench schema clean prometheus
+.PHONY: compile check test lint bench schema clean prometheus system-deps mlflow-venv
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,15 +26,36 @@ check: $(STAMP)
 schema: $(STAMP)
 	$(BIN)/knobless schema
 
-prometheus:
-	@command -v prometheus >/dev/null 2>&1 || { \
-	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq prometheus >/dev/null; \
-	  else echo "install Prometheus (Debian: apt-get install prometheus) for the scaler tests" >&2; exit 1; fi; }
-	@# Debian starts the packaged service; the tests run their own servers.
-	@-systemctl stop prometheus >/dev/null 2>&1 || service prometheus stop >/dev/null 2>&1 || true
+# Debian packages the tests run for real. Debian may start the packaged services; the tests run
+# their own servers on free loopback ports, so the packaged ones are stopped.
+SYSTEM_PACKAGES := prometheus haproxy prometheus-process-exporter
+SYSTEM_COMMANDS := prometheus haproxy prometheus-process-exporter
 
-test: $(STAMP) prometheus
+system-deps:
+	@missing=""; for c in $(SYSTEM_COMMANDS); do command -v $$c >/dev/null 2>&1 || missing=yes; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(SYSTEM_PACKAGES) >/dev/null; \
+	  else echo "install $(SYSTEM_PACKAGES) (Debian: apt-get install $(SYSTEM_PACKAGES)) for the tests" >&2; exit 1; fi; \
+	fi
+	@for s in $(SYSTEM_PACKAGES); do systemctl stop $$s >/dev/null 2>&1 || service $$s stop >/dev/null 2>&1 || true; done
+
+prometheus: system-deps
+
+# MLflow (tracking server, model server, the libraries that train test models) in a venv of its own:
+# it pins protobuf < 7, knobless' grpc stack uses 7 (as a cluster keeps the model image apart).
+MLFLOW_VENV  := .venv-mlflow
+MLFLOW_STAMP := $(MLFLOW_VENV)/.installed
+
+$(MLFLOW_STAMP): tests/mlflow_support/requirements.txt tests/mlflow_support/constraints.txt
+	$(PYTHON) -m venv $(MLFLOW_VENV)
+	$(MLFLOW_VENV)/bin/pip install --quiet --upgrade pip
+	$(MLFLOW_VENV)/bin/pip install --quiet -r tests/mlflow_support/requirements.txt
+	touch $(MLFLOW_STAMP)
+
+mlflow-venv: $(MLFLOW_STAMP)
+
+test: $(STAMP) system-deps $(MLFLOW_STAMP)
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
@@ -45,4 +67,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/compile.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(MLFLOW_VENV) .pytest_cache .mypy_cache .ruff_cache

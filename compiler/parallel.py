@@ -20,7 +20,7 @@ from compiler.context import EndpointContext, EnvironmentContext
 from compiler.diagnostics import Diagnostic
 from compiler.errors import InputError
 from compiler.pipeline import LazyEndpoints, Sources
-from compiler.resolve import resolve_endpoint
+from compiler.resolve import resolve_endpoint, rough_summary
 from compiler.review.lint import apply_strict, known_rules, lint_endpoint, lint_environment
 from compiler.summary import EndpointSummary, summarize
 
@@ -81,6 +81,7 @@ def check_share(
                 endpoint = resolve_endpoint(loaded, environment, env_source, manager)
             except InputError as error:
                 result.problems.update(error.diagnostics)
+                result.summaries[env_name].append(rough_summary(loaded, environment, env_source))
                 continue
             result.findings |= lint_endpoint(manager, endpoint, known)
             result.deployed[env_name].append(name)
@@ -190,8 +191,6 @@ def validate_sources(
     Raises InputError with every problem; otherwise returns the lint findings, sorted."""
     results = run_shares(sources, selected, manager, jobs)
     problems = set(sources.problems).union(*(r.problems for r in results))
-    if problems:
-        raise InputError(problems)
     findings: set[Diagnostic] = set().union(*(r.findings for r in results))
     if selected is None:  # environment-wide rules judge an environment against all its endpoints
         for env_name in sorted(sources.environments):
@@ -204,6 +203,8 @@ def validate_sources(
                 manager, context, summaries, endpoints, sources.names, env_source
             )
             findings |= found
+    if problems:  # every problem of the run, lint findings of the endpoints that resolved too
+        raise InputError(problems | apply_strict(findings, strict))
     return Validation(
         findings=sorted(apply_strict(findings, strict)),
         checked=sum(r.checked for r in results),

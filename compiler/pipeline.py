@@ -26,9 +26,11 @@ from compiler.environments import EnvironmentSource, Evaluations, load_environme
 from compiler.errors import InputError, UsageError
 from compiler.loader import LoadedYaml, load_yaml, read_text
 from compiler.manifest import Manifest
+from compiler.models.crossfield import did_you_mean
 from compiler.models.environment import Environment
 from compiler.plugins import build_plugin_manager, ordered_plugins
 from compiler.resolve import resolve_endpoint as resolve_one
+from compiler.resolve import rough_summary
 from compiler.review.lint import (
     apply_strict,
     known_rules,
@@ -125,8 +127,9 @@ def select_environments(root: Path, wanted: Sequence[str] | None) -> list[Path]:
     by_name = {f.stem: f for f in files}
     unknown = sorted(set(wanted) - set(by_name))
     if unknown:
+        hint = did_you_mean(unknown[0], by_name)
         raise UsageError(
-            f"unknown environment `{unknown[0]}` (available: {', '.join(sorted(by_name))})"
+            f"unknown environment `{unknown[0]}`{hint} (available: {', '.join(sorted(by_name))})"
         )
     return [by_name[name] for name in sorted(set(wanted))]
 
@@ -256,18 +259,16 @@ def read_endpoints(
             problems.extend(error.diagnostics)
             continue
         if stem in texts:
-            problems.append(
-                Diagnostic(
-                    source.display,
-                    1,
-                    1,
-                    f"endpoint `{stem}` is defined twice: {texts[stem].display} and "
-                    f"{source.display}; remove one",
-                )
-            )
+            problems.append(_defined_twice(stem, texts[stem].display, source.display))
             continue
         texts[stem] = source
     return texts, problems
+
+
+def _defined_twice(name: str, first: str, second: str) -> Diagnostic:
+    return Diagnostic(
+        second, 1, 1, f"endpoint `{name}` is defined twice: {first} and {second}; remove one"
+    )
 
 
 def load_environments(
@@ -580,6 +581,7 @@ def iter_compile(
     if sources is None:
         sources = load(root, environments)  # 1. load
     problems: set[Diagnostic] = set(sources.problems)
+    warnings: set[Diagnostic] = set()  # shown with the problems when there are any
     writer = YamlWriter()
     known = known_rules(manager)
     names = sources.names
@@ -597,6 +599,8 @@ def iter_compile(
             e.name: apply_strict(lint_endpoint(manager, e, known), strict) for e in endpoints
         }
         summaries = {e.name: summarize(e) for e in endpoints}
+        if found:  # the environment-wide rules still see the endpoints that failed to resolve
+            summaries.update(_rough_summaries(sources, env_name, fresh, summaries))
         replayed = reused.environment_stage(summaries) if reused is not None else None
         lazy = LazyEndpoints(
             endpoints,
@@ -613,6 +617,7 @@ def iter_compile(
             whole = set(replayed)
         for group in (whole, *findings.values()):
             problems |= {d for d in group if d.severity is Severity.ERROR}
+            warnings |= group
         if problems:
             continue
         carried = sorted({*whole, *(reused.warnings() if reused is not None else ())})
@@ -660,7 +665,7 @@ def iter_compile(
         progress("render", done, len(sources.environments))
         del endpoints, lazy
     if problems:
-        raise InputError(problems)
+        raise InputError(problems | warnings)
 
 
 def _output(
@@ -679,6 +684,19 @@ def _output(
         tuple(sorted({*carried, *(d for unit in units for d in unit.warnings)})),
         tuple(units),
     )
+
+
+def _rough_summaries(
+    sources: Sources, env_name: str, names: Iterable[str], resolved: Mapping[str, object]
+) -> dict[str, EndpointSummary]:
+    """Summaries of the endpoints among `names` that parse but failed to resolve (see
+    compiler.resolve.rough_summary)."""
+    environment, env_source = sources.environments[env_name]
+    rough = {}
+    for name in names:
+        if name not in resolved and name in sources.endpoints:
+            rough[name] = rough_summary(sources.endpoints[name], environment, env_source)
+    return rough
 
 
 def _resolve_or_raise(
@@ -719,16 +737,24 @@ def compile_repository(
 
 
 def resolve_endpoint(root: Path, environment: str, endpoint: str) -> EndpointContext:
-    """One endpoint resolved in one environment (for `explain` and `simulate`)."""
+    """One endpoint resolved in one environment (for `explain` and `simulate`): read as
+    `compile` reads it, so two files for one endpoint are the same error here."""
     root = root.resolve()
     config = load_config(root)
     manager = build_plugin_manager(root=root, local=config.plugins, blocked=config.block)
-    file = next((f for f in endpoint_files(root) if f.stem == endpoint), None)
-    if file is None:
-        names = ", ".join(f.stem for f in endpoint_files(root)) or "none"
-        raise UsageError(f"unknown endpoint `{endpoint}` (endpoints: {names})")
+    names = [name.rpartition(".")[0] for name in endpoint_file_names(root)]
+    if endpoint not in names:
+        listed = ", ".join(sorted(set(names))) or "none"
+        raise UsageError(
+            f"unknown endpoint `{endpoint}`{did_you_mean(endpoint, names)} (endpoints: {listed})"
+        )
     env_file = select_environments(root, [environment])[0]
     env_model, env_source = load_environment(root, env_file)
     if endpoint in env_model.exclude:
         raise UsageError(f"endpoint `{endpoint}` is excluded from environment `{environment}`")
-    return resolve_one(load_endpoint(root, file), env_model, env_source, manager)
+    files = [
+        f"{ENDPOINTS_DIR}/{n}" for n in endpoint_file_names(root) if n.startswith(f"{endpoint}.")
+    ]
+    if len(files) > 1:
+        raise InputError([_defined_twice(endpoint, files[0], files[1])])
+    return resolve_one(load_endpoint(root, root / files[0]), env_model, env_source, manager)

@@ -8,7 +8,7 @@ so errors in the merged spec point at the file (and line) that introduced the ba
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import pluggy
@@ -19,10 +19,19 @@ from compiler.diagnostics import Diagnostic, Severity
 from compiler.environments import EnvironmentSource
 from compiler.errors import InputError
 from compiler.loader import FieldPath, LoadedYaml
-from compiler.models.endpoint import EndpointSpec, ExplicitCompute, ServedModel
+from compiler.models.crossfield import did_you_mean
+from compiler.models.endpoint import (
+    ConcurrencyRange,
+    EndpointSpec,
+    ExplicitCompute,
+    Scaling,
+    ServedModel,
+)
 from compiler.models.environment import Environment
 from compiler.origins import LazyOrigins
-from compiler.validation import dotted, pydantic_diagnostics
+from compiler.review.lint import known_rules, unknown_ignores
+from compiler.summary import EndpointSummary, ServedSummary
+from compiler.validation import dotted, spec_diagnostics
 
 OriginOf = Callable[[FieldPath], Origin]
 
@@ -142,16 +151,7 @@ def _resources(
         )
     workload = environment.workloads.get(compute.workload)
     if workload is None:
-        defined = ", ".join(sorted(environment.workloads)) or "none"
-        raise InputError(
-            [
-                _positioned(
-                    locate(("served", index, "compute", "workload")),
-                    f"served[{index}].compute.workload: `{compute.workload}` is not defined in "
-                    f"environment `{environment.name}` (defined: {defined})",
-                )
-            ]
-        )
+        raise InputError([_unknown_workload(index, compute.workload, environment, locate)])
     origins.defer(lambda: _workload_origins(env_source, index, compute.workload))
     gpu = workload.gpu
     return Resources(
@@ -163,6 +163,41 @@ def _resources(
         tolerations=workload.tolerations,
         workload=compute.workload,
     )
+
+
+def _unknown_workload(
+    index: int, name: str, environment: Environment, locate: Callable[[FieldPath], Origin]
+) -> Diagnostic:
+    defined = ", ".join(sorted(environment.workloads)) or "none"
+    return _positioned(
+        locate(("served", index, "compute", "workload")),
+        f"served[{index}].compute.workload: `{name}` is not defined in environment "
+        f"`{environment.name}`{did_you_mean(name, environment.workloads)} (defined: {defined})",
+    )
+
+
+def _raw_environment_checks(
+    merged: Any,
+    environment: Environment,
+    locate: Callable[[FieldPath], Origin],
+    manager: pluggy.PluginManager,
+) -> list[Diagnostic]:
+    """What can still be judged of a spec that failed validation: its workload names in this
+    environment and its `lint.ignore` rule ids (they do not depend on the fields at fault)."""
+    if not isinstance(merged, dict):
+        return []
+    problems = []
+    served = merged.get("served")
+    for index, item in enumerate(served if isinstance(served, list) else []):
+        compute = item.get("compute") if isinstance(item, dict) else None
+        name = compute.get("workload") if isinstance(compute, dict) else None
+        if isinstance(name, str) and name not in environment.workloads:
+            problems.append(_unknown_workload(index, name, environment, locate))
+    settings = merged.get("lint")
+    ignore = settings.get("ignore") if isinstance(settings, dict) else None
+    if isinstance(ignore, dict):
+        problems.extend(unknown_ignores(ignore, locate, known_rules(manager)))
+    return problems
 
 
 def _workload_origins(
@@ -199,7 +234,7 @@ def _validated(
                 return (loaded.path, *loaded.position(path, key=True))
             return origin.path, origin.line, origin.col
 
-        raise InputError(pydantic_diagnostics(error, EndpointSpec, position, data=merged)) from None
+        raise InputError(spec_diagnostics(error, EndpointSpec, position, data=merged)) from None
     loaded.specs[key] = spec
     return spec
 
@@ -229,7 +264,39 @@ def resolve_endpoint(
         line, col = loaded.position(())
         return Origin(loaded.path, line, col, "endpoint")
 
-    spec = _validated(loaded, layers, merged, locate)
+    try:
+        spec = _validated(loaded, layers, merged, locate)
+    except InputError as error:
+        found = [*error.diagnostics, *_raw_environment_checks(merged, environment, locate, manager)]
+        found.extend(_runtime_checks(merged, loaded, environment, env_source, locate, manager))
+        raise InputError(found) from None
+    served_contexts, problems = _served_contexts(
+        spec, environment, env_source, origins, locate, manager
+    )
+    if problems:
+        raise InputError(problems)
+    endpoint = EndpointContext(
+        spec=spec,
+        environment=environment,
+        served=served_contexts,
+        source=loaded.path,
+        origins=origins,
+    )
+    plugin_problems = _plugin_validation(endpoint, manager)
+    if any(d.severity is Severity.ERROR for d in plugin_problems):
+        raise InputError(plugin_problems)
+    return endpoint
+
+
+def _served_contexts(
+    spec: EndpointSpec,
+    environment: Environment,
+    env_source: EnvironmentSource,
+    origins: LazyOrigins,
+    locate: Callable[[FieldPath], Origin],
+    manager: pluggy.PluginManager,
+) -> tuple[tuple[ServedContext, ...], list[Diagnostic]]:
+    """Every served version with its resources and runtime, and what stood in the way."""
     served_contexts = []
     problems: list[Diagnostic] = []
     for index, served in enumerate(spec.served):
@@ -255,29 +322,123 @@ def resolve_endpoint(
         served_contexts.append(
             ServedContext(served, resources, runtime, spec.traffic_percent(served.name))
         )
-    if problems:
-        raise InputError(problems)
-    endpoint = EndpointContext(
-        spec=spec,
-        environment=environment,
-        served=tuple(served_contexts),
-        source=loaded.path,
-        origins=origins,
-    )
+    return tuple(served_contexts), problems
+
+
+def _plugin_validation(
+    endpoint: EndpointContext, manager: pluggy.PluginManager
+) -> list[Diagnostic]:
     found = manager.hook.knobless_validate_endpoint(
-        spec=spec, environment=environment, source=loaded.path, endpoint=endpoint
+        spec=endpoint.spec,
+        environment=endpoint.environment,
+        source=endpoint.source,
+        endpoint=endpoint,
     )
-    plugin_problems = [_place(d, endpoint) for batch in found if batch for d in batch]
-    if any(d.severity is Severity.ERROR for d in plugin_problems):
-        raise InputError(plugin_problems)
-    return endpoint
+    return [_place(d, endpoint.locate) for batch in found if batch for d in batch]
+
+
+def _stand_in(
+    merged: Any, name: str, environment: Environment
+) -> tuple[EndpointSpec, list[int]] | None:
+    """For a spec that failed validation: a spec of only its served versions that are valid on
+    their own and name a known workload (everything else at inert values), and the index each
+    had in the file; so that runtime combinations are still judged. Never validated as a whole:
+    it only ever reaches the runtime hooks."""
+    served = merged.get("served") if isinstance(merged, dict) else None
+    items: list[ServedModel] = []
+    indices: list[int] = []
+    for index, item in enumerate(served if isinstance(served, list) else []):
+        try:
+            model = ServedModel.model_validate(item)
+        except ValidationError:
+            continue
+        compute = model.compute
+        if isinstance(compute, ExplicitCompute) or compute.workload in environment.workloads:
+            items.append(model)
+            indices.append(index)
+    if not items:
+        return None
+    scaling = Scaling.model_construct(
+        concurrency=ConcurrencyRange.model_construct(min=0, max=1), perReplica=None, schedule=()
+    )
+    spec = EndpointSpec.model_construct(
+        name=name,
+        owner="",
+        description=None,
+        served=tuple(items),
+        traffic=None,
+        scaling=scaling,
+        logging=None,
+        lint=None,
+    )
+    return spec, indices
+
+
+def _runtime_checks(
+    merged: Any,
+    loaded: LoadedYaml,
+    environment: Environment,
+    env_source: EnvironmentSource,
+    locate: Callable[[FieldPath], Origin],
+    manager: pluggy.PluginManager,
+) -> list[Diagnostic]:
+    """The runtime findings about served versions of a spec that failed validation (see
+    _stand_in), each at its place in the file."""
+    found = _stand_in(merged, loaded.path.rsplit("/", 1)[-1].rsplit(".", 1)[0], environment)
+    if found is None:
+        return []
+    stand_in, indices = found
+
+    def renumbered(diagnostic: Diagnostic) -> Diagnostic | None:
+        head, bracket, rest = diagnostic.message.partition("]")
+        if not head.startswith("served[") or not bracket or not head[7:].isdigit():
+            return None  # about a part of the stand-in that is not the user's
+        message = f"served[{indices[int(head[7:])]}]{rest}"
+        return _place(replace(diagnostic, path=loaded.path, line=0, message=message), locate)
+
+    scratch = LazyOrigins(dict)  # the stand-in's own origins are not the file's: not used
+    contexts, problems = _served_contexts(
+        stand_in, environment, env_source, scratch, locate, manager
+    )
+    if not problems:
+        endpoint = EndpointContext(stand_in, environment, contexts, loaded.path, scratch)
+        problems = _plugin_validation(endpoint, manager)
+    return [d for d in map(renumbered, problems) if d is not None]
+
+
+def rough_summary(
+    loaded: LoadedYaml, environment: Environment, env_source: EnvironmentSource
+) -> EndpointSummary:
+    """What environment-wide rules need of an endpoint that failed to resolve, read from its
+    merged data as written: its served versions and their workloads (runtime `unknown`). They
+    then judge the environment as it would be (no workload wrongly unused, every ScaledObject
+    counted) in the same run that reports the endpoint's own problems."""
+    name = loaded.path.rsplit("/", 1)[-1].rsplit(".", 1)[0]
+    merged = merge_data(endpoint_layers(loaded, environment, env_source, name))
+    served = merged.get("served") if isinstance(merged, dict) else None
+    rows = []
+    for item in served if isinstance(served, list) else []:
+        item = item if isinstance(item, dict) else {}
+        compute = item.get("compute")
+        workload = compute.get("workload") if isinstance(compute, dict) else None
+        rows.append(
+            ServedSummary(
+                str(item.get("name", "")),
+                "unknown",
+                workload if isinstance(workload, str) else None,
+                0,
+                0,
+            )
+        )
+    owner = merged.get("owner") if isinstance(merged, dict) else None
+    return EndpointSummary(name, str(owner or ""), environment.namespace_for(name), tuple(rows))
 
 
 def _runtime_origin(index: int) -> Callable[[], dict[FieldPath, Origin]]:
     return lambda: {("served", index, "runtime"): Origin("(runtime selection)", 0, 0, "runtime")}
 
 
-def _place(diagnostic: Diagnostic, endpoint: EndpointContext) -> Diagnostic:
+def _place(diagnostic: Diagnostic, locate: Callable[[FieldPath], Origin]) -> Diagnostic:
     """A plugin diagnostic without a position, whose message starts with a field path
     (`served[0].runtime: ...`), gets the position of that field."""
     if diagnostic.line or ":" not in diagnostic.message:
@@ -286,7 +447,7 @@ def _place(diagnostic: Diagnostic, endpoint: EndpointContext) -> Diagnostic:
     path = _parse_dotted(field_text)
     if path is None or dotted(path) != field_text:
         return diagnostic
-    origin = endpoint.locate(path)
+    origin = locate(path)
     return Diagnostic(
         origin.path,
         origin.line,

@@ -18,6 +18,7 @@ from pydantic_core import ErrorDetails
 
 from compiler.diagnostics import Diagnostic
 from compiler.loader import FieldPath
+from compiler.models.crossfield import CROSS_FIELD, spec_problems
 
 PositionLookup = Callable[[FieldPath, bool], tuple[str, int, int]]
 """(field path, is_key) -> (file, line, col)."""
@@ -166,6 +167,8 @@ def pydantic_diagnostics(
     found: set[Diagnostic] = set()
     errors = error.errors(include_url=False)
     for details in errors:
+        if details["type"] == CROSS_FIELD:
+            continue  # reported by cross_field_diagnostics, every one of them
         if details["type"] == "too_short" and any(
             len(other["loc"]) > len(details["loc"])
             and other["loc"][: len(details["loc"])] == details["loc"]
@@ -178,6 +181,20 @@ def pydantic_diagnostics(
         file, line, col = position(where, details["type"] == "extra_forbidden")
         field = dotted(path)
         found.add(Diagnostic(file, line, col, f"{field}: {message}" if field else message))
+    return sorted(found)
+
+
+def spec_diagnostics(
+    error: ValidationError, model: type[BaseModel], position: PositionLookup, *, data: Any
+) -> list[Diagnostic]:
+    """Every problem of an endpoint spec that failed validation: the field errors and every
+    cross-field problem of the raw data, whatever field errors it has (compiler.models.crossfield)."""
+    found = set(pydantic_diagnostics(error, model, position, data=data))
+    for problem in spec_problems(data):
+        file, line, col = position(problem.path, problem.at_key)
+        field = dotted(problem.path)
+        message = f"{field}: {problem.message}" if field else problem.message
+        found.add(Diagnostic(file, line, col, message))
     return sorted(found)
 
 

@@ -16,12 +16,19 @@ from pydantic import (
     Discriminator,
     Field,
     Tag,
-    ValidationInfo,
     field_validator,
     model_validator,
 )
 
 from compiler.models._base import DnsLabel, DnsSubdomain, Quantity, StrictModel
+from compiler.models.crossfield import (
+    duplicate_served,
+    served_shape,
+    traffic_split,
+)
+from compiler.models.crossfield import (
+    raise_first as _raise_first,
+)
 from compiler.models.secrets import looks_like_secret
 
 Flavor = Literal[
@@ -233,18 +240,15 @@ class ServedModel(StrictModel):
 
     @model_validator(mode="after")
     def _model_or_image(self) -> ServedModel:
-        if self.model is not None and self.image is not None:
-            raise ValueError("set `model` or `image`, not both")
-        if self.model is None and self.image is None:
-            raise ValueError("set `model` (an MLflow model URI) or `image` (with `port`)")
-        if self.image is not None and self.port is None:
-            raise ValueError("`image` needs `port`: the port the container listens on")
-        if self.image is None and self.port is not None:
-            raise ValueError("`port` goes with `image`; a `model` is served on the runtime's port")
-        names = [e.name for e in self.env]
-        duplicates = sorted({n for n in names if names.count(n) > 1})
-        if duplicates:
-            raise ValueError(f"environment variable `{duplicates[0]}` is set twice")
+        _raise_first(
+            served_shape(
+                0,
+                model=self.model is not None,
+                image=self.image is not None,
+                port=self.port is not None,
+                env_names=[e.name for e in self.env],
+            )
+        )
         return self
 
 
@@ -347,42 +351,12 @@ class EndpointSpec(StrictModel):
     @field_validator("served")
     @classmethod
     def _unique_served(cls, served: tuple[ServedModel, ...]) -> tuple[ServedModel, ...]:
-        names = [s.name for s in served]
-        duplicates = sorted({n for n in names if names.count(n) > 1})
-        if duplicates:
-            raise ValueError(f"served name `{duplicates[0]}` is used twice; names must be unique")
+        _raise_first(duplicate_served([s.name for s in served]))
         return served
 
-    @field_validator("traffic")
-    @classmethod
-    def _traffic_adds_up(
-        cls, traffic: dict[str, int] | None, info: ValidationInfo
-    ) -> dict[str, int] | None:
-        served = info.data.get("served")
-        if traffic is None or served is None:
-            return traffic
-        names = [s.name for s in served]
-        unknown = sorted(set(traffic) - set(names))
-        if unknown:
-            raise ValueError(f"`{unknown[0]}` is not a served version (served: {', '.join(names)})")
-        missing = sorted(set(names) - set(traffic))
-        if missing:
-            raise ValueError(
-                f"no percentage for served `{missing[0]}` (give it 0 to send it no traffic)"
-            )
-        total = sum(traffic.values())
-        if total != 100:
-            raise ValueError(f"percentages add up to {total}, not 100")
-        return traffic
-
     @model_validator(mode="after")
-    def _traffic_needed(self) -> EndpointSpec:
-        if self.traffic is None and len(self.served) > 1:
-            names = [s.name for s in self.served]
-            raise ValueError(
-                "`traffic` is required when more than one version is served "
-                f"(e.g. traffic: {{{names[0]}: 90, {names[1]}: 10}})"
-            )
+    def _traffic_adds_up(self) -> EndpointSpec:
+        _raise_first(traffic_split(self.traffic, [s.name for s in self.served]))
         return self
 
     def traffic_percent(self, served_name: str) -> int:

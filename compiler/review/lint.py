@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 import pluggy
 
-from compiler.context import EndpointContext, EnvironmentContext
+from compiler.context import EndpointContext, EnvironmentContext, Origin
 from compiler.diagnostics import Diagnostic, Severity
 from compiler.summary import EndpointSummary, summarize
 
@@ -62,9 +62,17 @@ def _suggest(name: str, known: Iterable[str]) -> str:
 
 def _unknown_ignores(endpoint: EndpointContext, known: set[str]) -> list[Diagnostic]:
     ignore = endpoint.spec.lint.ignore if endpoint.spec.lint else {}
+    return unknown_ignores(ignore, endpoint.locate, known)
+
+
+def unknown_ignores(
+    ignore: Iterable[object], locate: Callable[[FieldPath], Origin], known: set[str]
+) -> list[Diagnostic]:
+    """`lint.ignore` entries naming no rule (also run on a spec that failed validation, whose
+    rule ids are still worth checking)."""
     problems = []
-    for rule_id in sorted(set(ignore) - known):
-        origin = endpoint.locate(("lint", "ignore", rule_id))
+    for rule_id in sorted({r for r in ignore if isinstance(r, str)} - known):
+        origin = locate(("lint", "ignore", rule_id))
         problems.append(
             Diagnostic(
                 origin.path,

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from compiler.errors import InputError
 from compiler.loader import load_yaml
 from compiler.models.endpoint import EndpointSpec
-from compiler.validation import pydantic_diagnostics
+from compiler.validation import spec_diagnostics
 
 EXAMPLES = sorted((Path(__file__).resolve().parents[2] / "endpoints").glob("*.yaml"))
 
@@ -98,7 +98,7 @@ def test_mutated_specs_give_positioned_diagnostics(example: Path, data: st.DataO
         from pydantic import ValidationError
 
         assert isinstance(error, ValidationError), repr(error)
-        found = pydantic_diagnostics(
+        found = spec_diagnostics(
             error,
             EndpointSpec,
             lambda path, key: ("endpoints/e.yaml", *loaded.position(path, key=key)),

@@ -1,5 +1,6 @@
 """A corpus of nasty endpoint files: each gives exit 1 with a positioned error, never a traceback,
-and leaves rendered/ byte-for-byte as it was."""
+and leaves rendered/ byte-for-byte as it was; and every command that reads the file (compile,
+validate, explain, simulate) gives the same first line for it."""
 
 from __future__ import annotations
 
@@ -20,6 +21,11 @@ EXPECTED = {
     "deep-nesting.yaml": "endpoints/deep-nesting.yaml:1:67: error: nested more than 64 levels",
     "duplicate-key.yaml": "endpoints/duplicate-key.yaml:2:1: error: duplicate key `name`",
     "empty.yaml": "endpoints/empty.yaml:1:1: error: file is empty",
+    # one mistake of every kind (tests/core/test_every_problem.py pins the whole output)
+    "every-mistake.yaml": "endpoints/every-mistake.yaml:3:1: error: descripton: unknown key",
+    # beside the example repository's fraud-scorer.yaml
+    "fraud-scorer.yml": "endpoints/fraud-scorer.yml:1:1: error: endpoint `fraud-scorer` is "
+    "defined twice: endpoints/fraud-scorer.yaml and endpoints/fraud-scorer.yml; remove one",
     "huge-number.yaml": "endpoints/huge-number.yaml:2:30: error: cannot read `10000000000000000000...`",
     "key-is-mapping.yaml": "endpoints/key-is-mapping.yaml:1:3: error: a mapping key must be a plain string",
     "list-at-top.yaml": "endpoints/list-at-top.yaml:1:1: error: an endpoint file holds a mapping",
@@ -52,6 +58,28 @@ def test_nasty_file_is_reported_and_nothing_is_lost(
     mine = [line for line in captured.err.splitlines() if line.startswith(f"endpoints/{name}")]
     assert mine and mine[0].startswith(EXPECTED[name]), captured.err
     assert read_tree(repo / "rendered") == before
+
+
+@pytest.mark.parametrize("command", ["validate", "explain", "simulate"])
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_every_command_gives_the_same_answer(
+    repo: Path, name: str, command: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    shutil.copy(CORPUS / name, repo / "endpoints" / name)
+    trace = repo / "trace.csv"
+    trace.write_text("t_seconds,rps\n0,10\n60,10\n")
+    endpoint = name.rsplit(".", 1)[0]
+    args = {
+        "validate": ["validate"],
+        "explain": ["explain", endpoint, "--env", "dev"],
+        "simulate": ["simulate", endpoint, "--env", "dev", "--trace", str(trace)],
+    }[command]
+    code = main([*args, "--root", str(repo)])
+    captured = capsys.readouterr()
+    assert code == 1
+    assert "Traceback" not in captured.err + captured.out
+    mine = [line for line in captured.err.splitlines() if line.startswith(f"endpoints/{name}")]
+    assert mine and mine[0].startswith(EXPECTED[name]), captured.err
 
 
 def test_fifty_megabyte_file(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:

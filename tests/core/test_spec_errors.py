@@ -52,10 +52,18 @@ def test_every_problem_at_its_place(repo: Path, capsys: pytest.CaptureFixture[st
     mine = [line for line in lines if line.startswith("endpoints/fraud-scorer.yaml")]
     assert mine == [
         "endpoints/fraud-scorer.yaml:3:1: error: servd: unknown key `servd`; did you mean `served`?",
+        "endpoints/fraud-scorer.yaml:4:1: error: served: `traffic` is required when more than one "
+        "version is served (e.g. traffic: {v7: 90, v8: 10})",
         "endpoints/fraud-scorer.yaml:7:13: error: served[0].flavor: `xgboots` is not one of: "
         "sklearn, xgboost, lightgbm, catboost, statsmodels, prophet, pyfunc, h2o, spark, onnx, "
         "tensorrt, pytorch, tensorflow, keras, transformers, sentence_transformers; "
         "did you mean `xgboost`?",
+        "endpoints/fraud-scorer.yaml:8:25: error: served[0].compute.workload: `cpu-mediun` is not "
+        "defined in environment `dev`; did you mean `cpu-medium`? (defined: cpu-large, "
+        "cpu-medium, cpu-small, gpu-8x-large, gpu-small)",
+        "endpoints/fraud-scorer.yaml:8:25: error: served[0].compute.workload: `cpu-mediun` is not "
+        "defined in environment `prod`; did you mean `cpu-medium`? (defined: cpu-large, "
+        "cpu-medium, cpu-small, gpu-8x-large, gpu-small)",
         "endpoints/fraud-scorer.yaml:10:9: error: served[0].env[0]: `DB_PASSWORD` looks like a "
         "credential in plain text; store it in a Secret and use `secretRef: {name: ..., key: ...}`",
         "endpoints/fraud-scorer.yaml:11:9: error: served[0].env[1]: set exactly one of `value` or "
@@ -80,11 +88,11 @@ def test_unknown_workload_names_the_environment(
     assert code == 1
     assert lines[:2] == [
         "endpoints/fraud-scorer.yaml:9:25: error: served[0].compute.workload: `cpu-mediun` is not "
-        "defined in environment `dev` (defined: cpu-large, cpu-medium, cpu-small, gpu-8x-large, "
-        "gpu-small)",
+        "defined in environment `dev`; did you mean `cpu-medium`? (defined: cpu-large, "
+        "cpu-medium, cpu-small, gpu-8x-large, gpu-small)",
         "endpoints/fraud-scorer.yaml:9:25: error: served[0].compute.workload: `cpu-mediun` is not "
-        "defined in environment `prod` (defined: cpu-large, cpu-medium, cpu-small, gpu-8x-large, "
-        "gpu-small)",
+        "defined in environment `prod`; did you mean `cpu-medium`? (defined: cpu-large, "
+        "cpu-medium, cpu-small, gpu-8x-large, gpu-small)",
     ]
 
 
@@ -108,9 +116,12 @@ def test_traffic_must_add_up(repo: Path, capsys: pytest.CaptureFixture[str]) -> 
     code, lines = run_validate(repo, capsys)
     assert code == 1
     assert lines == [
-        "endpoints/feed-ranker.yaml:14:10: error: traffic: `v14` is not a served version "
-        "(served: v12, v13)",
-        "1 error",
+        "endpoints/feed-ranker.yaml:14:10: error: traffic: no percentage for served `v13` (give "
+        "it 0 to send it no traffic)",
+        "endpoints/feed-ranker.yaml:14:10: error: traffic: percentages add up to 110, not 100",
+        "endpoints/feed-ranker.yaml:14:20: error: traffic.v14: `v14` is not a served version; "
+        "did you mean `v13`? (served: v12, v13)",
+        "3 errors",
     ]
 
 
