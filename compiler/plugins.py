@@ -37,6 +37,7 @@ BUILTIN_PLUGINS: tuple[tuple[str, str], ...] = (
     ("knobless.observability", "plugins.observability"),
     ("knobless.httproute", "plugins.httproute"),
     ("knobless.argocd", "plugins.argocd"),
+    ("knobless.lint.calls", "plugins.lint.calls"),
     ("knobless.lint.capacity", "plugins.lint.capacity"),
     ("knobless.lint.coldstart", "plugins.lint.coldstart"),
     ("knobless.lint.environment", "plugins.lint.environment"),

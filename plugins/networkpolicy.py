@@ -1,10 +1,12 @@
 """The endpoint's NetworkPolicy: deny by default, then allow exactly what serving needs.
 
-Ingress: the gateway's namespace (to the `http` port) and the monitoring namespace (scrapes).
-Egress: DNS in kube-system; the MLflow tracking server when a version fetches a model; the OTLP
-collector the sidecar exports to; and every rule of the environment's `egress` (model store
-buckets, other services). In-cluster URLs (`<service>.<namespace>.svc[...]`) become namespace
-rules on their port; an external tracking server or store needs an `egress` rule.
+Ingress: the gateway's data plane (`gateway.dataPlaneNamespaces`, default the Gateway's
+namespace) to the `http` port, and the monitoring namespace (scrapes). Egress: DNS (`dns`: the
+cluster DNS namespace and host-network resolvers by CIDR); the MLflow tracking server when a
+version fetches a model; the OTLP collector the sidecar exports to; the gateway when the endpoint
+calls another one (`env[].endpoint`: endpoints reach each other only through the gateway); and
+every rule of the environment's `egress`. In-cluster URLs (`<service>.<namespace>.svc[...]`)
+become namespace rules on their port; an external tracking server or store needs an `egress` rule.
 """
 
 from __future__ import annotations
@@ -15,13 +17,14 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from compiler import hookimpl
+from compiler.diagnostics import Diagnostic
 from compiler.manifest import Manifest
 from plugins.runtimes.base import HTTP_PORT_NAME
 from plugins.workload.labels import endpoint_labels, namespace_of
 
 if TYPE_CHECKING:
     from compiler.context import EndpointContext
-    from compiler.models.environment import EgressRule
+    from compiler.models.environment import EgressRule, Environment
 
 NAMESPACE_LABEL = "kubernetes.io/metadata.name"
 _IN_CLUSTER = re.compile(
@@ -64,18 +67,62 @@ def _environment_rule(rule: EgressRule) -> dict[str, Any]:
     return egress
 
 
+def gateway_namespaces(environment: Environment) -> tuple[str, ...]:
+    """Namespaces of the gateway's proxy pods."""
+    gateway = environment.gateway
+    return gateway.dataPlaneNamespaces or (gateway.namespace,)
+
+
+def gateway_pod_port(environment: Environment) -> int | None:
+    """Port of the gateway's proxy pods behind `internalUrl` (None without one)."""
+    gateway = environment.gateway
+    if gateway.internalUrl is None:
+        return None
+    url = gateway.internalUrl
+    return gateway.internalPort or url.port or (443 if url.scheme == "https" else 80)
+
+
+def calls_endpoints(endpoint: EndpointContext) -> bool:
+    return any(v.endpoint is not None for s in endpoint.served for v in s.spec.env)
+
+
+def egress_namespaces(endpoint: EndpointContext) -> set[str]:
+    """Every namespace the NetworkPolicy lets the endpoint's pods reach."""
+    policy = network_policy(endpoint)
+    return {
+        peer["namespaceSelector"]["matchLabels"][NAMESPACE_LABEL]
+        for rule in policy["spec"]["egress"]
+        for peer in rule["to"]
+        if "namespaceSelector" in peer
+    }
+
+
+def _dns(environment: Environment) -> list[dict[str, Any]]:
+    dns = environment.dns
+    peers = [_in_namespace(dns.namespace)] if dns.namespace else []
+    peers += [{"ipBlock": {"cidr": cidr}} for cidr in dns.cidrs]
+    if not peers:
+        return []
+    ports = [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}]
+    return [{"to": peers, "ports": ports}]
+
+
 def network_policy(endpoint: EndpointContext) -> dict[str, Any]:
     environment = endpoint.environment
+    gateway = [_in_namespace(namespace) for namespace in gateway_namespaces(environment)]
     ingress = [
-        {"from": [_in_namespace(environment.gateway.namespace)], "ports": _tcp([HTTP_PORT_NAME])},
+        {"from": gateway, "ports": _tcp([HTTP_PORT_NAME])},
         {"from": [_in_namespace(environment.observability.monitoringNamespace)]},
     ]
-    egress: list[dict[str, Any]] = [
-        {
-            "to": [_in_namespace("kube-system")],
-            "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}],
-        }
-    ]
+    egress: list[dict[str, Any]] = _dns(environment)
+    port = gateway_pod_port(environment)
+    if port is not None and calls_endpoints(endpoint):
+        egress.append(
+            {
+                "to": [_in_namespace(n) for n in gateway_namespaces(environment)],
+                "ports": _tcp([port]),
+            }
+        )
     if any(served.spec.model is not None for served in endpoint.served):
         tracking = in_cluster_target(environment.mlflow.trackingUri)
         if tracking is not None:
@@ -104,3 +151,22 @@ def network_policy(endpoint: EndpointContext) -> dict[str, Any]:
 @hookimpl
 def knobless_render_endpoint(endpoint: EndpointContext) -> Iterable[Manifest]:
     return [Manifest(endpoint.spec.name, network_policy(endpoint))]
+
+
+@hookimpl
+def knobless_validate_endpoint(endpoint: EndpointContext, source: str) -> Iterable[Diagnostic]:
+    if endpoint.environment.gateway.internalUrl is not None:
+        return []
+    return [
+        Diagnostic(
+            source,
+            0,
+            0,
+            f"served[{i}].env[{j}].endpoint: `{variable.endpoint}` is called through the gateway, "
+            f"and environment `{endpoint.environment.name}` does not say where it is: set "
+            "`gateway.internalUrl` (the in-cluster URL of the gateway's Service)",
+        )
+        for i, served in enumerate(endpoint.served)
+        for j, variable in enumerate(served.spec.env)
+        if variable.endpoint is not None
+    ]

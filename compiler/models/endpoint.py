@@ -148,7 +148,8 @@ class SecretRef(StrictModel):
 
 
 class EnvVar(StrictModel):
-    """An environment variable of the model container: a plain `value` or a `secretRef`, never both."""
+    """An environment variable of the model container: one of a plain `value`, a `secretRef` or
+    another `endpoint`'s URL."""
 
     name: EnvName
     """Variable name."""
@@ -156,11 +157,14 @@ class EnvVar(StrictModel):
     """Plain value. Credentials are rejected here: use `secretRef`."""
     secretRef: SecretRef | None = None
     """Take the value from a Secret (rendered as `secretKeyRef`; the secret never lands in git)."""
+    endpoint: DnsLabel | None = None
+    """Another endpoint, called through the gateway: the value is `<gateway.internalUrl>/<name>`
+    and the NetworkPolicy allows egress to the gateway (endpoint pods admit only the gateway)."""
 
     @model_validator(mode="after")
     def _value_or_secret(self) -> EnvVar:
-        if (self.value is None) == (self.secretRef is None):
-            raise ValueError("set exactly one of `value` or `secretRef`")
+        if [self.value, self.secretRef, self.endpoint].count(None) != 2:
+            raise ValueError("set exactly one of `value`, `secretRef` or `endpoint`")
         if self.value is not None and looks_like_secret(self.name, self.value):
             raise ValueError(
                 f"`{self.name}` looks like a credential in plain text; store it in a Secret and "

@@ -5,8 +5,9 @@ Blocks besides the ones in ../examples have defaults, so an environment only nam
 
 from __future__ import annotations
 
+import ipaddress
 import re
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, AnyHttpUrl, Field, model_validator
 
@@ -132,8 +133,12 @@ class PrometheusSettings(StrictModel):
 
     url: AnyHttpUrl
     """Prometheus base URL as seen from the scaler."""
+    gateway: Literal["istio", "envoy-gateway"] = "istio"
+    """Which gateway's series the scaler reads for concurrency, requests and latency (the
+    templates per gateway are in the README); any other gateway: set them in `queries`."""
     queries: dict[str, str] = Field(default_factory=dict)
-    """Overrides of the scaler's PromQL query templates, by signal name."""
+    """Overrides of the scaler's PromQL query templates, by signal name (every signal:
+    concurrency, requests, latency, replicas, cpu, memory, gpu, queue)."""
 
 
 class GatewaySettings(StrictModel):
@@ -147,6 +152,16 @@ class GatewaySettings(StrictModel):
     """Listener of the Gateway to attach to."""
     hostnames: tuple[str, ...] = ()
     """Hostnames the routes answer on; endpoints are served under /<endpoint>/ on each."""
+    dataPlaneNamespaces: tuple[DnsLabel, ...] = ()
+    """Namespaces of the gateway's proxy pods, the only ones allowed into endpoint pods; default:
+    `namespace` (Istio deploys a Gateway's proxies beside it). Envoy Gateway runs them in its
+    controller's namespace by default: `[envoy-gateway-system]`."""
+    internalUrl: AnyHttpUrl | None = None
+    """In-cluster URL of the gateway's Service (e.g. `http://serving-istio.gateway-system.svc`):
+    what an endpoint calling another one (`env: [{name: ..., endpoint: other}]`) is given."""
+    internalPort: Annotated[int, Field(ge=1, le=65535)] | None = None
+    """Container port of the proxy pods behind `internalUrl` (NetworkPolicies match pod ports:
+    Envoy Gateway serves Service port 80 on 10080); default: `internalUrl`'s port."""
 
 
 class Workload(StrictModel):
@@ -195,6 +210,27 @@ class Observability(StrictModel):
     """Namespace of Prometheus and the collector (allowed to scrape endpoint pods)."""
     otlpInsecure: bool = True
     """Export over plain gRPC (an in-cluster collector); false uses TLS with the system CAs."""
+
+
+def _cidr(value: str) -> str:
+    try:
+        ipaddress.ip_network(value)
+    except ValueError:
+        raise ValueError(f"`{value}` is not a CIDR block such as 169.254.20.10/32") from None
+    return value
+
+
+Cidr = Annotated[str, AfterValidator(_cidr)]
+
+
+class DnsSettings(StrictModel):
+    """Where endpoint pods resolve names (egress on port 53, UDP and TCP)."""
+
+    namespace: DnsLabel | None = "kube-system"
+    """Namespace of the cluster DNS pods (CoreDNS / kube-dns); null when pods resolve elsewhere."""
+    cidrs: tuple[Cidr, ...] = ()
+    """DNS servers on the host network, which no namespace selector matches: NodeLocal DNSCache
+    (`169.254.20.10/32`), GKE Cloud DNS / the metadata server (`169.254.169.254/32`)."""
 
 
 class EgressRule(StrictModel):
@@ -277,6 +313,8 @@ class Environment(StrictModel):
     """Model registry access."""
     observability: Observability = Field(default_factory=Observability)
     """Telemetry export."""
+    dns: DnsSettings = Field(default_factory=DnsSettings)
+    """DNS egress of endpoint pods."""
     egress: tuple[EgressRule, ...] = ()
     """Extra egress allowed from endpoint pods (DNS and the MLflow namespace are always allowed)."""
     scaler: ScalerSettings = Field(default_factory=ScalerSettings)

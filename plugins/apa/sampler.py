@@ -58,6 +58,12 @@ instead of two dicts of float objects: 80 KB instead of 530 KB per signal and in
 10,000 series, 17 MB less for a 20 s history."""
 
 
+def without_concurrency(instant: Instant) -> list[Key]:
+    """Versions with gateway requests but no concurrency series at this instant, sorted."""
+    _, concurrency, requests = instant
+    return sorted(key for key, rate in requests.items() if rate > 0 and key not in concurrency)
+
+
 def tune_gc() -> None:
     """Every tick allocates an object or two per ScaledObject; with CPython's default threshold
     (700) that triggers collections scanning the long-lived registry: measured, over half of a
@@ -114,6 +120,7 @@ class Sampler:
         # is filled from here without asking Prometheus again.
         self.history: deque[Stored] = deque()
         self._series: dict[Key, int] = {}  # series key -> index in the stored arrays
+        self._blind: list[Key] = []  # requests but no concurrency series at the last instant
 
     # -- timing -----------------------------------------------------------------------------
 
@@ -172,6 +179,7 @@ class Sampler:
             if instants is not None:
                 if instants[-1][1] or instants[-1][2]:
                     self._remember(instants, earliest)
+                    self._blind = without_concurrency(instants[-1])
                     fresh = True
                 else:
                     # Not a single series at t: Prometheus restarted empty or scrapes stopped.
@@ -192,8 +200,20 @@ class Sampler:
         self.telemetry.scaledobjects.set(len(entries))
         if self.last_tick_ok:
             self.telemetry.prometheus_up.set(1)
-            self.telemetry.degraded.set(0)
-            self.telemetry.degraded_reason = ""
+            self.telemetry.missing_concurrency.set(len(self._blind))
+            if self._blind:
+                # The gateway sees requests the concurrency template does not: the answer for
+                # those versions is their floor whatever the load (a template reading series
+                # that do not exist, e.g. destination-side series without sidecars).
+                namespace, service = self._blind[0]
+                self.telemetry.degraded.set(1)
+                self.telemetry.degraded_reason = (
+                    f"{len(self._blind)} version(s) with requests but no concurrency series "
+                    f"(e.g. {namespace}/{service}): check the concurrency query template"
+                )
+            else:
+                self.telemetry.degraded.set(0)
+                self.telemetry.degraded_reason = ""
             self.telemetry.last_success.set(second)
             self.telemetry.sample_time.set(t)
         self.telemetry.tick_seconds.labels("horizontal").observe(time.perf_counter() - started)

@@ -84,7 +84,13 @@ class Telemetry:
         )
         self.degraded = Gauge(
             f"{PREFIX}_degraded",
-            "1 while answers come from the last good state (Prometheus failing).",
+            "1 while answers come from the last good state (Prometheus failing) or a signal "
+            "is missing for versions with requests.",
+            registry=r,
+        )
+        self.missing_concurrency = Gauge(
+            f"{PREFIX}_missing_concurrency",
+            "Versions with gateway requests but no concurrency series (degraded while > 0).",
             registry=r,
         )
         self.last_success = Gauge(

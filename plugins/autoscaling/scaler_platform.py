@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 
 from compiler.manifest import PLATFORM, Manifest
 from compiler.models.environment import Environment
+from plugins.apa.config import gateway_queries
 from plugins.autoscaling.sharding import SCALER_NAME
 from plugins.workload.labels import MANAGED_BY
 
@@ -63,7 +64,7 @@ def scaler_args(environment: Environment) -> list[str]:
         "--metrics-listen",
         f"0.0.0.0:{METRICS_PORT}",
     ]
-    if environment.prometheus.queries:
+    if scaler_queries(environment):
         args += ["--queries", f"{QUERIES_DIR}/{QUERIES_FILE}"]
     if scaler.tls.enabled:
         args += [
@@ -101,7 +102,7 @@ def _volumes(environment: Environment) -> tuple[list[dict[str, Any]], list[dict[
         {"name": "state", "emptyDir": {"sizeLimit": "64Mi"}},
         {"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}},
     ]
-    if environment.prometheus.queries:
+    if scaler_queries(environment):
         mounts.append({"name": "queries", "mountPath": QUERIES_DIR, "readOnly": True})
         volumes.append({"name": "queries", "configMap": {"name": QUERIES_CONFIGMAP}})
     if environment.scaler.tls.enabled:
@@ -231,8 +232,15 @@ def disruption_budget(environment: Environment) -> dict[str, Any]:
     }
 
 
+def scaler_queries(environment: Environment) -> dict[str, str]:
+    """Query templates that differ from the scaler's defaults: the environment's gateway's,
+    then its `prometheus.queries`."""
+    prometheus = environment.prometheus
+    return gateway_queries(prometheus.gateway, prometheus.queries)
+
+
 def queries_config_map(environment: Environment) -> dict[str, Any] | None:
-    queries = environment.prometheus.queries
+    queries = scaler_queries(environment)
     if not queries:
         return None
     return {

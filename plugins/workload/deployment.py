@@ -22,6 +22,7 @@ from plugins.workload.security import container_security_context, pod_security_c
 if TYPE_CHECKING:
     from compiler.context import EndpointContext, Resources, ServedContext
     from compiler.models.endpoint import EnvVar
+    from compiler.models.environment import Environment
 
 MODEL_CONTAINER = "model"
 GPU_RESOURCE = "nvidia.com/gpu"
@@ -32,13 +33,17 @@ GPU_MAX_SURGE = 1
 """One surge pod at a time on GPUs: a quarter of many 8-GPU replicas rarely fits spare capacity."""
 
 
-def _user_env(variable: EnvVar) -> dict[str, Any]:
+def _user_env(variable: EnvVar, environment: Environment) -> dict[str, Any]:
     if variable.secretRef is not None:
         ref = variable.secretRef
         return {
             "name": variable.name,
             "valueFrom": {"secretKeyRef": {"name": ref.name, "key": ref.key}},
         }
+    if variable.endpoint is not None:
+        # Validation requires internalUrl wherever an endpoint is named (plugins/networkpolicy).
+        base = str(environment.gateway.internalUrl or "").rstrip("/")
+        return {"name": variable.name, "value": f"{base}/{variable.endpoint}"}
     return {"name": variable.name, "value": variable.value}
 
 
@@ -47,7 +52,7 @@ def _env(
 ) -> list[dict[str, Any]]:
     """Runtime env, then the OpenTelemetry SDK env, then the user's; the user wins a name clash
     (a duplicate name would be rejected by server-side apply)."""
-    user = [_user_env(variable) for variable in served.spec.env]
+    user = [_user_env(variable, endpoint.environment) for variable in served.spec.env]
     taken = {entry["name"] for entry in user}
     base = [*runtime.env, *observability.model_env(endpoint, served.spec.name)]
     return [entry for entry in base if entry["name"] not in taken] + user

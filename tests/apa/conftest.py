@@ -3,6 +3,7 @@ gRPC client generated from our proto."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -20,6 +21,7 @@ import pytest
 import yaml
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from plugins.apa.config import DEFAULT_QUERIES
 from plugins.apa.proto import externalscaler_pb2 as pb
 from plugins.apa.proto import externalscaler_pb2_grpc as pb_grpc
 
@@ -29,29 +31,16 @@ T = TypeVar("T")
 REPO = Path(__file__).resolve().parents[2]
 PROMETHEUS = os.environ.get("KNOBLESS_PROMETHEUS", "/usr/bin/prometheus")
 RATE = "[3s]"  # a 1 s scrape interval: three samples per rate window
-ISTIO = (
-    "label_replace(label_replace(rate(istio_request_duration_milliseconds_{what}"
-    '{{reporter="destination"}}' + RATE + '), "namespace", "$1", "destination_service_namespace",'
-    ' "(.+)"), "service", "$1", "destination_service_name", "(.+)")'
-)
-POD = '"service", "$1", "pod", "^(.+)-[a-z0-9]{1,10}-[a-z0-9]{5}$"'
 TEST_CONFIG = {
     "intervalSeconds": 1,
     "lagSeconds": 2,
     "queryTimeoutSeconds": 0.8,
     "firstAnswerWaitSeconds": 4,
     "catchupRounds": 10,
+    # The scaler's own default templates, over a 3 s range for the 1 s scrape interval.
     "queries": {
-        "concurrency": f"sum by (namespace, service) ({ISTIO.format(what='sum')}) / 1000",
-        "requests": "sum by (namespace, service) (label_replace(label_replace(rate("
-        'istio_requests_total{reporter="source"}' + RATE + '), "namespace", "$1", '
-        '"destination_service_namespace", "(.+)"), "service", "$1", "destination_service_name",'
-        ' "(.+)"))',
-        "latency": f"sum by (namespace, service) ({ISTIO.format(what='sum')}) / "
-        f"sum by (namespace, service) ({ISTIO.format(what='count')})",
-        "cpu": "sum by (namespace, service) (label_replace(rate(container_cpu_usage_seconds_total"
-        '{container="model"}' + RATE + f"), {POD})) / sum by (namespace, service) (label_replace("
-        f'kube_pod_container_resource_requests{{resource="cpu", container="model"}}, {POD}))',
+        signal: DEFAULT_QUERIES[signal].replace("[30s]", RATE)
+        for signal in ("concurrency", "requests", "latency", "cpu")
     },
     "vertical": {"intervalSeconds": 2, "hysteresisSamples": 2, "increaseSamples": 3},
 }
@@ -174,9 +163,20 @@ class ScalerClient:
 class ScalerProcess:
     """`knobless scaler` as a real process."""
 
-    def __init__(self, root: Path, prometheus_url: str, *, state: Path | None = None) -> None:
+    def __init__(
+        self,
+        root: Path,
+        prometheus_url: str,
+        *,
+        state: Path | None = None,
+        queries: Mapping[str, str] | None = None,
+    ) -> None:
         self.root = root
         root.mkdir(parents=True, exist_ok=True)
+        # What the rendered StatefulSet passes: the environment's templates as `--queries`.
+        self.queries = None if queries is None else root / "queries.json"
+        if self.queries is not None:
+            self.queries.write_text(json.dumps(dict(queries or {})))
         self.port = free_port()
         self.metrics_port = free_port()
         self.address = f"127.0.0.1:{self.port}"
@@ -209,6 +209,8 @@ class ScalerProcess:
         ]
         if self.state is not None:
             command += ["--state", str(self.state)]
+        if self.queries is not None:
+            command += ["--queries", str(self.queries)]
         if self.tls is not None:
             cert, key, client_ca = self.tls
             command += ["--tls-cert", str(cert), "--tls-key", str(key)]

@@ -1,11 +1,12 @@
 """A test exporter that plays models under load: the series a real cluster's exporters expose.
 
-Each served version has a concurrency the test sets; its Istio request-duration counters grow
-by Little's law (concurrency x elapsed time), cAdvisor CPU counters grow by utilization x
-request, and gauges mirror kube-state-metrics and vLLM. The destination-side Istio series exist
-only while the version has pods; the gateway's (reporter="source") request counter always does,
-growing at `gateway_rps` when set (requests to a version with no pod), else at the served rate. Served over HTTP by prometheus-client
-in a thread; Prometheus scrapes it every second.
+Each served version has a concurrency the test sets; the gateway's (reporter="source") Istio
+request-duration counters grow by Little's law (concurrency x elapsed time) and its request
+counter at `gateway_rps` when set (requests to a version with no pod), else at the served rate;
+cAdvisor CPU counters grow by utilization x request, and gauges mirror kube-state-metrics and
+vLLM. Destination-side series (a sidecar on every model pod, which knobless does not render)
+exist only with `sidecars` and pods. Served over HTTP by prometheus-client in a thread;
+Prometheus scrapes it every second.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ class Served:
     memory: float = 0.5
     queue: float = 0.0  # waiting requests per pod
     gateway_rps: float | None = None  # requests arriving at the gateway; None: the served rate
+    sidecars: bool = False  # Istio sidecars on the model pods (destination-side series)
     gateway_requests: float = 0.0
     duration_ms_sum: float = 0.0
     requests: float = 0.0
@@ -89,6 +91,19 @@ class LoadModel(Collector):
                 "istio_request_duration_milliseconds_count", "", labels=istio
             ),
             "gateway": UnknownMetricFamily("istio_requests_total", "", labels=istio),
+            # Envoy Gateway's proxy, cluster stats named `%BACKEND_REFS%` (README).
+            "envoy_time_sum": UnknownMetricFamily(
+                "envoy_cluster_upstream_rq_time_sum", "", labels=["envoy_cluster_name"]
+            ),
+            "envoy_time_count": UnknownMetricFamily(
+                "envoy_cluster_upstream_rq_time_count", "", labels=["envoy_cluster_name"]
+            ),
+            "envoy_total": UnknownMetricFamily(
+                "envoy_cluster_upstream_rq_total", "", labels=["envoy_cluster_name"]
+            ),
+            "envoy_none_healthy": UnknownMetricFamily(
+                "envoy_cluster_upstream_cx_none_healthy", "", labels=["envoy_cluster_name"]
+            ),
             "ready": UnknownMetricFamily(
                 "kube_deployment_status_replicas_ready", "", labels=["namespace", "deployment"]
             ),
@@ -105,11 +120,24 @@ class LoadModel(Collector):
             ),
         }
         for s in snapshot:
-            families["gateway"].add_metric(["source", s.namespace, s.service], s.gateway_requests)
-            if s.replicas > 0:  # the destination's sidecar reports: no pod, no series
+            # The gateway reports every request it takes (answered 503 at once without a pod).
+            key = ["source", s.namespace, s.service]
+            families["gateway"].add_metric(key, s.gateway_requests)
+            families["duration_sum"].add_metric(key, s.duration_ms_sum)
+            families["duration_count"].add_metric(key, s.gateway_requests)
+            if s.sidecars and s.replicas > 0:  # a sidecar on the model pods: no pod, no series
                 key = ["destination", s.namespace, s.service]
                 families["duration_sum"].add_metric(key, s.duration_ms_sum)
                 families["duration_count"].add_metric(key, s.requests)
+            cluster = [f"{s.namespace}/{s.service}"]
+            served_total = s.requests if s.replicas > 0 else 0.0
+            families["envoy_time_sum"].add_metric(cluster, s.duration_ms_sum)
+            families["envoy_time_count"].add_metric(cluster, served_total)
+            families["envoy_total"].add_metric(cluster, served_total)
+            # No endpoint: answered 503 without an upstream request, counted as none-healthy.
+            families["envoy_none_healthy"].add_metric(
+                cluster, s.gateway_requests - served_total if s.replicas == 0 else 0.0
+            )
             families["ready"].add_metric([s.namespace, s.service], s.replicas)
             for name in s.pods():
                 labels = [s.namespace, name, "model"]

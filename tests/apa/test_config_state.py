@@ -90,3 +90,25 @@ def test_cli_usage_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
     assert "the following arguments are required: --prometheus" in err
     assert "--listen 'nonsense': expected HOST:PORT" in err
     assert "Traceback" not in err
+
+
+def test_every_signal_can_be_overridden_from_the_queries_file(tmp_path: Path) -> None:
+    # What the environment's `prometheus.queries` becomes: one file, any signal (a HAProxy or
+    # other gateway sets all of them).
+    overrides = {signal: f"my_{signal}" for signal in DEFAULT_QUERIES}
+    path = tmp_path / "queries.json"
+    path.write_text(json.dumps(overrides))
+    assert dict(load_config(None, path).queries) == overrides
+
+
+def test_the_readme_prints_the_templates_the_scaler_runs() -> None:
+    from typing import get_args
+
+    from compiler.models.environment import PrometheusSettings
+    from plugins.apa.config import GATEWAY_QUERIES
+    from plugins.apa.querydoc import rewrite
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    assert rewrite(readme) == readme, "run `python -m plugins.apa.querydoc`"
+    gateways = get_args(PrometheusSettings.model_fields["gateway"].annotation)
+    assert set(gateways) == set(GATEWAY_QUERIES)

@@ -13,7 +13,7 @@ from grpc_health.v1 import health_pb2
 from plugins.apa.metadata import ScheduleFloor, TriggerMetadata
 from plugins.apa.proto import externalscaler_pb2 as pb
 
-from .conftest import Exporter, PrometheusServer, ScalerProcess, wait_for
+from .conftest import TEST_CONFIG, Exporter, PrometheusServer, ScalerProcess, wait_for
 
 pytestmark = pytest.mark.prometheus
 
@@ -200,7 +200,9 @@ def test_bad_metadata_health_spec_streams_and_metrics(
     values = [float(x[len(needed) :]) for x in text.splitlines() if x.startswith(needed)]
     assert values == [pytest.approx(1.5, abs=0.05)]
     assert 'knobless_apa_query_duration_seconds_count{signal="concurrency"}' in text
-    assert 'knobless_apa_decisions_total{action="hold",reason=' in text
+    # A vertical round every 2 s: the first decision may land just after the answers.
+    hold = 'knobless_apa_decisions_total{action="hold",reason='
+    wait_for(lambda: hold in scaler.metrics_text(), 6, what="a hold decision")
     scaler.stop()
     assert "Traceback" not in scaler.log()
 
@@ -306,3 +308,38 @@ def test_two_processes_give_the_same_answers(
     ]
     assert targets[0] == targets[1]
     assert any("y-v1" in line and not line.endswith(" 10.0") for line in targets[0])
+
+
+def test_gateway_series_alone_drive_the_answer_and_a_blind_template_is_degraded(
+    prometheus: PrometheusServer, exporter: Exporter, scalers: list[ScalerProcess], tmp_path: Path
+) -> None:
+    # The rendered setup: no sidecar on the model pods, so only the gateway reports (Istio
+    # `reporter="source"`). 20 in flight at 40 ms = 500 rps at the gateway.
+    ns = "t-gateway"
+    exporter.set(ns, "g-v1", concurrency=20.0, latency_ms=40.0, replicas=2)
+    md = metadata(ns, "g-v1", cmin=4, window=4)
+    scaler = ScalerProcess(tmp_path / "gateway", prometheus.url)
+    scalers.append(scaler)
+    client = scaler.start()
+    wait_for(lambda: abs(client.metrics("g-v1", ns, md) - 2.0) < 0.05, 10, what="20 / 10")
+    assert scaler.healthz() == "ok\n"
+    assert "knobless_apa_missing_concurrency 0.0" in scaler.metrics_text().splitlines()
+
+    # The templates before issue 17 read the destination side, which nothing renders: every
+    # version answers its floor (4 / 10) whatever the load, and the scaler now says so.
+    destination = TEST_CONFIG["queries"]["concurrency"].replace(
+        'reporter="source"', 'reporter="destination"'
+    )
+    blind = ScalerProcess(tmp_path / "blind", prometheus.url, queries={"concurrency": destination})
+    scalers.append(blind)
+    blind_client = blind.start()
+    assert blind_client.metrics("g-v1", ns, md) == pytest.approx(0.4)  # registers the object
+    wait_for(lambda: "no concurrency series" in blind.healthz(), 10, what="degraded")
+    assert "with requests but no concurrency series" in blind.healthz()
+    missing = [
+        line for line in blind.metrics_text().splitlines()
+        if line.startswith("knobless_apa_missing_concurrency ")
+    ]  # fmt: skip
+    assert missing and float(missing[0].split()[1]) >= 1
+    assert "knobless_apa_degraded 1.0" in blind.metrics_text().splitlines()
+    assert blind_client.metrics("g-v1", ns, md) == pytest.approx(0.4)

@@ -161,3 +161,18 @@ def test_network_policy_for_a_prometheus_outside_the_cluster() -> None:
         "to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}],
         "ports": [{"protocol": "TCP", "port": 443}],
     }
+
+
+def test_the_environments_gateway_picks_templates_the_queries_override() -> None:
+    # Envoy Gateway's templates go to the scaler as `--queries`; the environment's own
+    # `prometheus.queries` win over them, signal by signal. The scaler reads the file the same
+    # way (tests/apa/test_config_state.py), so every signal can be set for any gateway.
+    from plugins.apa.config import GATEWAY_QUERIES, load_config
+
+    prometheus = {"gateway": "envoy-gateway", "queries": {"latency": "sum(l)"}}
+    objects = platform(load_environment("dev", prometheus=prometheus))
+    data = json.loads(objects["ConfigMap"]["data"]["queries.json"])
+    assert data == {**GATEWAY_QUERIES["envoy-gateway"], "latency": "sum(l)"}
+    assert container(objects)["args"][-2:] == ["--queries", "/etc/knobless/queries/queries.json"]
+    assert "ConfigMap" not in platform(load_environment("dev", prometheus={"gateway": "istio"}))
+    assert load_config().queries["concurrency"].count('reporter="source"') == 1

@@ -66,8 +66,8 @@ def test_every_problem_at_its_place(repo: Path, capsys: pytest.CaptureFixture[st
         "cpu-medium, cpu-small, gpu-8x-large, gpu-small)",
         "endpoints/fraud-scorer.yaml:10:9: error: served[0].env[0]: `DB_PASSWORD` looks like a "
         "credential in plain text; store it in a Secret and use `secretRef: {name: ..., key: ...}`",
-        "endpoints/fraud-scorer.yaml:11:9: error: served[0].env[1]: set exactly one of `value` or "
-        "`secretRef`",
+        "endpoints/fraud-scorer.yaml:11:9: error: served[0].env[1]: set exactly one of `value`, "
+        "`secretRef` or `endpoint`",
         "endpoints/fraud-scorer.yaml:12:5: error: served[1]: set `model` or `image`, not both",
         "endpoints/fraud-scorer.yaml:19:20: error: served[2].compute.cpu: `abc` is not a "
         "Kubernetes quantity (examples: 500m, 2, 1Gi, 512Mi)",

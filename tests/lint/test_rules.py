@@ -176,3 +176,34 @@ def test_unused_workload_of_the_environment_file(repo: Path, lint: Lint) -> None
         "environments/prod.jsonnet:7:17: warning: workloads.cpu-huge: no endpoint deployed to "
         "`prod` uses workload `cpu-huge` [workload-unused]"
     ]
+
+
+def test_an_env_value_naming_another_endpoints_service(repo: Path, lint: Lint) -> None:
+    # The agent's LLM before issue 17: a Service that admits only the gateway.
+    edit(
+        repo,
+        "endpoints/triage-agent.yaml",
+        "{name: LLM_URL, endpoint: support-llm}",
+        '{name: LLM_URL, value: "http://support-llm-ft-2026-11.serving-support-llm.svc"}',
+    )
+    edit(
+        repo,
+        "endpoints/triage-agent.yaml",
+        "- {name: API_TOKEN,",
+        '- {name: CACHE_URL, value: "http://cache.redis.svc.cluster.local:6379"}\n      '
+        "- {name: API_TOKEN,",
+    )
+    found = lint()
+    assert found == [
+        "endpoints/triage-agent.yaml:11:32: error: served[0].env[0] (LLM_URL) points at "
+        "`http://support-llm-ft-2026-11.serving-support-llm.svc`, which this endpoint's "
+        "NetworkPolicy blocks: `serving-support-llm` is endpoint `support-llm`'s namespace, "
+        "whose pods admit only the gateway: call it through the gateway with `{name: ..., "
+        "endpoint: support-llm}`; if intended, say why: lint: {ignore: {env-direct-service: "
+        '"..."}} [env-direct-service]',
+        "endpoints/triage-agent.yaml:12:34: error: served[0].env[1] (CACHE_URL) points at "
+        "`http://cache.redis.svc.cluster.local:6379`, which this endpoint's NetworkPolicy "
+        "blocks: allow it in the environment's `egress` (`{namespace: redis, ports: [...]}`) or "
+        "call it through the gateway; if intended, say why: lint: {ignore: {env-direct-service: "
+        '"..."}} [env-direct-service]',
+    ]  # once, though both environments find it

@@ -363,3 +363,62 @@ def test_gpu_pods_get_the_workload_node_selector_and_tolerations(repo: Path) -> 
     (cpu,) = by_kind(render(resolve(repo, "pools", "fraud-scorer")), "Deployment")
     assert "tolerations" not in cpu["spec"]["template"]["spec"]
     assert "nodeSelector" not in cpu["spec"]["template"]["spec"]
+
+
+def test_gateway_data_plane_and_dns_are_environment_settings(repo: Path) -> None:
+    # Envoy Gateway's proxies in its controller namespace; NodeLocal DNSCache on the host
+    # network; an endpoint calling another through the gateway (proxies serve 80 on 10080).
+    add_environment(
+        repo,
+        "shapes",
+        "prod",
+        "{ gateway+: { dataPlaneNamespaces: ['envoy-gateway-system'], internalPort: 10080,"
+        " internalUrl: 'http://envoy-serving.envoy-gateway-system.svc' },"
+        " dns: { namespace: null, cidrs: ['169.254.20.10/32'] } }",
+    )
+    manifests = render(resolve(repo, "shapes", "triage-agent"))
+    (policy,) = by_kind(manifests, "NetworkPolicy")
+
+    def namespace(name: str) -> dict[str, Any]:
+        return {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": name}}}
+
+    assert policy["spec"]["ingress"][0] == {
+        "from": [namespace("envoy-gateway-system")],
+        "ports": [{"protocol": "TCP", "port": "http"}],
+    }
+    assert policy["spec"]["egress"][:2] == [
+        {
+            "to": [{"ipBlock": {"cidr": "169.254.20.10/32"}}],
+            "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}],
+        },
+        {"to": [namespace("envoy-gateway-system")], "ports": [{"protocol": "TCP", "port": 10080}]},
+    ]
+    (deployment,) = by_kind(manifests, "Deployment")
+    env = deployment["spec"]["template"]["spec"]["containers"][0]["env"]
+    assert {
+        "name": "LLM_URL",
+        "value": "http://envoy-serving.envoy-gateway-system.svc/support-llm",
+    } in env
+    # An endpoint that calls nothing gets no egress to the gateway.
+    (other,) = by_kind(render(resolve(repo, "shapes", "fraud-scorer")), "NetworkPolicy")
+    assert "envoy-gateway-system" not in str(other["spec"]["egress"])
+
+
+def test_calling_an_endpoint_needs_the_gateways_internal_url(repo: Path) -> None:
+    add_environment(repo, "nourl", "prod", "{ gateway+: { internalUrl: null } }")
+    with pytest.raises(InputError) as raised:
+        resolve(repo, "nourl", "triage-agent")
+    assert [d.format() for d in raised.value.diagnostics] == [
+        "endpoints/triage-agent.yaml:11:35: error: served[0].env[0].endpoint: `support-llm` is "
+        "called through the gateway, and environment `nourl` does not say where it is: set "
+        "`gateway.internalUrl` (the in-cluster URL of the gateway's Service)"
+    ]
+
+
+def test_dns_cidrs_must_be_cidrs(repo: Path) -> None:
+    add_environment(repo, "baddns", "prod", "{ dns: { cidrs: ['169.254.20.10/33'] } }")
+    with pytest.raises(InputError) as raised:
+        resolve(repo, "baddns", "fraud-scorer")
+    [message] = [d.format() for d in raised.value.diagnostics]
+    assert "dns.cidrs.0" in message or "dns.cidrs[0]" in message
+    assert "is not a CIDR block such as 169.254.20.10/32" in message
