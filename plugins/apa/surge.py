@@ -22,6 +22,8 @@ same samples holds the same guard.
 
 from __future__ import annotations
 
+import math
+
 JUMP_LIMIT = 1.5
 """A sample may read at most this multiple of the accepted level before it needs confirming.
 A duplicated series reads 2x (and its arrival estimate 4x): it is caught."""
@@ -32,9 +34,10 @@ HOLD_MARGIN_S = 10.0
 """An unconfirmed jump is accepted after the rate's range plus this (the arrival estimate's
 trend span): a bad point has left every range by then, so what remains is a real level."""
 IDLE_LEVEL = 1.0
-"""From a level below this (idle: a version at or near zero) any reading is accepted: a first
-request creates the gateway's series, which then reads at its full rate at once and would look
-like a jump that never confirms; and growth from nothing is no multiple of a fleet."""
+"""From a level below this (idle: a version at or near zero), and for `hold_s` after the level
+left it, every reading is accepted: a first request creates the series, whose rate then
+extrapolates in over its range (a third, then all of it) and would look like a jump that never
+confirms; and growth from nothing is no multiple of a fleet."""
 
 
 class JumpGuard:
@@ -45,7 +48,16 @@ class JumpGuard:
     itself); returns what it records instead.
     """
 
-    __slots__ = ("_before", "_cap", "_held_since", "_jump_raw", "_last_raw", "hold_s", "level")
+    __slots__ = (
+        "_before",
+        "_cap",
+        "_held_since",
+        "_jump_raw",
+        "_last_raw",
+        "_woke_at",
+        "hold_s",
+        "level",
+    )
 
     def __init__(self, range_s: float) -> None:
         self.hold_s = range_s + HOLD_MARGIN_S
@@ -55,6 +67,7 @@ class JumpGuard:
         self._jump_raw = 0.0
         self._before = 0.0  # raw reading before the jump
         self._cap = 0.0
+        self._woke_at = -math.inf  # when the level last left idle
 
     @property
     def holding(self) -> bool:
@@ -63,13 +76,15 @@ class JumpGuard:
     def add(self, t: float, raw: float, value: float) -> float:
         level = self.level
         last_raw, self._last_raw = self._last_raw, raw
-        if level is None:
+        if level is None or level < IDLE_LEVEL:
+            if value >= IDLE_LEVEL:
+                self._woke_at = t
             self.level = value
             return value
         held_since = self._held_since
         if held_since is None:
             cap = JUMP_LIMIT * level
-            if value <= cap or level < IDLE_LEVEL:
+            if value <= cap or t - self._woke_at < self.hold_s:
                 self.level = value
                 return value
             self._held_since = t

@@ -184,11 +184,16 @@ def test_a_real_tenfold_step_is_confirmed_by_the_next_scrape(
 
 
 def test_growth_within_the_limit_passes_and_idle_versions_wake_at_once() -> None:
-    guard = JumpGuard(30.0)
+    guard = JumpGuard(30.0)  # held jumps are accepted after 30 + 10 s
     assert [guard.add(t, v, v) for t, v in enumerate([0.0, 0.5, 300.0])] == [0.0, 0.5, 300.0]
-    assert guard.add(3.0, 450.0, 450.0) == 450.0  # exactly 1.5x: passes
-    assert guard.add(4.0, 2000.0, 2000.0) == 675.0  # held at 1.5x
+    # Woken from idle at t=2: for 40 s a new series extrapolating in passes (x3 here).
+    assert guard.add(3.0, 900.0, 900.0) == 900.0
+    assert guard.add(42.0, 600.0, 600.0) == 600.0
+    assert guard.add(43.0, 900.0, 900.0) == 900.0  # exactly 1.5x: passes
+    assert guard.add(44.0, 4000.0, 4000.0) == 1350.0  # held at 1.5x
     assert guard.holding
-    assert guard.add(5.0, 2000.0, 2000.0) == 675.0  # flat: not confirmed
-    assert guard.add(6.0, 2800.0, 2800.0) == 2800.0  # rose again by half the jump: confirmed
+    assert guard.add(45.0, 4000.0, 4000.0) == 1350.0  # flat: not confirmed
+    assert guard.add(46.0, 5600.0, 5600.0) == 5600.0  # rose again by half the jump: confirmed
     assert not guard.holding
+    assert guard.add(47.0, 20000.0, 20000.0) == 8400.0
+    assert guard.add(87.0, 20000.0, 20000.0) == 20000.0  # held 40 s: a level, accepted
