@@ -63,6 +63,8 @@ class Run:
     deferred: list[tuple[int, float, float]] = field(default_factory=list)
     """Requests held while nothing was ready: (step released, count, ln factor)."""
     targets: list[tuple[float, float]] = field(default_factory=list)
+    floors: list[tuple[float, float]] = field(default_factory=list)
+    """apa: (step, forecast floor in flight) whenever the floor changed."""
 
 
 def simulate_policy(policy: Policy, inputs: Inputs) -> Run:
@@ -178,4 +180,5 @@ def simulate_policy(policy: Policy, inputs: Inputs) -> Run:
         if replicas is not None:
             pods.scale(end, replicas)
     run.targets = list(getattr(policy, "targets", []))
+    run.floors = list(getattr(policy, "floors", []))
     return run

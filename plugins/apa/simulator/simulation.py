@@ -5,11 +5,12 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
 
+from plugins.apa.forecast import SLOT_S, DemandProfile
 from plugins.apa.simulator.constants import DEFAULT_SCRAPE_S, POLICIES
 from plugins.apa.simulator.endpoint import ServedSystem
 from plugins.apa.simulator.engine import Inputs, Policy, Run, simulate_policy
@@ -41,6 +42,11 @@ class Settings:
     default concurrency query, `[30s]`)."""
     headroom: float = 1.0
     """Demand multiplier of the reference policies `oracle` and `oracle-hpa` (bench only)."""
+    history_s: float = 0.0
+    """The trace's first seconds are history: the apa policy's forecast learns from them (the
+    scaler's range query at start) and only the rest is simulated and evaluated."""
+    forecast: bool = True
+    """Forecast floors in the apa policy (False: reactive only, for comparison)."""
 
 
 @dataclass(frozen=True)
@@ -85,6 +91,24 @@ def with_default_scale_up(system: ServedSystem) -> ServedSystem:
     return replace(system, behavior=replace(system.behavior, up=SCALE_UP_DEFAULT))
 
 
+def history_demand(
+    history: Trace, system: ServedSystem, profile: Profile, evaluated_start: datetime
+) -> list[tuple[float, float]]:
+    """The history as the scaler's range query at start reads it: this version's in flight at
+    healthy latency (its traffic share x service time x cost), the peak of each forecast slot,
+    at unix times ending where the evaluated part starts."""
+    times = np.arange(0.0, math.floor(history.duration_s))
+    rate, cost = history.sample(times)
+    in_flight = rate * system.traffic_percent / 100.0 * profile.service_time_ms / 1000.0 * cost
+    origin = evaluated_start.timestamp() - history.duration_s
+    wall = origin + times
+    slots = np.floor(wall / SLOT_S)
+    edges = np.flatnonzero(np.diff(slots)) + 1
+    peaks = np.maximum.reduceat(in_flight, np.concatenate([[0], edges]))
+    firsts = wall[np.concatenate([[0], edges])]
+    return list(zip(firsts.tolist(), peaks.tolist(), strict=True))
+
+
 def warmup_steps(profile: Profile) -> int:
     """Long enough for a pod to start twice and the scale-down window to pass."""
     return 600 + 2 * math.ceil(profile.startup_s)
@@ -102,6 +126,11 @@ def simulate(
     settings = settings or Settings()
     rng = np.random.default_rng(settings.seed)
     warmup = warmup_steps(profile)
+    start = settings.start or trace.start or DEFAULT_START
+    history: Trace | None = None
+    if settings.history_s > 0:
+        history, trace = trace.split(settings.history_s)
+        start += timedelta(seconds=settings.history_s)
     times = np.arange(0.0, math.floor(trace.duration_s) + 1.0)
     rate, cost = trace.sample(times)
     rate = np.concatenate([np.full(warmup, rate[0]), rate])
@@ -121,7 +150,6 @@ def simulate(
         rate_window_s=settings.rate_window_s or RATE_WINDOW_S,
     )
     fixed_target = settings.fixed_target or FIXED_TARGET_FRACTION * profile.replica_capacity
-    start = settings.start or trace.start or DEFAULT_START
     steps = upward_steps(trace)
     runs: dict[str, Run] = {}
     summaries: dict[str, dict[str, Any]] = {}
@@ -130,11 +158,19 @@ def simulate(
         target: tuple[float, float] | None = None
         run_inputs = inputs
         if name == "apa":
+            forecast = None
+            if settings.forecast:
+                forecast = DemandProfile()
+                if history is not None:
+                    forecast.learn(history_demand(history, system, profile, start))
             apa = apa_policy(
                 system,
                 (phases[0], phases[1], phases[2]),
                 start,
                 rate_range_s=float(inputs.rate_window_s),
+                forecast=forecast,
+                lead_s=profile.startup_s,
+                origin_s=start.timestamp() - warmup,
             )
             policy = apa
         elif name == "fixed":
