@@ -92,6 +92,8 @@ def knobless_postprocess(
     called once per endpoint with that endpoint's objects, and once with the environment-wide
     objects. Its output for an endpoint must depend on that endpoint's objects (and the
     environment) alone: an incremental compile calls it for the changed endpoints only.
+    Implementations may take any subset of the arguments (and use `specname`), as with every hook;
+    wrappers are not part of the chain.
     """
 
 

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
-from typing import Protocol, overload
+from typing import Protocol, cast, overload
 
 import pluggy
 
@@ -419,15 +419,23 @@ def postprocess(
     manager: pluggy.PluginManager, environment: EnvironmentContext, manifests: tuple[Manifest, ...]
 ) -> tuple[Manifest, ...]:
     """Each plugin's knobless_postprocess in (priority, name) order, each on the previous output."""
-    hook = manager.hook.knobless_postprocess
-    implemented = {impl.plugin for impl in hook.get_hookimpls()}
+    # A chain, not one pluggy call (each plugin gets the previous output); so each
+    # implementation is called as pluggy would: with the arguments it names, under its specname.
+    impls = {
+        impl.plugin: impl
+        for impl in manager.hook.knobless_postprocess.get_hookimpls()
+        if not (impl.hookwrapper or impl.wrapper)
+    }
     for _name, plugin in ordered_plugins(manager):
-        if plugin in implemented:
-            changed = plugin.knobless_postprocess(  # type: ignore[attr-defined]
-                manifests=manifests, environment=environment
-            )
-            if changed is not None:
-                manifests = tuple(sorted(changed, key=lambda m: m.path(environment.name)))
+        impl = impls.get(plugin)
+        if impl is None:
+            continue
+        offered = {"manifests": manifests, "environment": environment}
+        changed = cast(
+            "Iterable[Manifest] | None", impl.function(*(offered[name] for name in impl.argnames))
+        )
+        if changed is not None:
+            manifests = tuple(sorted(changed, key=lambda m: m.path(environment.name)))
     return manifests
 
 

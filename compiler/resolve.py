@@ -273,8 +273,9 @@ def resolve_endpoint(
     served_contexts, problems = _served_contexts(
         spec, environment, env_source, origins, locate, manager
     )
-    if problems:
-        raise InputError(problems)
+    if problems:  # the versions that did resolve are still judged
+        found = _runtime_checks(merged, loaded, environment, env_source, locate, manager)
+        raise InputError({*problems, *found})
     endpoint = EndpointContext(
         spec=spec,
         environment=environment,

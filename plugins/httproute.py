@@ -5,7 +5,8 @@ rewritten to `/...` and split by weight: weight = the spec's traffic percent. A 
 keeps its backend entry with weight 0 (no traffic, ready to take some); every backend is a
 Service this endpoint renders, so the route never names one that does not exist. Each version
 is also reachable directly with the header `x-knobless-served: <name>` when more than one is
-served, for testing a version before it gets traffic.
+served, for testing a version before it gets traffic. Every rule carries a request timeout sized to
+the runtime (`request_timeout`).
 """
 
 from __future__ import annotations
@@ -15,15 +16,19 @@ from typing import TYPE_CHECKING, Any
 
 from compiler import hookimpl
 from compiler.manifest import Manifest
+from plugins.runtimes import runtime_module
+from plugins.runtimes.base import RuntimePod
 from plugins.workload.labels import endpoint_labels, namespace_of, workload_name
 from plugins.workload.service import SERVICE_PORT
 
 if TYPE_CHECKING:
-    from compiler.context import EndpointContext
+    from compiler.context import EndpointContext, ServedContext
 
 API_VERSION = "gateway.networking.k8s.io/v1"
 SERVED_HEADER = "x-knobless-served"
 MAX_RULES = 16
+PLUGIN_RUNTIME_TIMEOUT_S = 300
+"""Request timeout for a runtime a third-party plugin renders (its pod timings are unknown)."""
 """The HTTPRoute CRD allows 16 rules: the split plus one pinning rule per version, if they fit."""
 
 
@@ -44,12 +49,31 @@ def _backend(endpoint: str, served: str, weight: int) -> dict[str, Any]:
     }
 
 
-def _rule(matches: list[dict[str, Any]], backends: list[dict[str, Any]]) -> dict[str, Any]:
+def _rule(
+    matches: list[dict[str, Any]], backends: list[dict[str, Any]], timeout_s: int
+) -> dict[str, Any]:
     strip_prefix = {
         "type": "URLRewrite",
         "urlRewrite": {"path": {"type": "ReplacePrefixMatch", "replacePrefixMatch": "/"}},
     }
-    return {"matches": matches, "filters": [strip_prefix], "backendRefs": backends}
+    return {
+        "matches": matches,
+        "filters": [strip_prefix],
+        "backendRefs": backends,
+        "timeouts": {"request": f"{timeout_s}s"},
+    }
+
+
+def request_timeout(endpoint: EndpointContext, served: ServedContext) -> int:
+    """Seconds a request may take at the gateway: as long as the runtime lets an in-flight
+    request finish when its pod stops (grace period minus the preStop drain) — a longer request
+    would be cut at every rollout anyway. Without it gateways pick their own (Envoy Gateway:
+    15 s, which cuts vLLM's streamed generations)."""
+    module = runtime_module(served.runtime.name)
+    if module is None:
+        return PLUGIN_RUNTIME_TIMEOUT_S
+    runtime: RuntimePod = module.build(served, endpoint)
+    return max(1, runtime.termination_grace_seconds - runtime.drain_seconds)
 
 
 def http_route(endpoint: EndpointContext) -> dict[str, Any]:
@@ -67,11 +91,12 @@ def http_route(endpoint: EndpointContext) -> dict[str, Any]:
     if gateway.hostnames:
         spec["hostnames"] = list(gateway.hostnames)
     split = [_backend(name, s.spec.name, s.traffic_percent) for s in endpoint.served]
-    rules = [_rule([_match(name)], split)]
+    timeouts = [request_timeout(endpoint, s) for s in endpoint.served]
+    rules = [_rule([_match(name)], split, max(timeouts))]
     if 1 < len(endpoint.served) < MAX_RULES:
         rules.extend(
-            _rule([_match(name, s.spec.name)], [_backend(name, s.spec.name, 1)])
-            for s in endpoint.served
+            _rule([_match(name, s.spec.name)], [_backend(name, s.spec.name, 1)], timeout)
+            for s, timeout in zip(endpoint.served, timeouts, strict=True)
         )
     spec["rules"] = rules
     return {

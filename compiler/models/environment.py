@@ -282,6 +282,21 @@ class ScalerSettings(StrictModel):
     """Memory request and limit of one scaler shard."""
 
 
+class CapacityGuards(StrictModel):
+    """The platform team's ceilings on what one served version may need when it takes its traffic
+    share of `concurrency.max` at `perReplica.min` (lint rules `per-replica-max-unreachable` and
+    `per-replica-gpu-impossible`)."""
+
+    maxReplicas: Annotated[int, Field(ge=1, le=1_000_000)] = 1_000
+    """Replicas one served version may need. Also caps the replica ceiling (maxReplicaCount)
+    derived from a runtime's default perReplica.min when the spec sets no `perReplica`."""
+    maxGpus: Annotated[int, Field(ge=1, le=1_000_000)] = 512
+    """GPUs one served version may hold (replicas x GPUs per replica); caps derived replica
+    ceilings the same way."""
+    severity: Literal["warning", "error"] = "warning"
+    """How a spec past a ceiling is reported: a warning, or an error that fails the compile."""
+
+
 class Environment(StrictModel):
     """One environment (a cluster): `environments/<env>.jsonnet`."""
 
@@ -319,6 +334,12 @@ class Environment(StrictModel):
     """Extra egress allowed from endpoint pods (DNS and the MLflow namespace are always allowed)."""
     scaler: ScalerSettings = Field(default_factory=ScalerSettings)
     """The APA scaler."""
+    minReplicas: Annotated[int, Field(ge=1, le=10)] = 1
+    """Fewest replicas of every served version that takes traffic and keeps a floor
+    (`concurrency.min` > 0 or a schedule): 2 in production, so a node drain or a zone outage
+    leaves a replica serving (the PodDisruptionBudget lets one go at a time)."""
+    capacity: CapacityGuards = Field(default_factory=CapacityGuards)
+    """Ceilings on what one served version may need (replicas, GPUs)."""
     kubernetesVersion: Annotated[str, Field(pattern=r"^1\.\d+$")] = KUBERNETES_VERSION
     """Kubernetes minor version rendered objects are validated against."""
 

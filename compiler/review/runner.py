@@ -11,6 +11,7 @@ from pathlib import Path
 
 from compiler.errors import InputError, KnoblessError
 from compiler.review.gitrev import materialize
+from compiler.review.lint import UNKNOWN_RULE
 from compiler.review.summary import Review, Side, side_from_result, summarize
 
 LINT_PACKAGE = "plugins.lint."
@@ -59,7 +60,11 @@ def review(root: Path, base: str, *, environments: Sequence[str] | None = None) 
             else:
                 before = _compile(revision.root, wanted, base=True)
         except InputError as error:
-            problems = "\n".join(f"  {d.format()}" for d in error.diagnostics)
+            # Lint rules are blocked at the base, so every `lint.ignore` there names no rule:
+            # not a problem of the base.
+            problems = "\n".join(
+                f"  {d.format()}" for d in error.diagnostics if d.rule != UNKNOWN_RULE
+            )
             raise BaseRevisionError(
                 f"the base revision `{base}` ({revision.commit[:12]}) does not compile with this "
                 f"version of knobless, so there is nothing to compare against:\n{problems}\n"

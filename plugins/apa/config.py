@@ -155,6 +155,8 @@ def _vertical(raw: Any, source: str) -> VerticalConfig:
         raise ConfigError(f"{source}: `vertical` must be a mapping")
     known = {_camel(f.name): f.name for f in fields(VerticalConfig)}
     known["intervalSeconds"] = "interval_s"
+    known.pop(_camel("knee_memory_s"))
+    known["kneeMemorySeconds"] = "knee_memory_s"
     values: dict[str, Any] = {}
     for key, value in raw.items():
         if key not in known:

@@ -16,11 +16,18 @@ samples in a row, by a capped step, always within the per-replica bounds.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from plugins.apa.capacity import (
+    FIT_RESOURCES,
+    Estimate,
+    add_point,
+    combine,
+    knee_estimate,
+    resource_estimate,
+)
 from plugins.apa.horizontal import (
     Answer,
     ArrivalEstimate,
@@ -78,36 +85,39 @@ class Signals:
 class VerticalConfig:
     """Thresholds and pacing of the vertical axis.
 
-    A resource is under stress above its `*_high`; it leaves room to grow below `*_low`.
+    A resource is under stress above its `*_high`; the capacity estimates (plugins/apa/capacity.py)
+    are where its line per request in flight reaches that same threshold, so learning and stress
+    agree on what a replica can take.
     """
 
-    cpu_high: float = 0.85
-    cpu_low: float = 0.70
+    cpu_high: float = 0.90
     gpu_high: float = 0.95
-    gpu_low: float = 0.85
     memory_high: float = 0.90
-    memory_low: float = 0.80
     latency_factor: float = 1.5  # stress when latency > baseline x this
-    latency_ok_factor: float = 1.2  # healthy when latency <= baseline x this
-    baseline_alpha: float = 0.1  # EWMA weight of a healthy latency sample in the baseline
+    latency_ok_factor: float = 1.2  # healthy when latency <= baseline x this; above: the knee
+    baseline_alpha: float = 0.1  # EWMA weight of a healthy latency sample above the baseline...
+    baseline_down_alpha: float = 0.5  # ...and of one below it (a first sample may be loaded)
     queue_high: float = 1.0  # waiting requests per replica
-    # Replicas count as "saturated" at >= this fraction of the target. Lower (0.75-0.8) learns
-    # up sooner but lets the GPU embedder's target overshoot its capacity on the diurnal trace
-    # (2 direction changes in 5 minutes, knobless simulate): growth stays evidence-based.
-    saturation: float = 0.9
-    hysteresis_samples: int = 2  # consecutive stressed samples before a decrease
-    increase_samples: int = 4  # consecutive saturated-and-healthy samples before an increase
+    hysteresis_samples: int = 2  # consecutive samples before a decrease
+    increase_samples: int = 2  # consecutive healthy samples saying "more" before an increase
     interval_s: float = 30.0
-    max_step_up: float = 0.10  # an increase is at most +10 %...
-    fast_step_up: float = 0.50  # ...or +50 % while every resource has >= `fast_headroom` x room
-    fast_headroom: float = 2.0
-    max_step_down: float = 0.30  # a decrease is at most -30 %
+    max_step_up: float = 0.50  # an increase is at most +50 % per decision
+    max_step_down: float = 0.30  # a decrease is at most -30 % per decision
+    deadband: float = 0.10  # an estimate within +-10 % of the target changes nothing
+    fit_decay: float = 0.85  # weight of the fit's past per sample (half-life ~2 min at 30 s)
+    min_spread: float = 0.10  # load spread (std / mean) a slope needs
+    max_extrapolation: float = 30.0  # a fit says at most this x the mean load it saw
+    probe_factor: float = 1.5  # without a resource signal: grow to at most this x the healthy load
+    evidence_margin: float = 1.2  # with one: at most this x what the evidence supports
+    knee_memory_s: float = 3600.0  # a latency knee caps growth this long (or until healthier)
 
     def __post_init__(self) -> None:
         if not 0 < self.max_step_down < 1 or self.max_step_up <= 0:
             raise ValueError("max_step_down must be in (0, 1) and max_step_up > 0")
         if self.hysteresis_samples < 1 or self.increase_samples < 1:
             raise ValueError("hysteresis sample counts must be >= 1")
+        if not 0 < self.fit_decay <= 1 or self.deadband < 0 or self.probe_factor < 1:
+            raise ValueError("fit_decay must be in (0, 1], deadband >= 0, probe_factor >= 1")
 
 
 STRESS_METRICS = ("cpu", "gpu", "memory", "latency", "queue")
@@ -117,20 +127,28 @@ FLEET_CHANGE = 0.5
 """Ready replicas moving by more than this fraction between two samples: the rate windows
 (30 s) mix two fleet sizes while `replicas` is an instant gauge, so in flight per replica is
 wrong by up to that much — and latency still carries the backlog the smaller fleet built. A
-latency or queue reading then says nothing about the target; its streak holds. (On a 10x spike
-this halved the CPU classifier's target mid-spike: 121 replicas for 38 needed.)"""
+latency or queue reading then says nothing about the target; its streak holds, and no fit or
+knee learns from it. (On a 10x spike this halved the CPU classifier's target mid-spike: 121
+replicas for 38 needed.)"""
 
 
 @dataclass(frozen=True)
 class VerticalState:
-    """The learned per-replica target and what hysteresis and the latency baseline need."""
+    """The learned per-replica target and the evidence behind it (hysteresis streaks, the
+    latency baseline, the resource fit, the latency knee, the highest healthy load)."""
 
     target: float
     stress_streaks: tuple[tuple[str, int], ...] = ()  # (metric, consecutive stressed samples)
-    growth_streak: int = 0  # consecutive saturated-and-healthy samples
+    growth_streak: int = 0  # consecutive healthy samples whose estimate is above the target
     latency_baseline_ms: float | None = None
     decided_at: float | None = None
     replicas: float | None = None  # ready replicas at the last sample (not persisted: optional)
+    fit: tuple[float, ...] = ()  # capacity.add_point sums (empty: nothing fitted yet)
+    knee: float | None = None  # capacity the latency knee showed (in flight per replica)
+    knee_at: float | None = None
+    knee_resources: float | None = None  # what the resource fit said when the knee was seen
+    healthy_load: float = 0.0  # most in flight per replica seen with healthy latency
+    shrink_streak: int = 0  # consecutive samples whose exact estimate is below the target
 
     @classmethod
     def initial(cls, bounds: Bounds) -> VerticalState:
@@ -212,33 +230,100 @@ def _known(sample: Signals) -> dict[str, float]:
     }
 
 
-def _healthy_headroom(
-    sample: Signals, config: VerticalConfig, baseline: float | None
-) -> float | None:
-    """Growth factor allowed by resource headroom, or None if the sample is not clearly healthy."""
-    health = _known(sample)
-    health.pop("memory", None)  # memory alone says nothing about room for more requests
-    if not health:
-        return None  # no evidence of health: never grow blind
-    factor = math.inf
-    for value, low, high in (
-        (sample.cpu_utilization, config.cpu_low, config.cpu_high),
-        (sample.gpu_utilization, config.gpu_low, config.gpu_high),
-        (sample.memory_utilization, config.memory_low, config.memory_high),
+def _healthy(sample: Signals, config: VerticalConfig, baseline: float | None) -> bool:
+    """Clear evidence that replicas have room: a load figure and a CPU, GPU or latency reading,
+    latency within `latency_ok_factor` of the baseline, nothing queued. Missing data is never
+    evidence of health: the target never grows blind."""
+    if sample.concurrency_per_replica is None or sample.concurrency_per_replica <= 0:
+        return False
+    if (
+        sample.cpu_utilization is None
+        and sample.gpu_utilization is None
+        and (sample.latency_ms is None or baseline is None)
     ):
-        if value is None:
-            continue
-        if value > low:
-            return None
-        if value > 0:
-            factor = min(factor, high / value)
+        return False
     if sample.latency_ms is not None and (
         baseline is None or sample.latency_ms > baseline * config.latency_ok_factor
     ):
-        return None
-    if sample.queue_per_replica is not None and sample.queue_per_replica > 0:
-        return None
-    return factor
+        return False
+    return not (sample.queue_per_replica is not None and sample.queue_per_replica > 0)
+
+
+@dataclass(frozen=True)
+class _Evidence:
+    """What the samples say a replica can take: at most `ceiling` (two-sided estimates: fits
+    with spread, the knee), at least `floor` (lower bounds); growth goes up to `grow_to`."""
+
+    ceiling: Estimate | None
+    grow_to: Estimate | None
+
+
+def _resources(
+    fit: tuple[float, ...], sample: Signals | None, config: VerticalConfig
+) -> list[Estimate]:
+    """Per fitted resource, what its line says a replica takes (exact or a lower bound)."""
+    found: list[Estimate] = []
+    load = sample.concurrency_per_replica if sample is not None else None
+    for index, high in enumerate((config.cpu_high, config.gpu_high)):
+        estimate = resource_estimate(fit, index, high, config.min_spread, config.max_extrapolation)
+        value = None
+        if sample is not None:
+            value = sample.cpu_utilization if index == 0 else sample.gpu_utilization
+        if load and value and value <= high and (estimate is None or not estimate.exact):
+            # This sample's own line through the origin: a lower bound for this resource, the
+            # better one when the fit's points are older or fewer (a fleet still changing).
+            one = load * high / value
+            if estimate is None or one > estimate.value:
+                estimate = Estimate(one, False, f"{FIT_RESOURCES[index]} at one load")
+        if estimate is not None:
+            found.append(estimate)
+    return found
+
+
+def _scaled_knee(knee: float, at_resources: float | None, resources: list[Estimate]) -> float:
+    """The knee, moved by as much as the resources' estimate moved since it was seen: a knee
+    measured while each request cost twice the CPU is half the capacity once the cost is back,
+    and the other way round (cost drift) — the ratio holds even when the fit's own figure is
+    off. A pure pool or connection limit shows no such change and stays put."""
+    if at_resources is None or not resources:
+        return knee
+    now = min(e.value for e in resources)
+    return knee * now / at_resources
+
+
+def _evidence(
+    fit: tuple[float, ...],
+    knee: float | None,
+    knee_resources: float | None,
+    healthy_load: float,
+    sample: Signals | None,
+    config: VerticalConfig,
+) -> _Evidence:
+    resources = _resources(fit, sample, config)
+    exact = [e for e in resources if e.exact]
+    lower = [e for e in resources if not e.exact]
+    if knee is not None:
+        exact.append(
+            Estimate(_scaled_knee(knee, knee_resources, resources), True, "the latency knee")
+        )
+    # No claim past what anything supports: the most seen healthy, or what every resource's
+    # line allows, with a probe's margin. A target far above it (a start 10x too high, held by
+    # a provisioned floor or the HPA's scale-down window where nothing stresses) comes down.
+    support = max([healthy_load, min(e.value for e in resources)] if resources else [healthy_load])
+    if support > 0:
+        # Without a resource line (latency alone) this is the probe: a bounded step past the
+        # load already seen healthy, kept only while latency stays healthy (past the knee, the
+        # knee decides).
+        if resources:
+            # Tighter: a resource line's lower bound errs low by the idle use, so a target held
+            # just above it makes the fleet change, and the fit gets the spread it needs.
+            margin, source = config.evidence_margin, "the evidence so far"
+        else:
+            margin, source = config.probe_factor, "probe past the healthy load"
+        exact.append(Estimate(support * margin, True, source))
+    ceiling = combine(exact)
+    grow_to = combine(exact + lower)
+    return _Evidence(ceiling, grow_to)
 
 
 def decide(
@@ -250,25 +335,47 @@ def decide(
 ) -> Decision:
     """One vertical decision from the samples observed since the previous one (oldest first).
 
-    Each sample extends or resets the per-metric stress streaks and the growth streak (a missing
-    value leaves its streak unchanged). Decrease when some metric has been stressed for
-    `hysteresis_samples` samples in a row, by the strongest indicated factor but at most
-    `max_step_down`; otherwise increase when replicas have run at >= `saturation` x target while
-    healthy for `increase_samples` samples, by at most `max_step_up` and the resource headroom.
-    Streaks restart after every change. The target always stays within the per-replica bounds.
+    Each sample extends or resets the per-metric stress streaks (a missing value leaves its
+    streak unchanged), teaches the latency baseline when healthy, adds a point to the resource
+    fit when replicas run below their knee and thresholds, and records the knee when past it.
+    Then, in order:
+    1. stress for `hysteresis_samples` samples in a row: decrease quickly, to what the stressed
+       metric says a replica takes at the load it was seen at (never because of a lag: when
+       that is above the target, hold), at most `max_step_down`;
+    2. an exact estimate below the target by more than `deadband`, for `hysteresis_samples`
+       samples: decrease to it, at most `max_step_down`;
+    3. healthy samples whose estimate (exact or a lower bound) is above the target by more than
+       `deadband`, `increase_samples` in a row: increase to it, at most `max_step_up`.
+    The target always stays within the per-replica bounds; every decision says why.
     """
     streaks = dict(state.stress_streaks) if state.stress_streaks else {}
     growth = state.growth_streak
+    shrink = state.shrink_streak
     baseline = state.latency_baseline_ms
+    fit = state.fit
+    knee, knee_at, knee_resources = state.knee, state.knee_at, state.knee_resources
+    healthy_load = state.healthy_load
     stress_now: dict[str, float] = {}
-    headroom: float | None = None
     seen_data = False
+    healthy = False
+    fresh = False  # the last sample had a load figure: estimates may move the target
     fleet = state.replicas
+    evidence = _Evidence(None, None)
     for sample in samples:
         known = _known(sample)
         seen_data = seen_data or bool(known) or sample.concurrency_per_replica is not None
         stress_now = _stress(sample, config, baseline)
         mixed = _fleet_changed(fleet, sample.replicas)
+        # The fit needs load and use over the same replicas: the rates average the window while
+        # `replicas` is an instant gauge, so a sample right after any fleet change pairs the
+        # new count with the old fleet's use (and made the agent's fit read 512 for 300).
+        steady_fleet = fleet is not None and sample.replicas == fleet
+        # A fleet that grew still gives growth evidence: its load per replica reads low (the
+        # window's requests over the new count) and its latency high (the old fleet's backlog),
+        # so a healthy reading then is healthy, and a bound from it errs low.
+        grew = (
+            mixed and sample.replicas is not None and fleet is not None and sample.replicas > fleet
+        )
         if mixed:
             for metric in LOAD_METRICS:
                 stress_now.pop(metric, None)
@@ -280,20 +387,55 @@ def decide(
                 streaks[metric] = streaks.get(metric, 0) + 1
             elif metric in known and not (metric == "latency" and baseline is None):
                 streaks.pop(metric, None)
-        headroom = _healthy_headroom(sample, config, baseline)
-        saturated = (
-            sample.concurrency_per_replica is not None
-            and sample.concurrency_per_replica >= config.saturation * state.target
+        load = sample.concurrency_per_replica
+        latency = sample.latency_ms
+        past_knee = (
+            latency is not None
+            and baseline is not None
+            and latency > baseline * config.latency_ok_factor
         )
-        if (sample.concurrency_per_replica is not None or known) and not mixed:
-            # A mixed sample's per-replica load is off by the fleet change: no growth evidence.
-            growth = growth + 1 if (saturated and headroom is not None and not stress_now) else 0
-        if sample.latency_ms is not None and "latency" not in stress_now and not mixed:
+        if load is not None and load > 0 and not mixed:
+            if past_knee and latency is not None and baseline is not None and steady_fleet:
+                # Throughput per replica needs the replicas the window served with.
+                knee, knee_at = knee_estimate(load, latency, baseline), sample.t
+                resources = _resources(fit, None, config)
+                knee_resources = min(e.value for e in resources) if resources else None
+            elif not past_knee:
+                # The linear part only: past the knee or a threshold the line bends.
+                cpu, gpu = sample.cpu_utilization, sample.gpu_utilization
+                point = (
+                    cpu if cpu is not None and cpu <= config.cpu_high else None,
+                    gpu if gpu is not None and gpu <= config.gpu_high else None,
+                )
+                if point != (None, None) and steady_fleet:
+                    fit = add_point(fit, load, point, config.fit_decay)
+                if latency is not None and baseline is not None:
+                    healthy_load = max(healthy_load, load)
+                    if knee is not None and load > knee:
+                        knee = knee_at = knee_resources = None  # healthy past it: it moved
+        if knee_at is not None and sample.t - knee_at > config.knee_memory_s:
+            knee = knee_at = knee_resources = None
+        # Only unstressed samples teach the baseline: a first reading from replicas with a hot
+        # CPU or a queue is a loaded latency, and a baseline learned from it hides every knee
+        # (the linear model started 10x too high held 3x its capacity for 8 minutes).
+        if latency is not None and not stress_now and not mixed:
             if baseline is None:
-                baseline = sample.latency_ms
-            elif sample.latency_ms <= baseline * config.latency_ok_factor:
-                baseline += config.baseline_alpha * (sample.latency_ms - baseline)
-    # Direct construction: dataclasses.replace() is a measurable share of a 10,000-object round.
+                baseline = latency
+            elif latency < baseline:
+                baseline += config.baseline_down_alpha * (latency - baseline)
+            elif latency <= baseline * config.latency_ok_factor:
+                baseline += config.baseline_alpha * (latency - baseline)
+        healthy = (not mixed or grew) and not stress_now and _healthy(sample, config, baseline)
+        fresh = load is not None and load > 0
+        evidence = _evidence(fit, knee, knee_resources, healthy_load, sample, config)
+        target = state.target
+        ceiling, grow_to = evidence.ceiling, evidence.grow_to
+        if not mixed and (load is not None or known):
+            too_high = ceiling is not None and ceiling.value * (1 + config.deadband) < target
+            shrink = shrink + 1 if too_high else 0
+        if (not mixed or grew) and (load is not None or known):
+            more = grow_to is not None and grow_to.value > target * (1 + config.deadband)
+            growth = growth + 1 if (healthy and more) else 0
     base = VerticalState(
         state.target,
         tuple(sorted(streaks.items())) if streaks else (),
@@ -301,8 +443,43 @@ def decide(
         baseline,
         now,
         fleet,
+        fit,
+        knee,
+        knee_at,
+        knee_resources,
+        healthy_load,
+        shrink,
     )
+    return _choose(
+        state,
+        base,
+        samples,
+        bounds,
+        config,
+        streaks,
+        stress_now,
+        evidence,
+        seen_data,
+        healthy,
+        fresh,
+    )
+
+
+def _choose(
+    state: VerticalState,
+    base: VerticalState,
+    samples: Sequence[Signals],
+    bounds: Bounds,
+    config: VerticalConfig,
+    streaks: dict[str, int],
+    stress_now: dict[str, float],
+    evidence: _Evidence,
+    seen_data: bool,
+    healthy: bool,
+    fresh: bool,
+) -> Decision:
     target = state.target
+    baseline = base.latency_baseline_ms
     clamped = bounds.clamp_target(target)
     stable = {m: f for m, f in stress_now.items() if streaks.get(m, 0) >= config.hysteresis_samples}
     running = samples[-1].concurrency_per_replica if samples else None
@@ -318,7 +495,7 @@ def decide(
             if running is None
             else min(_capacity(m, samples[-1], running, config, baseline) for m in stable)
         )
-    if stable and target > bounds.per_replica_min and capacity >= target:
+    if stable and target > bounds.per_replica_min and capacity >= target * (1 - 1e-9):
         return Decision(
             base,
             target,
@@ -332,35 +509,54 @@ def decide(
         new = bounds.clamp_target(target * factor)
         worst = min(stable, key=lambda m: (stable[m], m))
         detail = ", ".join(_describe(m, samples[-1], config, baseline) for m in sorted(stable))
-        new_state = VerticalState(new, (), 0, baseline, now, fleet)
+        # Streaks go on: a stress that outlasts the decrease is judged again, against the load
+        # it is seen at, so a lag after the change holds the target rather than shrinking it.
         return Decision(
-            new_state,
+            _moved(base, new, stress_reset=False),
             new,
             "decrease",
             f"decrease target {_fmt(target)} -> {_fmt(new)}: {detail} for {streaks[worst]} samples",
             f"stress_{worst}",
         )
-    can_grow = headroom is not None and clamped < bounds.per_replica_max
-    if growth >= config.increase_samples and can_grow and headroom is not None:
-        # Far from every resource threshold (a target started 30x too low), grow faster: the
-        # headroom still caps the step, so it never jumps past a threshold.
-        step = config.fast_step_up if headroom >= config.fast_headroom else config.max_step_up
-        factor = min(1.0 + step, headroom)
-        new = bounds.clamp_target(target * factor)
-        if new > target:
-            new_state = VerticalState(new, (), 0, baseline, now, fleet)
+    ceiling, grow_to = evidence.ceiling, evidence.grow_to
+    if (
+        ceiling is not None
+        and fresh
+        and base.shrink_streak >= config.hysteresis_samples
+        and clamped > bounds.per_replica_min
+    ):
+        new = bounds.clamp_target(max(ceiling.value, target * (1.0 - config.max_step_down)))
+        if new < target:
             return Decision(
-                new_state,
+                _moved(base, new),
+                new,
+                "decrease",
+                f"decrease target {_fmt(target)} -> {_fmt(new)}: {ceiling.source} says a "
+                f"replica takes {_fmt(ceiling.value)} (for {base.shrink_streak} samples)",
+                "estimate_down",
+            )
+    if (
+        grow_to is not None
+        and healthy  # the last sample itself: a gap never extends an old streak into growth
+        and base.growth_streak >= config.increase_samples
+        and clamped < bounds.per_replica_max
+    ):
+        new = bounds.clamp_target(min(grow_to.value, target * (1.0 + config.max_step_up)))
+        if new > target:
+            probe = grow_to.source.startswith("probe")
+            what = "at least" if not grow_to.exact else ""
+            return Decision(
+                _moved(base, new),
                 new,
                 "increase",
-                f"increase target {_fmt(target)} -> {_fmt(new)}: replicas saturated at "
-                f"{_fmt(samples[-1].concurrency_per_replica or 0.0)} in flight and healthy "
-                f"for {growth} samples",
-                "saturated_healthy",
+                f"increase target {_fmt(target)} -> {_fmt(new)}: {grow_to.source} says a "
+                f"replica takes {what + ' ' if what else ''}{_fmt(grow_to.value)}, healthy for "
+                f"{base.growth_streak} samples",
+                "probe" if probe else "estimate_up",
             )
     if clamped != target:
         return Decision(
-            VerticalState(clamped, base.stress_streaks, growth, baseline, now, fleet),
+            _moved(base, clamped, stress_reset=False),
             clamped,
             "decrease" if clamped < target else "increase",
             f"target {_fmt(target)} moved into per-replica bounds "
@@ -377,14 +573,45 @@ def decide(
         return Decision(
             base, target, "hold", f"hold target {_fmt(target)}: stress {why} ({pending})", "pending"
         )
-    if growth:
+    if base.shrink_streak and ceiling is not None:
+        return Decision(
+            base,
+            target,
+            "hold",
+            f"hold target {_fmt(target)}: {ceiling.source} says {_fmt(ceiling.value)} "
+            f"({base.shrink_streak}/{config.hysteresis_samples})",
+            "pending",
+        )
+    if base.growth_streak and grow_to is not None:
         why = (
             "at per-replica maximum"
             if clamped >= bounds.per_replica_max
-            else f"saturated and healthy {growth}/{config.increase_samples}"
+            else f"{grow_to.source} says {_fmt(grow_to.value)} "
+            f"({base.growth_streak}/{config.increase_samples})"
         )
         return Decision(base, target, "hold", f"hold target {_fmt(target)}: {why}", "pending")
-    return Decision(base, target, "hold", f"hold target {_fmt(target)}: steady", "steady")
+    shown = evidence.grow_to or evidence.ceiling
+    said = f" ({shown.source} says {_fmt(shown.value)})" if shown is not None else ""
+    return Decision(base, target, "hold", f"hold target {_fmt(target)}: steady{said}", "steady")
+
+
+def _moved(base: VerticalState, target: float, *, stress_reset: bool = True) -> VerticalState:
+    """The state after a change: hysteresis restarts for stress (a new target is judged
+    afresh); the estimate streaks go on, so a target far off keeps moving every decision."""
+    return VerticalState(
+        target,
+        () if stress_reset else base.stress_streaks,
+        base.growth_streak,
+        base.latency_baseline_ms,
+        base.decided_at,
+        base.replicas,
+        base.fit,
+        base.knee,
+        base.knee_at,
+        base.knee_resources,
+        base.healthy_load,
+        base.shrink_streak,
+    )
 
 
 def _fleet_changed(before: float | None, now: float | None) -> bool:

@@ -9,6 +9,7 @@ a call is a serialization, a dict hit and an index, never a wait on Prometheus o
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
 import time
 from collections.abc import AsyncIterator
@@ -39,6 +40,12 @@ class Link:
         self.health = health
         self.ticked.set()
         self.ticked = asyncio.Event()
+
+    @property
+    def prometheus_down(self) -> bool:
+        """The sampler's last tick could not query Prometheus (its health text, set in
+        plugins.apa.sampler): a slot with no answer yet gets none before Prometheus is back."""
+        return self.health.startswith("degraded: prometheus ")
 
 
 class ExternalScaler(pb_grpc.ExternalScalerServicer):
@@ -92,11 +99,17 @@ class ExternalScaler(pb_grpc.ExternalScalerServicer):
         """The slot, once it has an answer: a new ScaledObject is answered by the sampler from
         its recent history, or after its next tick (memory only, never a query of its own)."""
         slot = await self._slot(ref, context)
-        value = self.table.value(slot.index)
-        if value != value:  # NaN: not answered yet
-            try:
-                await asyncio.wait_for(self._until_answered(slot), self.first_answer_wait_s)
-            except TimeoutError:
+        value = self.table.value
+        if value(slot.index) != value(slot.index):  # NaN: not answered yet
+            # When the last tick already found Prometheus unreachable, no tick will answer in
+            # time: say so at once. (A tick failing during the wait is fresh news: the next one
+            # may succeed, so the wait goes on.)
+            if not self.link.prometheus_down:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._until_answered(slot), self.first_answer_wait_s)
+            if value(slot.index) != value(slot.index):
+                # An error, not a number: KEDA and the HPA keep the replicas as they are, so
+                # missing data never scales down or to zero.
                 await context.abort(
                     grpc.StatusCode.UNAVAILABLE,
                     f"ScaledObject {ref.namespace}/{ref.name}: no sample yet "

@@ -38,6 +38,12 @@ def _vertical_json(state: VerticalState) -> dict[str, Any]:
         "growthStreak": state.growth_streak,
         "latencyBaselineMs": state.latency_baseline_ms,
         "decidedAt": state.decided_at,
+        "fit": list(state.fit),
+        "knee": state.knee,
+        "kneeAt": state.knee_at,
+        "kneeResources": state.knee_resources,
+        "healthyLoad": state.healthy_load,
+        "shrinkStreak": state.shrink_streak,
     }
 
 
@@ -50,7 +56,18 @@ def _vertical(raw: dict[str, Any]) -> VerticalState:
         if raw["latencyBaselineMs"] is None
         else float(raw["latencyBaselineMs"]),
         decided_at=None if raw["decidedAt"] is None else float(raw["decidedAt"]),
+        # The learning evidence (absent from state files written before it existed).
+        fit=tuple(float(x) for x in raw.get("fit", ())),
+        knee=_optional(raw.get("knee")),
+        knee_at=_optional(raw.get("kneeAt")),
+        knee_resources=_optional(raw.get("kneeResources")),
+        healthy_load=float(raw.get("healthyLoad", 0.0)),
+        shrink_streak=int(raw.get("shrinkStreak", 0)),
     )
+
+
+def _optional(value: Any) -> float | None:
+    return None if value is None else float(value)
 
 
 def dumps(saved: list[Saved]) -> str:

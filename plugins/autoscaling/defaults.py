@@ -27,3 +27,16 @@ class PerReplica:
 def per_replica(endpoint: EndpointContext, served: ServedContext) -> PerReplica:
     low, high, initial = per_replica_range(endpoint.spec, served.runtime.name, served.resources)
     return PerReplica(min=low, initial=initial, max=high)
+
+
+def replica_cap(endpoint: EndpointContext, served: ServedContext) -> int | None:
+    """The most replicas a served version is given when its per-replica bounds are the runtime's
+    defaults: the environment's capacity guards (`capacity.maxReplicas`, and `capacity.maxGpus`
+    over the GPUs of one replica). A default `min` (1 for MLflow) is the lowest the scaler may
+    learn, not a claim about the model; taken at its word it made 10,000 replicas of a CPU
+    model. None when the spec states `perReplica`: the lint reports that ceiling instead."""
+    if endpoint.spec.scaling.perReplica is not None:
+        return None
+    guards = endpoint.environment.capacity
+    gpus = served.resources.gpu_count
+    return max(1, min(guards.maxReplicas, guards.maxGpus // gpus if gpus else guards.maxReplicas))

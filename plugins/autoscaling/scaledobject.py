@@ -14,7 +14,7 @@ from typing import Any
 from compiler.context import EndpointContext, ServedContext
 from plugins.apa.metadata import DEFAULT_WINDOW_SECONDS, ScheduleFloor, TriggerMetadata
 from plugins.autoscaling.behavior import hpa_behavior
-from plugins.autoscaling.defaults import per_replica
+from plugins.autoscaling.defaults import per_replica, replica_cap
 from plugins.autoscaling.sharding import assign_shard, shard_address
 from plugins.autoscaling.sizing import ServedBounds, schedule_floor, served_bounds
 from plugins.autoscaling.triggerauth import TRIGGER_AUTH_NAME
@@ -57,6 +57,8 @@ def plan(endpoint: EndpointContext, served: ServedContext) -> tuple[TriggerMetad
         percent=served.traffic_percent,
         per_replica=replica,
         has_schedule=bool(scaling.schedule),
+        replica_floor=endpoint.environment.minReplicas,
+        replica_cap=replica_cap(endpoint, served),
     )
     floors = tuple(
         ScheduleFloor(

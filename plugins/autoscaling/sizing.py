@@ -10,10 +10,13 @@ Rules (the README's "Autoscaling" section explains why):
 - Schedule floors are shared the same way (with the 1% rule for the ceiling) and never exceed
   the version's ceiling.
 - minReplicaCount is 0 only when the version's floor is 0, it has traffic and no schedule;
-  otherwise at least 1 and at least ceil(min_share / per_replica_max) — the fewest replicas
-  that can hold the floor even when every replica takes the most it may.
+  otherwise at least 1 (the environment's `minReplicas` for a version with traffic) and at least
+  ceil(min_share / per_replica_max) — the fewest replicas that can hold the floor even when
+  every replica takes the most it may.
 - maxReplicaCount = ceil(max_share / per_replica_min): the most replicas the ceiling can need
-  when every replica takes the least it may; never below minReplicaCount.
+  when every replica takes the least it may, capped by `replica_cap` when given (the
+  environment's capacity guards, for bounds that are a runtime's defaults); never below
+  minReplicaCount.
 """
 
 from __future__ import annotations
@@ -51,13 +54,21 @@ def served_bounds(
     percent: int,
     per_replica: PerReplica,
     has_schedule: bool,
+    replica_floor: int = 1,
+    replica_cap: int | None = None,
 ) -> ServedBounds:
     concurrency_max = max(1, share_up(endpoint_max, ceiling_percent(percent)))
     concurrency_min = share_up(endpoint_min, percent)
     floor_replicas = math.ceil(concurrency_min / per_replica.max)
     scale_to_zero = concurrency_min == 0 and percent > 0 and not has_schedule
-    min_replicas = floor_replicas if scale_to_zero else max(1, floor_replicas)
-    max_replicas = max(1, min_replicas, math.ceil(concurrency_max / per_replica.min))
+    # A version taking traffic keeps the environment's replica floor (2 survives a node drain);
+    # a 0% one keeps one, ready for the route to shift.
+    least = replica_floor if percent > 0 else 1
+    min_replicas = floor_replicas if scale_to_zero else max(least, floor_replicas)
+    needed = math.ceil(concurrency_max / per_replica.min)
+    if replica_cap is not None:
+        needed = min(needed, replica_cap)
+    max_replicas = max(1, min_replicas, needed)
     return ServedBounds(concurrency_min, concurrency_max, min_replicas, max_replicas)
 
 

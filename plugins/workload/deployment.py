@@ -103,6 +103,28 @@ def model_container(
     return container
 
 
+SPREAD_KEYS = ("topology.kubernetes.io/zone", "kubernetes.io/hostname")
+"""Replicas spread over zones, then hosts: a zone outage or a node drain takes part of them."""
+
+
+def _spread(endpoint: EndpointContext, served: ServedContext) -> list[dict[str, Any]]:
+    # Soft (ScheduleAnyway): a hard rule would leave pods Pending on a one-zone cluster or when
+    # GPU nodes are few; the scheduler still prefers the emptiest zone and host. Only this
+    # revision's pods count (matchLabelKeys), so a rollout does not skew against the old ones;
+    # nodes whose taints the pod does not tolerate are no domain (nodeTaintsPolicy Honor).
+    return [
+        {
+            "maxSkew": 1,
+            "topologyKey": key,
+            "whenUnsatisfiable": "ScheduleAnyway",
+            "labelSelector": {"matchLabels": selector(endpoint.spec.name, served.spec.name)},
+            "matchLabelKeys": ["pod-template-hash"],
+            "nodeTaintsPolicy": "Honor",
+        }
+        for key in SPREAD_KEYS
+    ]
+
+
 def pod_template(
     endpoint: EndpointContext, served: ServedContext, runtime: RuntimePod
 ) -> dict[str, Any]:
@@ -128,6 +150,7 @@ def pod_template(
     tolerations = _tolerations(served.resources)
     if tolerations:
         spec["tolerations"] = tolerations
+    spec["topologySpreadConstraints"] = _spread(endpoint, served)
     sidecar = observability.sidecar_container(endpoint, served.spec.name)
     spec["initContainers"] = [_secured(sidecar), *(_secured(c) for c in runtime.init_containers)]
     spec["containers"] = [model_container(endpoint, served, runtime)]

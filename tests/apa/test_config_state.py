@@ -57,11 +57,26 @@ def test_state_round_trip_and_atomic_replace(tmp_path: Path) -> None:
     saved = [
         Saved("ns", "b-v1", {"endpoint": "b"}, VerticalState(7.0, (("cpu", 1),), 2, 101.5, 60.0), 2.5, True),
         Saved("ns", "a-v1", {"endpoint": "a"}, VerticalState(10.0), None, None),
+        Saved("ns", "c-v1", {"endpoint": "c"}, VerticalState(
+            9.0, fit=tuple(float(k) for k in range(10)), knee=40.5, knee_at=90.0, knee_resources=120.0,
+            healthy_load=30.0, shrink_streak=1,
+        ), 1.0, True),
     ]  # fmt: skip
     save(path, saved)
     assert load(path) == sorted(saved, key=lambda s: s.name)
     assert [p.name for p in path.parent.iterdir()] == ["state.json"]  # no temporary left
     assert load(tmp_path / "missing.json") == []
+
+
+def test_state_written_before_the_learning_evidence_loads(tmp_path: Path) -> None:
+    path = tmp_path / "state.json"
+    save(path, [Saved("ns", "a-v1", {"endpoint": "a"}, VerticalState(7.0), None, None)])
+    raw = json.loads(path.read_text())
+    vertical = raw["scaledObjects"]["ns/a-v1"]["vertical"]
+    for key in ("fit", "knee", "kneeAt", "kneeResources", "healthyLoad", "shrinkStreak"):
+        del vertical[key]
+    path.write_text(json.dumps(raw))
+    assert load(path)[0].vertical == VerticalState(7.0)
 
 
 def test_state_errors_say_what_to_do(tmp_path: Path) -> None:

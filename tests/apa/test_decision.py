@@ -290,13 +290,14 @@ def test_cpu_stress_decreases_after_hysteresis() -> None:
     assert (first.action, first.target, first.code) == ("hold", 10.0, "pending")
     assert first.reason == "hold target 10: stress not yet stable (cpu 1/2)"
     second = run(first.state, hot(60))
-    assert (second.action, second.target, second.code) == ("decrease", 8.5, "stress_cpu")
-    assert second.reason == "decrease target 10 -> 8.5: cpu 1 > 0.85 for 2 samples"
-    assert second.state.target == 8.5
-    assert second.state.stress_streaks == ()  # a change restarts hysteresis
+    assert (second.action, second.target, second.code) == ("decrease", 9.0, "stress_cpu")
+    assert second.reason == "decrease target 10 -> 9: cpu 1 > 0.9 for 2 samples"
+    assert second.state.target == 9.0
+    assert second.state.stress_streaks == (("cpu", 2),)  # the streak goes on...
     assert second.state.decided_at == 60
     third = run(second.state, hot(90))
-    assert third.action == "hold"
+    # ...and is judged against the load: 10 in flight x 0.9 / 1.0 = 9 is what the target asks.
+    assert (third.action, third.code) == ("hold", "overloaded")
 
 
 def test_decrease_is_capped_per_decision() -> None:
@@ -331,12 +332,12 @@ def test_decrease_stops_at_per_replica_min() -> None:
     assert decision.target == 2.0
     held = run(decision.state, busy(90), busy(120))
     assert (held.action, held.target) == ("hold", 2.0)
-    assert held.reason == "hold target 2: stress at per-replica minimum (cpu 2/2)"
+    assert held.reason == "hold target 2: stress at per-replica minimum (cpu 4/2)"
 
 
 def test_stress_while_flooded_above_the_target_holds_it() -> None:
     # Too few replicas (the horizontal axis is catching up): 30 in flight per replica with a
-    # target of 10. Every stress signal fires, but 30 x 0.85 / 1.0 = 25.5 >= 10: the target is
+    # target of 10. Every stress signal fires, but 30 x 0.9 / 1.0 = 27 >= 10: the target is
     # not what is wrong, so it holds, and the streak stays for when the load falls back.
     flooded = Signals(t=30, replicas=3, concurrency_per_replica=30, cpu_utilization=1.0)
     decision = run(VerticalState.initial(BOUNDS), flooded, replace(flooded, t=60))
@@ -348,7 +349,7 @@ def test_stress_while_flooded_above_the_target_holds_it() -> None:
     assert decision.state.streak("cpu") == 2
     # Replicas caught up (10 in flight) and the CPU is still hot: now the target is too high.
     caught_up = run(decision.state, replace(flooded, t=90, concurrency_per_replica=10))
-    assert (caught_up.action, caught_up.target) == ("decrease", 8.5)
+    assert (caught_up.action, caught_up.target) == ("decrease", 9.0)
 
 
 def test_flooded_replicas_show_their_capacity_through_latency() -> None:
@@ -411,78 +412,14 @@ def test_a_growing_queue_is_judged_by_the_throughput_served() -> None:
 
 
 def test_a_decrease_is_bounded_by_the_load_it_was_seen_at() -> None:
-    # 11 in flight per replica (above the target of 10) at CPU 1.0: a replica takes 9.35.
+    # 11 in flight per replica (above the target of 10) at CPU 1.0: a replica takes 9.9.
     sample = Signals(t=1, replicas=3, concurrency_per_replica=11, cpu_utilization=1.0)
     decision = run(VerticalState.initial(BOUNDS), sample, replace(sample, t=2))
-    assert (decision.action, decision.target) == ("decrease", pytest.approx(9.35))
+    assert (decision.action, decision.target) == ("decrease", pytest.approx(9.9))
     # No load figure at all: judged against the target, as before.
     blind = Signals(t=1, cpu_utilization=1.0)
     decision = run(VerticalState.initial(BOUNDS), blind, replace(blind, t=2))
-    assert (decision.action, decision.target) == ("decrease", 8.5)
-
-
-def test_saturated_and_healthy_increases_slowly() -> None:
-    state = VerticalState.initial(BOUNDS)
-    for t in (30, 60, 90):
-        decision = run(state, saturated(t))
-        assert decision.action == "hold"
-        state = decision.state
-    assert decision.reason == "hold target 10: saturated and healthy 3/4"
-    decision = run(state, saturated(120))
-    assert (decision.action, decision.target, decision.code) == (
-        "increase",
-        11.0,
-        "saturated_healthy",
-    )
-    assert decision.reason == (
-        "increase target 10 -> 11: replicas saturated at 9.5 in flight and healthy for 4 samples"
-    )
-    assert decision.state.growth_streak == 0
-
-
-def test_increase_needs_health_evidence_and_room() -> None:
-    blind = Signals(t=30, replicas=3, concurrency_per_replica=9.5)
-    state = VerticalState.initial(BOUNDS)
-    for t in range(8):
-        state = run(state, replace(blind, t=t)).state
-    assert state.target == 10.0
-    busy_cpu = VerticalState.initial(BOUNDS)
-    for t in range(8):
-        busy_cpu = run(busy_cpu, saturated(t, cpu=0.8)).state  # above cpu_low: no room
-    assert busy_cpu.target == 10.0
-
-
-def test_increase_capped_by_headroom_and_max() -> None:
-    config = VerticalConfig(max_step_up=0.5, increase_samples=1)
-    decision = run(VerticalState.initial(BOUNDS), saturated(1, cpu=0.68), config=config)
-    assert decision.target == pytest.approx(12.5)  # 0.85 / 0.68 = 1.25 < 1.5
-    near_max = VerticalState(target=19.0)
-    sample = Signals(t=1, replicas=3, concurrency_per_replica=19, cpu_utilization=0.5)
-    assert run(near_max, sample, config=config).target == 20.0
-    at_max = run(
-        VerticalState(target=20.0), replace(sample, concurrency_per_replica=20), config=config
-    )
-    assert (at_max.action, at_max.reason) == ("hold", "hold target 20: at per-replica maximum")
-
-
-def test_far_from_every_threshold_the_target_grows_faster() -> None:
-    # A target started far too low: CPU at 0.2 of the request (0.85 / 0.2 = 4.25x room) lets an
-    # increase take +50 % instead of +10 %; at 0.5 (1.7x room) it is +10 % again.
-    idle = VerticalState(target=4.0)
-    for t in (30, 60, 90):
-        idle = run(
-            idle, Signals(t=t, replicas=3, concurrency_per_replica=3.8, cpu_utilization=0.2)
-        ).state
-    grown = run(idle, Signals(t=120, replicas=3, concurrency_per_replica=3.8, cpu_utilization=0.2))
-    assert (grown.action, grown.target) == ("increase", pytest.approx(6.0))
-    assert grown.reason == (
-        "increase target 4 -> 6: replicas saturated at 3.8 in flight and healthy for 4 samples"
-    )
-    busier = VerticalState(target=4.0)
-    for t in (30, 60, 90, 120):
-        decision = run(busier, saturated(t))
-        busier = decision.state
-    assert (decision.action, decision.target) == ("increase", pytest.approx(4.4))
+    assert (decision.action, decision.target) == ("decrease", 9.0)
 
 
 def test_latency_against_learned_baseline() -> None:
@@ -515,9 +452,9 @@ def test_queue_building_decreases_quickly() -> None:
 def test_worst_metric_names_the_code_and_all_are_reported() -> None:
     sample = Signals(t=1, concurrency_per_replica=10, cpu_utilization=1.0, memory_utilization=0.95)
     decision = run(VerticalState.initial(BOUNDS), sample, replace(sample, t=2))
-    assert decision.code == "stress_cpu"  # 0.85 < 0.947
+    assert decision.code == "stress_cpu"  # 0.9 < 0.947
     assert decision.reason == (
-        "decrease target 10 -> 8.5: cpu 1 > 0.85, memory 0.95 > 0.9 for 2 samples"
+        "decrease target 10 -> 9: cpu 1 > 0.9, memory 0.95 > 0.9 for 2 samples"
     )
 
 

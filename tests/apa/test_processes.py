@@ -11,13 +11,14 @@ from pathlib import Path
 
 import grpc
 import pytest
+import yaml
 
 from plugins.apa.answers import AnswerTable
 from plugins.apa.directory import Directory, Items, Slot, TableFull
 from plugins.apa.metadata import InvalidMetadata
 from plugins.apa.proto import externalscaler_pb2 as pb
 
-from .conftest import ScalerProcess, free_port, wait_for
+from .conftest import TEST_CONFIG, ScalerProcess, free_port, wait_for
 from .test_server import metadata
 
 
@@ -136,3 +137,35 @@ def test_the_sampler_writes_the_state_and_ends_when_the_grpc_process_is_killed(
     saved = json.loads(state.read_text())["scaledObjects"]
     assert list(saved) == ["t-proc/k-v1"]
     assert saved["t-proc/k-v1"]["metadata"] == dict(sorted(md.items()))
+
+
+def test_a_new_scaled_object_is_refused_at_once_while_prometheus_is_unreachable(
+    tmp_path: Path, scalers: list[ScalerProcess]
+) -> None:
+    """The sampler already knows Prometheus is down: the first GetMetrics and IsActive of a new
+    ScaledObject answer UNAVAILABLE at once, not after `firstAnswerWaitSeconds` (60 here, past
+    the calls' 10 s deadline: waiting would be DEADLINE_EXCEEDED). An error, never a number:
+    missing data scales nothing down or to zero."""
+    scaler = ScalerProcess(tmp_path / "scaler", UNREACHABLE)
+    (scaler.root / "config.yaml").write_text(
+        yaml.safe_dump({**TEST_CONFIG, "firstAnswerWaitSeconds": 60})
+    )
+    scalers.append(scaler)
+    client = scaler.start()
+    other = metadata("t-proc", "o-v1")  # the sampler ticks for the ScaledObjects it has
+    client.stub.GetMetricSpec(client.ref("o-v1", "t-proc", other), timeout=5)
+    wait_for(
+        lambda: scaler.healthz().startswith("degraded: prometheus "),
+        20,
+        what="the sampler to find Prometheus unreachable",
+    )
+    md = metadata("t-proc", "n-v1")
+    ref = client.ref("n-v1", "t-proc", md)
+    for call in (
+        lambda: client.stub.GetMetrics(pb.GetMetricsRequest(scaledObjectRef=ref), timeout=10),
+        lambda: client.stub.IsActive(ref, timeout=10),
+    ):
+        with pytest.raises(grpc.RpcError) as caught:
+            call()
+        assert caught.value.code() == grpc.StatusCode.UNAVAILABLE, caught.value.details()
+        assert "no sample yet (degraded: prometheus " in str(caught.value.details())

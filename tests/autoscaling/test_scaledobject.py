@@ -57,8 +57,8 @@ FRAUD_SCORER_PROD: dict[str, Any] = {
         "pollingInterval": 15,
         "cooldownPeriod": 300,
         "minReplicaCount": 2,
-        "maxReplicaCount": 10000,
-        "advanced": {"horizontalPodAutoscalerConfig": {"behavior": behavior(10000)}},
+        "maxReplicaCount": 1000,  # capacity.maxReplicas: 10,000 at MLflow's default min of 1
+        "advanced": {"horizontalPodAutoscalerConfig": {"behavior": behavior(1000)}},
         "triggers": [
             {
                 "type": "external",
@@ -108,7 +108,7 @@ FEED_RANKER_V13_PROD_TLS: dict[str, Any] = {
         },
         "pollingInterval": 15,
         "cooldownPeriod": 300,
-        "minReplicaCount": 1,
+        "minReplicaCount": 2,  # prod minReplicas
         "maxReplicaCount": 400,
         "advanced": {"horizontalPodAutoscalerConfig": {"behavior": behavior(400)}},
         "triggers": [

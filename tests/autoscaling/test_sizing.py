@@ -49,6 +49,22 @@ def test_max_replicas_cover_the_ceiling_at_the_smallest_per_replica() -> None:
     assert bounds(0, 5, 100, PerReplica(50, 200, 1000)).max_replicas == 1
 
 
+def test_the_environments_replica_floor_holds_for_versions_with_traffic() -> None:
+    # prod's minReplicas 2: a version keeping a floor survives a node drain; one scaling to zero
+    # still may, and a 0% version keeps its single ready replica.
+    def floor(lo: int, pct: int, sched: bool = False) -> int:
+        return served_bounds(
+            endpoint_min=lo, endpoint_max=100, percent=pct, per_replica=MLFLOW_1CPU,
+            has_schedule=sched, replica_floor=2,
+        ).min_replicas  # fmt: skip
+
+    assert floor(1, 100) == 2
+    assert floor(40, 100) == 5  # the floor's own need wins: ceil(40 / 8)
+    assert floor(0, 100) == 0
+    assert floor(0, 100, sched=True) == 2
+    assert floor(8, 0) == 1
+
+
 def test_traffic_share_splits_the_range() -> None:
     assert bounds(32, 4000, 90) == ServedBounds(29, 3600, 4, 3600)
     assert bounds(32, 4000, 10) == ServedBounds(4, 400, 1, 400)
@@ -96,11 +112,14 @@ def test_every_example_follows_the_rules(environment_name: str) -> None:
             assert spec["minReplicaCount"] >= floor
             zero = metadata.concurrency_min == 0 and pct > 0 and not scaling.schedule
             assert (spec["minReplicaCount"] == 0) == zero
-            assert spec["maxReplicaCount"] == max(
-                spec["minReplicaCount"],
-                1,
-                math.ceil(metadata.concurrency_max / metadata.per_replica_min),
-            )
+            needed = math.ceil(metadata.concurrency_max / metadata.per_replica_min)
+            if scaling.perReplica is None:  # runtime defaults: capped by the capacity guards
+                gpus = served.resources.gpu_count
+                guards = endpoint.environment.capacity
+                needed = min(needed, guards.maxReplicas)
+                if gpus:
+                    needed = min(needed, guards.maxGpus // gpus)
+            assert spec["maxReplicaCount"] == max(spec["minReplicaCount"], 1, needed)
             assert (
                 metadata.per_replica_min <= metadata.per_replica_initial <= metadata.per_replica_max
             )
@@ -124,12 +143,12 @@ def test_examples_in_numbers() -> None:
         "dev/fraud-scorer-v7": (0, 50),
         "dev/triage-agent-main": (0, 1000),
         "prod/churn-classifier-v3": (0, 40),
-        "prod/doc-embedder-v2": (1, 200),
-        "prod/feed-ranker-v12": (1, 3600),
-        "prod/feed-ranker-v13": (1, 400),
-        "prod/fraud-scorer-v7": (2, 10000),
-        "prod/support-llm-ft-2026-11": (1, 64),
-        "prod/triage-agent-main": (0, 1000),
+        "prod/doc-embedder-v2": (2, 200),
+        "prod/feed-ranker-v12": (2, 1000),  # 3,600 at MLflow's default perReplica.min 1: capped
+        "prod/feed-ranker-v13": (2, 400),
+        "prod/fraud-scorer-v7": (2, 1000),  # 10,000 at perReplica.min 1: capped
+        "prod/support-llm-ft-2026-11": (2, 64),
+        "prod/triage-agent-main": (2, 1000),
     }
 
 

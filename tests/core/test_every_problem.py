@@ -125,3 +125,30 @@ def test_unknown_endpoint_suggests_the_closest(
         "(endpoints: churn-classifier, doc-embedder, feed-ranker, fraud-scorer, support-llm, "
         "triage-agent)"
     ]
+
+
+def test_an_unknown_workload_does_not_hide_another_versions_runtime(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (repo / "endpoints" / "new-model.yaml").write_text(
+        "name: new-model\n"
+        "owner: ml-team@example.com\n"
+        "served:\n"
+        "  - {name: blue, model: 'models:/new-model/1', compute: {workload: cpu-mediun}}\n"
+        "  - {name: green, model: 'models:/new-model/2', runtime: vllm, "
+        "compute: {workload: cpu-medium}}\n"
+        "traffic: {blue: 50, green: 50}\n"
+        "scaling:\n"
+        "  concurrency: {min: 1, max: 5}\n"
+    )
+    assert main(["validate", "--root", str(repo)]) == 1
+    assert capsys.readouterr().err.splitlines() == [
+        "endpoints/new-model.yaml:4:68: error: served[0].compute.workload: `cpu-mediun` is not "
+        f"defined in environment `dev`; did you mean `cpu-medium`? {WORKLOADS}",
+        "endpoints/new-model.yaml:4:68: error: served[0].compute.workload: `cpu-mediun` is not "
+        f"defined in environment `prod`; did you mean `cpu-medium`? {WORKLOADS}",
+        "endpoints/new-model.yaml:5:58: error: served[1].runtime: vllm needs a GPU, and this "
+        "version's compute has none; give `compute` a GPU (e.g. a GPU workload) or leave "
+        "`runtime` out to serve on CPU with mlflow",
+        "3 errors",
+    ]

@@ -1,6 +1,7 @@
 """A corpus of nasty endpoint files: each gives exit 1 with a positioned error, never a traceback,
 and leaves rendered/ byte-for-byte as it was; and every command that reads the file (compile,
-validate, explain, simulate) gives the same first line for it."""
+validate, explain, simulate) gives the same first line for it. A folder of the corpus is laid over
+the repository (endpoint and environment files together) and checked by compile and validate."""
 
 from __future__ import annotations
 
@@ -23,6 +24,9 @@ EXPECTED = {
     "empty.yaml": "endpoints/empty.yaml:1:1: error: file is empty",
     # one mistake of every kind (tests/core/test_every_problem.py pins the whole output)
     "every-mistake.yaml": "endpoints/every-mistake.yaml:3:1: error: descripton: unknown key",
+    # prod's guards as errors, tripped by prod's override: the finding is at the override
+    "capacity-guard": "environments/prod.jsonnet:11:51: error: in `prod`, served `v1` takes 100% "
+    "of concurrency.max 3,000 (override, environments/prod.jsonnet:11:51)",
     # beside the example repository's fraud-scorer.yaml
     "fraud-scorer.yml": "endpoints/fraud-scorer.yml:1:1: error: endpoint `fraud-scorer` is "
     "defined twice: endpoints/fraud-scorer.yaml and endpoints/fraud-scorer.yml; remove one",
@@ -50,18 +54,38 @@ def test_nasty_file_is_reported_and_nothing_is_lost(
     (repo / "rendered" / "dev" / "x").mkdir(parents=True)
     (repo / "rendered" / "dev" / "x" / "keep.yaml").write_bytes(b"precious\n")
     before = read_tree(repo / "rendered")
-    shutil.copy(CORPUS / name, repo / "endpoints" / name)
+    _lay(name, repo)
     code = main(["compile", "--root", str(repo)])
     captured = capsys.readouterr()
     assert code == 1
     assert "Traceback" not in captured.err + captured.out
-    mine = [line for line in captured.err.splitlines() if line.startswith(f"endpoints/{name}")]
-    assert mine and mine[0].startswith(EXPECTED[name]), captured.err
+    assert _first_line_about(name, captured.err).startswith(EXPECTED[name]), captured.err
     assert read_tree(repo / "rendered") == before
 
 
+def _lay(name: str, repo: Path) -> None:
+    if (CORPUS / name).is_dir():
+        shutil.copytree(CORPUS / name, repo, dirs_exist_ok=True)
+    else:
+        shutil.copy(CORPUS / name, repo / "endpoints" / name)
+
+
+def _first_line_about(name: str, err: str) -> str:
+    where = EXPECTED[name].split(":", 1)[0]
+    return next((line for line in err.splitlines() if line.startswith(f"{where}:")), "")
+
+
+def test_folders_fail_validate_the_same_way(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    for name in sorted(n for n in EXPECTED if (CORPUS / n).is_dir()):
+        _lay(name, repo)
+        assert main(["validate", "--root", str(repo)]) == 1
+        err = capsys.readouterr().err
+        assert "Traceback" not in err
+        assert _first_line_about(name, err).startswith(EXPECTED[name]), err
+
+
 @pytest.mark.parametrize("command", ["validate", "explain", "simulate"])
-@pytest.mark.parametrize("name", sorted(EXPECTED))
+@pytest.mark.parametrize("name", sorted(n for n in EXPECTED if not (CORPUS / n).is_dir()))
 def test_every_command_gives_the_same_answer(
     repo: Path, name: str, command: str, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -11,19 +11,23 @@ def test_the_examples_are_clean(lint: Lint) -> None:
     assert lint() == []
 
 
+def cold(file: str, line: int, wait: str) -> str:
+    return (
+        f"endpoints/{file}.yaml:{line}:22: warning: scaling.concurrency.min is 0 in `prod`: "
+        "after an idle period nothing holds requests while the first pod starts, so the gateway "
+        f"answers 503 until it is ready ({wait}); keep a floor (min >= 1) in production; if "
+        'intended, say why: lint: {ignore: {prod-min-zero-cold-start: "..."}} '
+        "[prod-min-zero-cold-start]"
+    )
+
+
 def test_prod_min_zero_on_a_gpu_endpoint(repo: Path, lint: Lint) -> None:
     edit(repo, "endpoints/support-llm.yaml", "{min: 16, max: 512}", "{min: 0, max: 512}")
     edit(repo, "endpoints/doc-embedder.yaml", "{min: 4, max: 800}", "{min: 0, max: 800}")
     # dev scales everything to zero (its patch), and is not production: no finding there.
     assert lint() == [
-        "endpoints/doc-embedder.yaml:10:22: warning: scaling.concurrency.min is 0 in `prod`: v2 "
-        "runs on GPUs or is an LLM, so after an idle period the next request waits for the model "
-        "to load (minutes); keep a floor (min >= 1) in production; if intended, say why: lint: "
-        '{ignore: {prod-min-zero-cold-start: "..."}} [prod-min-zero-cold-start]',
-        "endpoints/support-llm.yaml:11:22: warning: scaling.concurrency.min is 0 in `prod`: "
-        "ft-2026-11 runs on GPUs or is an LLM, so after an idle period the next request waits "
-        "for the model to load (minutes); keep a floor (min >= 1) in production; if intended, say "
-        'why: lint: {ignore: {prod-min-zero-cold-start: "..."}} [prod-min-zero-cold-start]',
+        cold("doc-embedder", 10, "v2 runs on GPUs or is an LLM, so that takes minutes"),
+        cold("support-llm", 11, "ft-2026-11 runs on GPUs or is an LLM, so that takes minutes"),
     ]
 
 
@@ -39,10 +43,33 @@ def test_prod_min_zero_points_at_the_layer_that_set_it(repo: Path, lint: Lint) -
     assert finding.endswith("[prod-min-zero-cold-start]")
 
 
-def test_cpu_endpoint_may_scale_to_zero_in_prod(repo: Path, lint: Lint) -> None:
+def test_a_cpu_endpoint_scaling_to_zero_in_prod_is_reported_too(repo: Path, lint: Lint) -> None:
+    # Nothing buffers requests while a pod starts, whatever the runtime (issue 17).
     edit(repo, "endpoints/fraud-scorer.yaml", "{min: 8, max: 2000}", "{min: 0, max: 2000}")
     edit(repo, "environments/prod.jsonnet", "min: 64, ", "")
-    assert lint() == []
+    assert lint() == [cold("fraud-scorer", 11, "that takes the pod's whole start-up")]
+
+
+def test_a_single_replica_floor_in_prod(repo: Path, lint: Lint) -> None:
+    edit(repo, "environments/prod.jsonnet", "  minReplicas: 2,", "  minReplicas: 1,")
+    hint = " in the environment file of `prod`; if intended, say why: lint: {ignore: "
+    found = lint()
+    assert found == [
+        f"endpoints/{file}.yaml:{line}:22: warning: {names} keeps a floor of one replica in "
+        "`prod`: a node drain takes it down until a replacement is ready; set `minReplicas: 2`"
+        + hint
+        + '{prod-single-replica: "..."}} [prod-single-replica]'
+        for file, line, names in (
+            ("doc-embedder", 10, "v2"),
+            ("feed-ranker", 16, "v12, v13"),
+            ("support-llm", 11, "ft-2026-11"),
+        )
+    ] + [
+        "environments/prod.jsonnet:10:49: warning: main keeps a floor of one replica in `prod`: "
+        "a node drain takes it down until a replacement is ready; set `minReplicas: 2`"
+        + hint
+        + '{prod-single-replica: "..."}} [prod-single-replica]'
+    ]
 
 
 def test_ignore_with_a_reason_switches_a_rule_off(repo: Path, lint: Lint) -> None:
@@ -110,9 +137,20 @@ def test_per_replica_above_max(repo: Path, lint: Lint) -> None:
     )
     assert lint() == [
         "endpoints/support-llm.yaml:12:21: warning: scaling.perReplica.min (600) is above "
-        "scaling.concurrency.max (512): a replica never sees that many requests; lower "
+        "scaling.concurrency.max (512) in `prod`: a replica never sees that many requests; lower "
         "perReplica.min or raise concurrency.max [per-replica-above-max]"
     ]
+
+
+def _unreachable(env: str) -> str:
+    return (
+        f"endpoints/triage-agent.yaml:14:30: warning: in `{env}`, served `main` takes 100% of "
+        "concurrency.max 5,000 (endpoint file, endpoints/triage-agent.yaml:14:30): 5,000 in "
+        "flight, at perReplica.min 2 (endpoint file, endpoints/triage-agent.yaml:15:21): it may "
+        "need 2,500 replicas, more than the environment's capacity.maxReplicas (1,000); raise "
+        "perReplica.min to at least 5, lower concurrency.max, or have the platform team raise "
+        "capacity.maxReplicas [per-replica-max-unreachable]"
+    )
 
 
 def test_per_replica_makes_max_unreachable(repo: Path, lint: Lint) -> None:
@@ -122,20 +160,83 @@ def test_per_replica_makes_max_unreachable(repo: Path, lint: Lint) -> None:
         "{min: 0, max: 1000}",
         "{min: 0, max: 5000}\n  perReplica: {min: 2, max: 400}",
     )
+    # a warning unless the environment says otherwise, once per environment, each named
+    assert lint() == [_unreachable("dev"), _unreachable("prod")]
+
+
+def test_capacity_guards_are_the_environments(repo: Path, lint: Lint) -> None:
+    edit(
+        repo,
+        "endpoints/triage-agent.yaml",
+        "{min: 0, max: 1000}",
+        "{min: 0, max: 5000}\n  perReplica: {min: 2, max: 400}",
+    )
+    edit(
+        repo, "environments/dev.jsonnet", "exclude:", "capacity: { maxReplicas: 2500 },\n  exclude:"
+    )
+    edit(
+        repo,
+        "environments/prod.jsonnet",
+        "overrides:",
+        "capacity+: { severity: 'error' },\n  overrides:",
+    )
+    assert lint() == [_unreachable("prod").replace(": warning: ", ": error: ")]
+
+
+def test_a_version_is_judged_on_its_traffic_share(repo: Path, lint: Lint) -> None:
+    """Three versions sharing concurrency.max 3000 at perReplica.min 2: 510 replicas for the
+    largest share, well within 1,000 (the whole 3000 at 2 would be 1,500)."""
+    edit(
+        repo,
+        "endpoints/feed-ranker.yaml",
+        "traffic: {v12: 90, v13: 10}",
+        "  - name: v14\n    model: models:/feed-ranker/14\n    flavor: lightgbm\n"
+        "    compute: {workload: cpu-large}\ntraffic: {v12: 34, v13: 33, v14: 33}",
+    )
+    edit(
+        repo,
+        "endpoints/feed-ranker.yaml",
+        "scaling:\n",
+        "scaling:\n  perReplica: {min: 2, max: 64}\n",
+    )
+    edit(repo, "endpoints/feed-ranker.yaml", "{min: 32, max: 4000}", "{min: 32, max: 3000}")
+    assert lint() == []
+
+
+def test_a_finding_points_at_the_layer_that_set_the_value(repo: Path, lint: Lint) -> None:
+    """triage-agent's perReplica.min is in the endpoint file, the max that trips the guard is
+    prod's override: the finding is at the override and names `prod`."""
+    edit(
+        repo,
+        "endpoints/triage-agent.yaml",
+        "{min: 0, max: 1000}",
+        "{min: 0, max: 1000}\n  perReplica: {min: 2, max: 400}",
+    )
+    edit(
+        repo,
+        "environments/prod.jsonnet",
+        "concurrency: { min: 1 } } },",
+        "concurrency: { min: 1, max: 3000 } } },",
+    )
     assert lint() == [
-        "endpoints/triage-agent.yaml:15:21: error: scaling.perReplica.min (2) makes "
-        "concurrency.max (5000) unreachable: it may need 2,500 replicas, more than 1,000; raise "
-        "perReplica.min to at least 5 or lower concurrency.max [per-replica-max-unreachable]"
+        "environments/prod.jsonnet:10:57: warning: in `prod`, served `main` takes 100% of "
+        "concurrency.max 3,000 (override, environments/prod.jsonnet:10:57): 3,000 in flight, at "
+        "perReplica.min 2 (endpoint file, endpoints/triage-agent.yaml:15:21): it may need 1,500 "
+        "replicas, more than the environment's capacity.maxReplicas (1,000); raise "
+        "perReplica.min to at least 3, lower concurrency.max, or have the platform team raise "
+        "capacity.maxReplicas [per-replica-max-unreachable]"
     ]
 
 
 def test_per_replica_impossible_with_the_gpu_count(repo: Path, lint: Lint) -> None:
     edit(repo, "endpoints/support-llm.yaml", "{min: 16, max: 512}", "{min: 16, max: 1024}")
     assert lint() == [
-        "endpoints/support-llm.yaml:12:21: error: scaling.perReplica.min (8) is impossible with 8 "
-        "GPUs per replica of `ft-2026-11`: 128 replicas at max concurrency hold 1024 GPUs, more "
-        "than 512; raise perReplica.min to at least 16 or lower concurrency.max "
-        "[per-replica-gpu-impossible]"
+        "endpoints/support-llm.yaml:11:31: warning: in `prod`, served `ft-2026-11` takes 100% of "
+        "concurrency.max 1,024 (endpoint file, endpoints/support-llm.yaml:11:31): 1,024 in "
+        "flight, at perReplica.min 8 (endpoint file, endpoints/support-llm.yaml:12:21): 128 "
+        "replicas of 8 GPUs hold 1,024 GPUs, more than the environment's capacity.maxGpus (512); "
+        "raise perReplica.min to at least 16, lower concurrency.max, or have the platform team "
+        "raise capacity.maxGpus [per-replica-gpu-impossible]"
     ]
 
 

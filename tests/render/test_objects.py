@@ -168,6 +168,33 @@ def test_route_splits_by_percent_and_names_only_rendered_services(repo: Path) ->
     ]
 
 
+@pytest.mark.parametrize(
+    ("endpoint", "timeout"),
+    [
+        ("support-llm", "585s"),  # vLLM: 600 s grace - 15 s drain, for long streamed answers
+        ("doc-embedder", "110s"),  # Triton
+        ("fraud-scorer", "35s"),  # MLflow: 45 s grace - 10 s drain
+        ("triage-agent", "50s"),  # the team's own container: 60 s - 10 s
+    ],
+)
+def test_every_rule_times_out_when_the_runtime_would_cut_the_request(
+    endpoint: str, timeout: str
+) -> None:
+    (route,) = by_kind(render(resolve(PROJECT, "prod", endpoint)), "HTTPRoute")
+    assert [rule["timeouts"] for rule in route["spec"]["rules"]] == [{"request": timeout}]
+
+
+def test_a_split_over_runtimes_times_out_at_the_slowest(repo: Path) -> None:
+    # A canary on another runtime: the split rule takes the longest, each pinned rule its own.
+    def canary(data: dict[str, Any]) -> None:
+        data["served"][1].update(image="registry.example.com/feed/ranker:13", port=8080)
+        del data["served"][1]["model"], data["served"][1]["flavor"]
+
+    edit_endpoint(repo, "feed-ranker", canary)
+    (route,) = by_kind(render(resolve(repo, "prod", "feed-ranker")), "HTTPRoute")
+    assert [rule["timeouts"]["request"] for rule in route["spec"]["rules"]] == ["50s", "35s", "50s"]
+
+
 def test_single_version_route_has_one_rule() -> None:
     (route,) = by_kind(render(resolve(PROJECT, "prod", "fraud-scorer")), "HTTPRoute")
     assert len(route["spec"]["rules"]) == 1
@@ -422,3 +449,20 @@ def test_dns_cidrs_must_be_cidrs(repo: Path) -> None:
     [message] = [d.format() for d in raised.value.diagnostics]
     assert "dns.cidrs.0" in message or "dns.cidrs[0]" in message
     assert "is not a CIDR block such as 169.254.20.10/32" in message
+
+
+def test_replicas_spread_over_zones_then_hosts() -> None:
+    (deployment,) = by_kind(render(resolve(PROJECT, "prod", "support-llm")), "Deployment")
+    spread = deployment["spec"]["template"]["spec"]["topologySpreadConstraints"]
+    selector = deployment["spec"]["selector"]
+    assert spread == [
+        {
+            "maxSkew": 1,
+            "topologyKey": key,
+            "whenUnsatisfiable": "ScheduleAnyway",
+            "labelSelector": selector,
+            "matchLabelKeys": ["pod-template-hash"],
+            "nodeTaintsPolicy": "Honor",
+        }
+        for key in ("topology.kubernetes.io/zone", "kubernetes.io/hostname")
+    ]

@@ -87,3 +87,28 @@ def test_after_every_plugin_and_post_processing_routing_and_scaling_changes_rest
     for name in ("fraud-scorer", "churn-classifier"):
         edit_endpoint(repo, name, _owner_and_scaling)
     assert _compiled_templates(repo) == before
+
+
+class LabelsOnlyFromManifests:
+    """A post-processor taking only `manifests` (pluggy lets an implementation take any subset of
+    the spec's arguments), registered under another function name with `specname`."""
+
+    @hookimpl(specname="knobless_postprocess")
+    def stamp(self, manifests: tuple[Manifest, ...]) -> tuple[Manifest, ...]:
+        stamped = []
+        for manifest in manifests:
+            metadata = manifest.body["metadata"]
+            labels = {**metadata.get("labels", {}), "stamped": "yes"}
+            stamped.append(
+                manifest.replace({**manifest.body, "metadata": {**metadata, "labels": labels}})
+            )
+        return tuple(stamped)
+
+
+def test_postprocess_is_called_with_the_arguments_the_implementation_names(repo: Path) -> None:
+    manager = build_plugin_manager(
+        entry_points=False, extra=[("zz.stamp", LabelsOnlyFromManifests())]
+    )
+    result = compile_repository(repo, environments=["dev"], manager=manager)
+    labels = [m.body["metadata"].get("labels", {}).get("stamped") for m in result.manifests["dev"]]
+    assert labels and set(labels) == {"yes"}

@@ -37,7 +37,7 @@ def test_several_commits(repo: Path, capsys: pytest.CaptureFixture[str]) -> None
     code, out, _ = run(capsys, "diff", "--base", "HEAD~1", "--root", str(repo), "--env", "prod")
     assert code == 0
     assert summary_lines(out) == [
-        "prod: 1 endpoint changes · worst case at max concurrency: GPUs 712, CPU 81784 cores",
+        "prod: 1 endpoint changes · worst case at max concurrency: GPUs 712, CPU 28184 cores",
         "  ~ fraud-scorer: pods restart (v7) · concurrency 64..10000",
     ]
     assert (
@@ -48,9 +48,11 @@ def test_several_commits(repo: Path, capsys: pytest.CaptureFixture[str]) -> None
     code, out, _ = run(capsys, "diff", "--base", first, "--root", str(repo), "--env", "prod")
     assert code == 0
     assert summary_lines(out) == [
-        "prod: 2 endpoints change · worst case at max concurrency: GPUs 712, CPU 81784 cores",
+        # v13's share doubles; v12's ceiling stays at capacity.maxReplicas (1,000) either way
+        "prod: 2 endpoints change · worst case at max concurrency: GPUs 712, CPU 24984 -> 28184 "
+        "cores",
         "  ~ feed-ranker: no pod restarts · traffic v12 90% -> 80%, v13 10% -> 20% · "
-        "concurrency 32..4000",
+        "concurrency 32..4000 · worst case GPUs 0, CPU 11200 -> 14400 cores",
         "  ~ fraud-scorer: pods restart (v7) · concurrency 64..10000",
     ]
     # Routing and scaling changes never touch a pod template.

@@ -49,8 +49,9 @@ def test_json_for_an_example_endpoint(repo: Path, capsys: pytest.CaptureFixture[
     assert endpoint["concurrency"] == {"min": 64.0, "max": 10000.0}
     assert endpoint["per_replica"] == {"min": 1.0, "initial": 8.0, "max": 32.0}
     assert endpoint["runtime"] == "mlflow"
-    # KEDA's settings as the rendered ScaledObject has them: minReplicaCount = ceil(64 / 32).
-    assert endpoint["replicas"] == {"min": 2, "max": 10000}
+    # KEDA's settings as the rendered ScaledObject has them: minReplicaCount = ceil(64 / 32),
+    # maxReplicaCount ceil(10000 / 1) capped at prod's capacity.maxReplicas.
+    assert endpoint["replicas"] == {"min": 2, "max": 1000}
     assert (endpoint["polling_interval_s"], endpoint["cooldown_s"]) == (15.0, 300.0)
     assert document["profile"]["simulation"]["seed"] == 3
 

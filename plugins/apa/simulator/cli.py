@@ -127,6 +127,20 @@ def knobless_add_commands(subparsers: argparse._SubParsersAction[Any]) -> None:
         action="store_true",
         help="apa without forecast floors (reactive only)",
     )
+    sim.add_argument(
+        "--warmup-s",
+        type=_non_negative,
+        metavar="S",
+        help="seconds at the trace's first rate before it starts, not counted (default: 600 + "
+        "twice the start-up time; 0 starts the trace at once, to measure learning)",
+    )
+    sim.add_argument(
+        "--initial-target",
+        type=_positive,
+        metavar="N",
+        help="the APA's starting per-replica target (default: the rendered initial one; "
+        "clamped into the per-replica bounds)",
+    )
     parser.set_defaults(handler=run)
 
 
@@ -172,6 +186,8 @@ def run(args: argparse.Namespace) -> int:
         fixed_target=args.fixed_target,
         history_s=args.history_s,
         forecast=not args.no_forecast,
+        warmup_s=None if args.warmup_s is None else round(args.warmup_s),
+        initial_target=args.initial_target,
     )
     simulation = simulate(system, profile, trace, policies, settings)
     if args.format == "json":

@@ -129,6 +129,7 @@ class ApaPolicy(KedaHpaPolicy):
         forecast: DemandProfile | None = None,
         lead_s: float = 0.0,
         origin_s: float | None = None,
+        initial_target: float | None = None,
     ):
         super().__init__(system, system.min_replicas, 1.0, phases[:2])
         # Forecast floors (plugins/apa/forecast.py): the profile learns from every sample, the
@@ -148,6 +149,8 @@ class ApaPolicy(KedaHpaPolicy):
             rate_range_s = rate_range(self.scaler.queries["requests"])
         self.window = HorizontalWindow(system.window_s, rate_range_s)
         self.state = VerticalState.initial(self.bounds)
+        if initial_target is not None:
+            self.state = VerticalState(target=self.bounds.clamp_target(initial_target))
         self.vertical_phase = _phase(phases[2], self.config.interval_s)
         self.start = start
         self.instant = -math.inf

@@ -198,3 +198,29 @@ def p99_series(run: Run, profile: Profile) -> np.ndarray:
     mu, sigma = lognormal_params(profile)
     p99 = np.exp(mu + run.log_factor + 2.3263 * sigma)
     return np.where(run.served > 0, p99, np.nan)
+
+
+CONVERGED_BAND = 0.15
+"""`converged_s`: the learned target within +-15% of the true capacity."""
+
+
+def converged_s(targets: list[tuple[float, float]], inputs: Inputs) -> float | None:
+    """Seconds after the trace's start from which the APA's target stays within
+    `CONVERGED_BAND` of the true per-replica capacity (capacity / cost at each second, so a cost
+    drift has to be followed), 0 if it always was, None if it is outside at the end."""
+    start = inputs.warmup_steps
+    steps = np.arange(start, len(inputs.arrivals), dtype=float)
+    if len(steps) == 0 or not targets:
+        return None
+    times = np.array([t for t, _ in targets])
+    values = np.array([v for _, v in targets])
+    # A target set at the end of second i (View.now = i + 1) holds from second i + 1 on.
+    current = values[np.searchsorted(times, steps, side="right") - 1]
+    truth = inputs.profile.replica_capacity / inputs.cost[start:]
+    outside = np.nonzero(np.abs(current / truth - 1.0) > CONVERGED_BAND + 1e-9)[0]
+    if len(outside) == 0:
+        return 0.0
+    last = int(outside[-1])
+    if last == len(steps) - 1:
+        return None
+    return float(last + 1)

@@ -19,7 +19,7 @@ from plugins.apa.simulator.observed import RATE_WINDOW_S
 from plugins.apa.simulator.oracle import OracleHpaPolicy, OraclePolicy, true_replicas
 from plugins.apa.simulator.policies import ApaPolicy, CpuPolicy, FixedPolicy, KpaPolicy
 from plugins.apa.simulator.profile import Profile
-from plugins.apa.simulator.results import summarize
+from plugins.apa.simulator.results import converged_s, summarize
 from plugins.apa.simulator.trace import Trace, upward_steps
 
 FIXED_TARGET_FRACTION = 0.7
@@ -47,6 +47,12 @@ class Settings:
     scaler's range query at start) and only the rest is simulated and evaluated."""
     forecast: bool = True
     """Forecast floors in the apa policy (False: reactive only, for comparison)."""
+    warmup_s: int | None = None
+    """Seconds at the trace's first rate before it starts, not counted (default
+    `warmup_steps(profile)`; 0: the trace starts at once, to measure learning from the start)."""
+    initial_target: float | None = None
+    """The APA's starting per-replica target (default the rendered initial one; clamped into
+    the per-replica bounds as the scaler does)."""
 
 
 @dataclass(frozen=True)
@@ -125,7 +131,7 @@ def simulate(
 ) -> Simulation:
     settings = settings or Settings()
     rng = np.random.default_rng(settings.seed)
-    warmup = warmup_steps(profile)
+    warmup = warmup_steps(profile) if settings.warmup_s is None else int(settings.warmup_s)
     start = settings.start or trace.start or DEFAULT_START
     history: Trace | None = None
     if settings.history_s > 0:
@@ -171,6 +177,7 @@ def simulate(
                 forecast=forecast,
                 lead_s=profile.startup_s,
                 origin_s=start.timestamp() - warmup,
+                initial_target=settings.initial_target,
             )
             policy = apa
         elif name == "fixed":
@@ -201,4 +208,8 @@ def simulate(
             target = (at_start, run.targets[-1][1])
         runs[name] = run
         summaries[name] = summarize(run, run_inputs, steps, target)
+        if name == "apa":
+            summaries[name]["per_replica_target"]["converged_s"] = converged_s(
+                run.targets, run_inputs
+            )
     return Simulation(system, profile, trace, settings, inputs, runs, summaries, fixed_target)

@@ -1,0 +1,118 @@
+"""What one replica can take, estimated from what replicas show at the load they carry. Pure.
+
+The horizontal axis keeps replicas below their target, so evidence has to come from any load,
+not only from replicas driven to saturation:
+
+- **Resource use per request in flight** (CPU, GPU): utilization is close to linear in the
+  requests a replica runs, `idle + slope x in_flight`, until the bottleneck saturates. A least
+  squares fit over the recent samples (exponentially forgotten, so a drift in cost per request
+  is followed) says where the line crosses the resource's threshold — in both directions, at
+  10% of the load as well as at 90%. With too little spread in load for a slope, one point
+  still bounds it: below the threshold the line through the origin crosses it no later than
+  the real one (idle >= 0), so `in_flight x threshold / utilization` is a lower bound; above
+  it, an upper bound (the stress rule in `decision.py`).
+- **The latency knee**: past its capacity a replica serves at its top throughput and requests
+  wait, so `in_flight x healthy latency / latency` (Little's law) is the capacity itself,
+  however far the backlog went. Remembered, so growth does not walk past it again.
+- **Healthy load**: replicas seen at some load with healthy latency can take at least that.
+
+The fit lives in `VerticalState.fit` as plain sums (five per resource) so the state stays a
+small tuple of floats: 10,000 ScaledObjects keep it in a few megabytes.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+FIT_RESOURCES = ("cpu", "gpu")
+"""Resources fitted against the load. Memory is left out: a working set barely follows the
+requests in flight (model weights, caches), so its line says nothing about the knee."""
+SUMS = 5
+"""Per resource: weight, sum x, sum y, sum x^2, sum xy (x = in flight per replica)."""
+EMPTY_FIT = (0.0,) * (SUMS * len(FIT_RESOURCES))
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """Requests in flight one replica can take, and how much the figure is worth.
+
+    `exact`: a two-sided estimate (a fit with spread, the knee): the target may move either way
+    toward it. Otherwise a lower bound: it may only justify growth.
+    """
+
+    value: float
+    exact: bool
+    source: str  # what bounds it: "cpu fit", "gpu at one load", "latency knee", "healthy load"
+
+
+def add_point(
+    fit: tuple[float, ...], load: float, values: tuple[float | None, ...], decay: float
+) -> tuple[float, ...]:
+    """The sums after forgetting by `decay` and adding (load, value) per resource (None: no
+    point for that resource; its sums are left as they were, neither forgotten nor fed)."""
+    sums = list(fit) if fit else list(EMPTY_FIT)
+    for index, value in enumerate(values):
+        if value is None:
+            continue
+        base = index * SUMS
+        w, sx, sy, sxx, sxy = sums[base : base + SUMS]
+        sums[base : base + SUMS] = (
+            decay * w + 1.0,
+            decay * sx + load,
+            decay * sy + value,
+            decay * sxx + load * load,
+            decay * sxy + load * value,
+        )
+    return tuple(sums)
+
+
+def resource_estimate(
+    fit: tuple[float, ...],
+    index: int,
+    high: float,
+    min_spread: float,
+    max_extrapolation: float,
+) -> Estimate | None:
+    """Where resource `index`'s fitted line reaches `high`, or None without usable points."""
+    if not fit:
+        return None
+    w, sx, sy, sxx, sxy = fit[index * SUMS : (index + 1) * SUMS]
+    if w <= 0 or sx <= 0:
+        return None
+    mean_x, mean_y = sx / w, sy / w
+    if mean_y <= 0:
+        return None
+    name = FIT_RESOURCES[index]
+    origin = mean_x * high / mean_y  # the line through the origin: a bound, not an estimate
+    var_x = max(0.0, sxx / w - mean_x * mean_x)
+    if var_x > 0 and var_x >= (min_spread * mean_x) ** 2:
+        slope = (sxy / w - mean_x * mean_y) / var_x
+        intercept = mean_y - slope * mean_x
+        if slope <= 0 or intercept >= high:
+            return None  # the resource does not follow the load: it bounds nothing
+        # A negative intercept is noise (idle use is >= 0): the origin line is then the better
+        # estimate, and never the lower of the two.
+        value = max((high - max(intercept, 0.0)) / slope, origin if intercept < 0 else 0.0)
+        if value > mean_x * max_extrapolation:
+            # Too far from any load seen to trust the slope: only "at least this much".
+            return Estimate(max(origin, mean_x * max_extrapolation), False, f"{name} fit")
+        return Estimate(value, True, f"{name} fit")
+    if mean_y >= high:
+        return Estimate(origin, True, f"{name} at one load")
+    return Estimate(origin, False, f"{name} at one load")
+
+
+def knee_estimate(load: float, latency_ms: float, baseline_ms: float) -> float:
+    """Capacity of replicas past their knee: the throughput they serve at healthy latency."""
+    return load * baseline_ms / latency_ms
+
+
+def combine(estimates: list[Estimate]) -> Estimate | None:
+    """The binding estimate: the least value; exact only if the least one is exact."""
+    if not estimates:
+        return None
+    least = min(estimates, key=lambda e: (e.value, not e.exact, e.source))
+    if not math.isfinite(least.value) or least.value <= 0:
+        return None
+    return least
