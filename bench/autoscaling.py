@@ -1,4 +1,4 @@
-"""Autoscaling benchmark: every standard trace x model profile through apa, fixed, cpu and kpa.
+"""Autoscaling benchmark: every standard trace x model profile through apa, fixed, cpu, kpa, ray.
 
     /work/venv/bin/python bench/autoscaling.py [--markdown FILE] [--plot-dir DIR] [--seed N]
 
@@ -304,8 +304,8 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     markdown: list[str] = []
     summary = [
-        "| profile | trace | apa | fixed | cpu | kpa |",
-        "|---|---|---|---|---|---|",
+        "| profile | trace | " + " | ".join(POLICIES) + " |",
+        "|---|---|" + "---|" * len(POLICIES),
     ]
     verdicts: list[tuple[str, bool, str]] = []
     for label, endpoint, scale in PROFILES:

@@ -118,6 +118,8 @@ def environment_fingerprint(
     for path in sorted(source.texts):
         hasher.update(f"{path}\n{digest(source.texts[path].encode())}\n".encode())
     hasher.update(orjson.dumps(source.data, option=orjson.OPT_SORT_KEYS))
+    if source.locked is not None:  # images.lock: an image change recompiles the environment
+        hasher.update(f"\nimages.lock {source.locked.fingerprint()}".encode())
     return hasher.hexdigest()
 
 

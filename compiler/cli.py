@@ -21,6 +21,7 @@ COMMANDS: dict[str, str] = {
     "schema": "compiler.commands.schema",
     "diff": "compiler.commands.diff",
     "explain": "compiler.commands.explain",
+    "images": "compiler.images.cli",
     "argocd": "compiler.argocd.cli",
 }
 COMMAND_MODULES: tuple[str, ...] = tuple(COMMANDS.values())

@@ -20,7 +20,7 @@ class Origin:
     """1-based line; 0 when the layer gives no position (e.g. a compiler default)."""
     col: int
     layer: str
-    """One of: endpoint, defaults, patch, override, workload, runtime, compiler-default."""
+    """One of: endpoint, defaults, patch, override, workload, runtime, lock, compiler-default."""
 
     def format(self) -> str:
         where = f"{self.path}:{self.line}:{self.col}" if self.line else self.path
@@ -58,6 +58,18 @@ class Resources:
 
 
 @dataclass(frozen=True)
+class ModelImage:
+    """The image built for a served model's dependencies, from images.lock."""
+
+    reference: str
+    """As rendered: `<repository>:<tag>`, with `@sha256:...` once a push recorded the digest."""
+    dependencies: str
+    """Dependency digest: versions with equal digests share the image."""
+    origin: Origin
+    """The model's entry in images.lock."""
+
+
+@dataclass(frozen=True)
 class ServedContext:
     """One served version, resolved."""
 
@@ -65,6 +77,9 @@ class ServedContext:
     resources: Resources
     runtime: RuntimeChoice
     traffic_percent: int
+    image: ModelImage | None = None
+    """Its locked model image; None when images.lock has no entry for the model in this
+    environment (or was resolved against another registry)."""
 
 
 @dataclass(frozen=True)

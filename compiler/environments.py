@@ -19,6 +19,7 @@ from pydantic import ValidationError
 
 from compiler.diagnostics import Diagnostic
 from compiler.errors import InputError
+from compiler.images.lock import LockedEnvironment
 from compiler.loader import FieldPath, read_text
 from compiler.models.environment import Environment
 from compiler.validation import pydantic_diagnostics
@@ -38,6 +39,8 @@ class EnvironmentSource:
     data: Any
     texts: dict[str, str] = field(default_factory=dict)
     """Source text of the file and of everything it imported, by relative path (file first)."""
+    locked: LockedEnvironment | None = None
+    """This environment's part of images.lock (None: nothing locked for it)."""
     _positions: dict[FieldPath, tuple[str, int, int]] = field(
         default_factory=dict, compare=False, repr=False
     )

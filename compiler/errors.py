@@ -6,6 +6,8 @@
     ├── InputError                 invalid specs or environments; carries every Diagnostic (exit 1)
     ├── StaleOutputError           `compile --check` found rendered/ out of date (exit 1)
     ├── BaseRevisionError          `diff`: the base revision does not compile (review.runner, exit 1)
+    ├── ImagesError                `images resolve|build`: registry down or refusing, a model
+    │                              image cannot be made, the mlflow CLI or a builder is missing
     ├── ArgoCDError                raised by compiler.argocd (tree drawn there)
     └── ScalerError                raised by the APA scaler at start-up (bad flags, ports, TLS files)
 
@@ -47,6 +49,11 @@ class InputError(KnoblessError):
 
 class StaleOutputError(KnoblessError):
     """`compile --check`: rendered/ differs from what the sources produce."""
+
+
+class ImagesError(KnoblessError):
+    """`knobless images`: the registry cannot be read, or an image cannot be generated or built
+    (the message names what is missing and what to do)."""
 
 
 class ArgoCDError(KnoblessError):

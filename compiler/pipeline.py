@@ -24,6 +24,7 @@ from compiler.context import EndpointContext, EnvironmentContext
 from compiler.diagnostics import Diagnostic, Severity
 from compiler.environments import EnvironmentSource, Evaluations, load_environment
 from compiler.errors import InputError, UsageError
+from compiler.images.lock import ImageLock, load_lock
 from compiler.loader import LoadedYaml, load_yaml, read_text
 from compiler.manifest import Manifest
 from compiler.models.crossfield import did_you_mean
@@ -276,11 +277,18 @@ def load_environments(
 ) -> tuple[dict[str, tuple[Environment, EnvironmentSource]], list[Diagnostic]]:
     problems: list[Diagnostic] = []
     loaded: dict[str, tuple[Environment, EnvironmentSource]] = {}
+    try:
+        lock = load_lock(root)
+    except InputError as error:
+        problems.extend(error.diagnostics)
+        lock = ImageLock()
     for file in select_environments(root, environments):
         try:
-            loaded[file.stem] = load_environment(root, file, memo)
+            environment, source = load_environment(root, file, memo)
         except InputError as error:
             problems.extend(error.diagnostics)
+            continue
+        loaded[file.stem] = environment, replace(source, locked=lock.environment(file.stem))
     return loaded, problems
 
 
@@ -758,6 +766,7 @@ def resolve_endpoint(root: Path, environment: str, endpoint: str) -> EndpointCon
         )
     env_file = select_environments(root, [environment])[0]
     env_model, env_source = load_environment(root, env_file)
+    env_source = replace(env_source, locked=load_lock(root).environment(environment))
     if endpoint in env_model.exclude:
         raise UsageError(f"endpoint `{endpoint}` is excluded from environment `{environment}`")
     files = [

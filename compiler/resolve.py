@@ -14,10 +14,11 @@ from typing import Any
 import pluggy
 from pydantic import ValidationError
 
-from compiler.context import EndpointContext, Origin, Resources, ServedContext
+from compiler.context import EndpointContext, ModelImage, Origin, Resources, ServedContext
 from compiler.diagnostics import Diagnostic, Severity
 from compiler.environments import EnvironmentSource
 from compiler.errors import InputError
+from compiler.images.lock import LOCK_FILE
 from compiler.loader import FieldPath, LoadedYaml
 from compiler.models.crossfield import did_you_mean
 from compiler.models.endpoint import (
@@ -321,7 +322,13 @@ def _served_contexts(
         if served.runtime is None:
             origins.defer(_runtime_origin(index))
         served_contexts.append(
-            ServedContext(served, resources, runtime, spec.traffic_percent(served.name))
+            ServedContext(
+                served,
+                resources,
+                runtime,
+                spec.traffic_percent(served.name),
+                _model_image(served, environment, env_source),
+            )
         )
     return tuple(served_contexts), problems
 
@@ -433,6 +440,23 @@ def rough_summary(
         )
     owner = merged.get("owner") if isinstance(merged, dict) else None
     return EndpointSummary(name, str(owner or ""), environment.namespace_for(name), tuple(rows))
+
+
+def _model_image(
+    served: ServedModel, environment: Environment, env_source: EnvironmentSource
+) -> ModelImage | None:
+    """The served model's entry in images.lock, if it was locked against this environment's
+    registry (a lock made against another registry says nothing about this one's models)."""
+    locked = env_source.locked
+    if served.model is None or locked is None or locked.registry != environment.mlflow.trackingUri:
+        return None
+    model = locked.models.get(served.model)
+    if model is None:
+        return None
+    line, col = model.position
+    return ModelImage(
+        locked.reference(model), model.dependencies, Origin(LOCK_FILE, line, col, "lock")
+    )
 
 
 def _runtime_origin(index: int) -> Callable[[], dict[FieldPath, Origin]]:

@@ -143,7 +143,8 @@ def sidecar_container(endpoint: EndpointContext, served_name: str) -> dict[str, 
         ],
         "resources": {"requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"memory": "128Mi"}},
         "startupProbe": http_probe("/", "otel-health", period=2, failures=30),
-        "readinessProbe": http_probe("/", "otel-health", period=10, failures=3),
+        # No readiness probe: a native sidecar's readiness counts towards the pod's Ready
+        # condition, so a collector hiccup would take a healthy model out of its Service.
         "livenessProbe": http_probe("/", "otel-health", period=10, failures=3),
         "volumeMounts": [{"name": "otel-config", "mountPath": CONFIG_DIR, "readOnly": True}],
         # A native sidecar: started before the model, stopped after it.

@@ -239,6 +239,10 @@ class ServedModel(StrictModel):
     """Serving runtime (mlflow, vllm, triton, custom); chosen from flavor, task and compute if left out."""
     compute: Compute
     """Resources per replica: `{workload: name}` or `{cpu, memory, gpu?}`."""
+    modelSize: Quantity | None = None
+    """Size of the model's files as downloaded, e.g. 140Gi for a 70B model in bf16. Sizes the
+    pod's ephemeral-storage request; left out, it is bounded by what the pod can load (its GPU
+    memory, else its memory)."""
     env: tuple[EnvVar, ...] = ()
     """Environment variables of the model container."""
 

@@ -107,6 +107,10 @@ class ArgoCDSettings(StrictModel):
     """Branch, tag or commit to sync."""
     project: DnsLabel = "default"
     """Argo CD AppProject of the generated Applications."""
+    renderProject: bool = True
+    """Render that AppProject (never Argo CD's own `default`): this repository as source, the
+    endpoint and scaler namespaces as destinations, Namespace as the cluster-scoped kind its
+    Applications may sync. Turn off when the platform team manages the project."""
     rootProject: DnsLabel | None = None
     """AppProject of the `<env>-root` app-of-apps (it creates Application objects in `namespace`
     on `controlPlaneServer`, which the project must allow); defaults to `project`."""
@@ -179,6 +183,21 @@ class Workload(StrictModel):
     """Tolerations for pods of this workload (e.g. GPU node taints)."""
 
 
+class GpuTypeSettings(StrictModel):
+    """Which nodes carry one GPU type (`gpu.type` of workloads and endpoints)."""
+
+    products: Annotated[
+        tuple[Annotated[str, Field(min_length=1, max_length=63)], ...], Field(min_length=1)
+    ]
+    """Values of `label` on nodes with this GPU, e.g. [NVIDIA-H100-80GB-HBM3, NVIDIA-H100-PCIe]."""
+    memory: Quantity
+    """Memory of one GPU, e.g. 80Gi (bounds the model weights a pod of N GPUs downloads)."""
+    label: Annotated[str, Field(pattern=r"^([a-z0-9.-]+/)?[A-Za-z0-9._-]+$")] = (
+        "nvidia.com/gpu.product"
+    )
+    """Node label naming the GPU model (GPU Feature Discovery's by default)."""
+
+
 class RuntimeImages(StrictModel):
     """Container images of the serving runtimes and sidecars."""
 
@@ -192,6 +211,67 @@ class RuntimeImages(StrictModel):
     """OpenTelemetry Collector sidecar image."""
 
 
+_IMAGE_DIGEST = r"^sha256:[0-9a-f]{64}$"
+_IMAGE_REPOSITORY = r"^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-]+[a-z0-9]+)*)*$"
+
+
+def _image_digest(value: str) -> str:
+    if not re.match(_IMAGE_DIGEST, value):
+        raise ValueError(f"`{value}` is not an image digest: sha256: and 64 lower-case hex digits")
+    return value
+
+
+def _image_repository(value: str) -> str:
+    if not re.match(_IMAGE_REPOSITORY, value):
+        raise ValueError(
+            f"`{value}` is not an image repository (registry/path, lower case, no tag), e.g. "
+            "registry.example.com/ml-platform/model-images"
+        )
+    return value
+
+
+ImageDigest = Annotated[
+    str, AfterValidator(_image_digest), Field(json_schema_extra={"pattern": _IMAGE_DIGEST})
+]
+
+
+class ImageSettings(StrictModel):
+    """Model images (built per set of dependencies, locked in images.lock) and how pods pull."""
+
+    repository: (
+        Annotated[
+            str,
+            AfterValidator(_image_repository),
+            Field(json_schema_extra={"pattern": _IMAGE_REPOSITORY}),
+        ]
+        | None
+    ) = None
+    """Where `knobless images build --push` pushes MLflow model images (tag: the dependency
+    digest); `knobless images resolve` needs it."""
+    strict: bool = False
+    """A served MLflow version without an images.lock entry is an error (else a warning, and
+    it runs the generic `runtimes.mlflow` image)."""
+    unlocked: dict[str, Annotated[str, Field(min_length=1)]] = Field(default_factory=dict)
+    """Model URIs allowed to run the generic image even when `strict`, each with the reason
+    (shown in every warning about it); `models:/<name>` covers every version of a registered
+    model."""
+    pullSecrets: tuple[DnsSubdomain, ...] = ()
+    """imagePullSecrets of every pod, by Secret name (each must exist in the pod's namespace)."""
+    digests: dict[str, ImageDigest] = Field(default_factory=dict)
+    """Digests of images referenced by tag (`runtimes.*`, `scaler.image`, a team's `image`):
+    reference -> sha256:..., rendered as `reference@digest`."""
+
+    def waiver(self, model: str) -> str | None:
+        """Why `unlocked` lets this model run the generic image: its URI, or `models:/<name>`
+        for every version of a registered model (None: not listed)."""
+        if model in self.unlocked:
+            return self.unlocked[model]
+        if model.startswith("models:/"):
+            name = model[len("models:/") :].split("/", 1)[0].split("@", 1)[0]
+            return self.unlocked.get(f"models:/{name}")
+        return None
+
+
 class MLflowSettings(StrictModel):
     """Where runtimes fetch models from."""
 
@@ -199,6 +279,9 @@ class MLflowSettings(StrictModel):
     """MLflow tracking / model registry URI."""
     credentials: SecretRef | None = None
     """Secret holding the registry token (MLFLOW_TRACKING_TOKEN)."""
+    externalUri: str | None = None
+    """The same registry as reached from where `knobless images resolve` runs (CI), when
+    `trackingUri` is an in-cluster address; default trackingUri."""
 
 
 class Observability(StrictModel):
@@ -210,6 +293,12 @@ class Observability(StrictModel):
     """Namespace of Prometheus and the collector (allowed to scrape endpoint pods)."""
     otlpInsecure: bool = True
     """Export over plain gRPC (an in-cluster collector); false uses TLS with the system CAs."""
+    podMonitors: bool = False
+    """Render Prometheus Operator PodMonitors for every served version and the scaler (the
+    Operator ignores `prometheus.io/*` annotations)."""
+    podMonitorLabels: dict[str, str] = Field(default_factory=dict)
+    """Labels the Prometheus's `podMonitorSelector` selects on (kube-prometheus-stack:
+    `{release: <its release name>}`)."""
 
 
 def _cidr(value: str) -> str:
@@ -322,10 +411,17 @@ class Environment(StrictModel):
     """Partial endpoint specs laid over one endpoint each, by name (highest precedence)."""
     exclude: tuple[str, ...] = ()
     """Endpoints not deployed to this environment."""
+    gpuTypes: dict[Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9.-]*$")], GpuTypeSettings] = (
+        Field(default_factory=dict)
+    )
+    """GPU types besides (or replacing) the built-in ones: nvidia-t4, nvidia-l4, nvidia-a10g,
+    nvidia-l40s, nvidia-a100, nvidia-a100-80gb, nvidia-h100, nvidia-h200."""
     runtimes: RuntimeImages = Field(default_factory=RuntimeImages)
     """Runtime and sidecar images."""
     mlflow: MLflowSettings = Field(default_factory=MLflowSettings)
     """Model registry access."""
+    images: ImageSettings = Field(default_factory=ImageSettings)
+    """Model images, digests and pull secrets."""
     observability: Observability = Field(default_factory=Observability)
     """Telemetry export."""
     dns: DnsSettings = Field(default_factory=DnsSettings)
@@ -345,3 +441,8 @@ class Environment(StrictModel):
 
     def namespace_for(self, endpoint: str) -> str:
         return f"{self.namespacePrefix}{endpoint}"
+
+    def pinned(self, image: str) -> str:
+        """`image` by digest when `images.digests` gives one (and it has none yet)."""
+        digest = self.images.digests.get(image)
+        return f"{image}@{digest}" if digest and "@" not in image else image

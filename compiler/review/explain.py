@@ -160,10 +160,28 @@ def render_text(endpoint: EndpointContext) -> str:
             "",
             f"served {served.spec.name}:",
             runtime,
+            *_image_text(endpoint, index),
             *_resources_text(endpoint, index),
             f"  traffic: {served.traffic_percent}%",
         ]
     return "\n".join(out) + "\n"
+
+
+def _image_text(endpoint: EndpointContext, index: int) -> list[str]:
+    """The MLflow runtime's image: the one images.lock built for this version's dependencies,
+    or the generic one."""
+    served = endpoint.served[index]
+    if served.runtime.name != "mlflow":
+        return []
+    image = served.image
+    if image is None:
+        why = endpoint.environment.images.waiver(served.spec.model or "")
+        note = f"images.unlocked: {why}" if why else "images.lock has no entry for this model here"
+        return [f"  image: {endpoint.environment.runtimes.mlflow} (generic: {note})"]
+    return [
+        f"  image: {image.reference}",
+        f"    dependencies {image.dependencies[:16]}: {where(image.origin)}",
+    ]
 
 
 def _origin_data(origin: Origin) -> dict[str, Any]:
@@ -195,6 +213,13 @@ def render_json(endpoint: EndpointContext) -> str:
                     ),
                 },
                 "traffic_percent": item.traffic_percent,
+                "image": None
+                if item.image is None
+                else {
+                    "reference": item.image.reference,
+                    "dependencies": item.image.dependencies,
+                    "origin": _origin_data(item.image.origin),
+                },
             }
         )
     data = {

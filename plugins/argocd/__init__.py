@@ -5,16 +5,19 @@ See the README's "Argo CD" section. The REST client and the `knobless argocd` co
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from compiler import hookimpl
 from compiler.context import EndpointContext, EnvironmentContext
 from compiler.diagnostics import Diagnostic
 from compiler.manifest import Manifest
+from compiler.summary import EndpointSummary
 from plugins.argocd.applications import (
+    FOLDER,
     render_endpoint_application,
     render_environment_applications,
 )
+from plugins.argocd.project import app_project
 from plugins.argocd.syncwaves import with_sync_waves
 
 FORBIDDEN_FILES = frozenset(
@@ -29,8 +32,12 @@ def knobless_render_endpoint(endpoint: EndpointContext) -> list[Manifest]:
 
 
 @hookimpl
-def knobless_render_environment(environment: EnvironmentContext) -> list[Manifest]:
-    return render_environment_applications(environment)
+def knobless_render_environment(
+    environment: EnvironmentContext, summaries: Sequence[EndpointSummary]
+) -> list[Manifest]:
+    project = app_project(environment.environment, summaries)
+    extra = [] if project is None else [Manifest(FOLDER, project)]
+    return [*render_environment_applications(environment), *extra]
 
 
 @hookimpl

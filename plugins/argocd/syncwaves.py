@@ -30,7 +30,9 @@ WAVES: dict[str, int] = {
     "StatefulSet": 0,
     "PodDisruptionBudget": 0,
     "HTTPRoute": 0,
+    "AppProject": -1,  # before the root app's Applications that name it
     "ScaledObject": 1,
+    "PodMonitor": 1,
     "TriggerAuthentication": 1,
 }
 """Wave per kind. Kinds not listed keep Argo CD's default (0) and get no annotation; Applications

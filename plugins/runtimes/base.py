@@ -8,12 +8,16 @@ env, the observability sidecar) so that runtimes stay small and pods stay unifor
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from compiler.models._base import parse_quantity_strict
+from plugins.workload.gpus import GIB, gpu_type
 from plugins.workload.security import RUN_AS_USER
 
 if TYPE_CHECKING:
+    from compiler.context import ServedContext
     from compiler.models.environment import Environment
 
 HTTP_PORT_NAME = "http"
@@ -54,6 +58,8 @@ class RuntimePod:
     """Deployment progressDeadlineSeconds: longer than the slowest healthy start of the runtime."""
     run_as_user: int | None = RUN_AS_USER
     """UID of the model container; None keeps the image's own (non-root) USER."""
+    ephemeral_storage: str | None = None
+    """ephemeral-storage request of the model container: the downloaded model plus scratch."""
 
 
 def tmp_volume(size_limit: str | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -85,29 +91,54 @@ def mlflow_env(environment: Environment) -> tuple[dict[str, Any], ...]:
     return tuple(env)
 
 
-def fetch_model_container(
-    environment: Environment, model_uri: str, script: str | None = None
-) -> dict[str, Any]:
-    """An init container downloading `model_uri` from MLflow into /models/fetched.
+def identity_env() -> tuple[dict[str, Any], ...]:
+    """A user name for UID 65532, which has no passwd entry in the runtime images: Python's
+    getpass.getuser() reads LOGNAME and USER before the passwd database and fails without them
+    (torch's compile caches and MLflow's client both ask for it)."""
+    return ({"name": "USER", "value": "knobless"}, {"name": "LOGNAME", "value": "knobless"})
 
-    With `script` (POSIX sh) it runs that instead, with MODEL_URI set, to lay the model out the way
-    a runtime wants (Triton's model repository).
-    """
+
+def fetch_model_container(environment: Environment, model_uri: str, script: str) -> dict[str, Any]:
+    """An init container running `script` (POSIX sh, MODEL_URI in its env) in /models: it
+    downloads the model from MLflow and lays it out the way the runtime wants.
+
+    The working directory is /models and scripts use relative paths, so the rendered script runs
+    as it is anywhere else too (the tests run it against a real MLflow server)."""
     _, tmp_mount = tmp_volume()
     _, models_mount = models_volume()
-    env = [*mlflow_env(environment), {"name": "MODEL_URI", "value": model_uri}]
-    if script is None:
-        command = ["mlflow", "artifacts", "download"]
-        args = ["--artifact-uri", model_uri, "--dst-path", f"{MODELS_DIR}/fetched"]
-    else:
-        command = ["/bin/sh", "-c"]
-        args = [script]
+    env = [*mlflow_env(environment), *identity_env(), {"name": "MODEL_URI", "value": model_uri}]
     return {
         "name": "fetch-model",
         "image": environment.runtimes.mlflow,
-        "command": command,
-        "args": args,
+        "command": ["/bin/sh", "-c"],
+        "args": [script],
+        "workingDir": MODELS_DIR,
         "env": env,
         "resources": {"requests": {"cpu": "500m", "memory": "1Gi"}, "limits": {"memory": "2Gi"}},
         "volumeMounts": [tmp_mount, models_mount],
     }
+
+
+UNKNOWN_GPU_MEMORY_GIB = 80
+"""Per GPU when `gpu.type` is not given: the largest common data-centre GPU (H100, A100 80GB)."""
+
+
+def model_files_gib(served: ServedContext, environment: Environment) -> int:
+    """GiB of model files a pod downloads: `modelSize` when given, else what the pod can hold
+    once loaded (weights fit in its GPU memory; a CPU model fits in its memory limit)."""
+    resources = served.resources
+    if served.spec.modelSize is not None:
+        size = parse_quantity_strict(served.spec.modelSize)
+    elif resources.gpu_count:
+        kind = gpu_type(resources, environment)
+        per_gpu = kind.memory_gib if kind else UNKNOWN_GPU_MEMORY_GIB
+        return resources.gpu_count * per_gpu
+    else:
+        size = parse_quantity_strict(resources.memory)
+    return max(1, math.ceil(size / GIB))
+
+
+def ephemeral_storage(served: ServedContext, environment: Environment, scratch_gib: int) -> str:
+    """The model container's ephemeral-storage request: model files plus the runtime's scratch
+    (its /tmp). The scheduler then places a pod only on a node with that much disk free."""
+    return f"{model_files_gib(served, environment) + scratch_gib}Gi"

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
 BUILTIN_RUNTIMES = ("mlflow", "vllm", "triton", "custom")
 LLM_TASK_PREFIX = "llm/v1/"
-TRITON_FLAVORS = ("onnx", "tensorrt", "pytorch")
+TRITON_FLAVORS = ("onnx", "tensorrt")
 """Flavors Triton serves natively once the init container lays out the model repository."""
 
 
@@ -81,11 +81,11 @@ def select_runtime(served: ServedModel, environment: Environment) -> RuntimeChoi
         return RuntimeChoice(
             "triton", f"flavor {flavor}: Triton Inference Server with dynamic batching"
         )
-    if flavor == "pytorch" and gpus:
+    if flavor == "pytorch":
         return RuntimeChoice(
-            "triton",
-            f"flavor pytorch and {_compute_phrase(served, gpus)}: Triton Inference Server "
-            "with dynamic batching",
+            "mlflow",
+            f"flavor pytorch on {'GPU' if gpus else 'CPU'}: MLflow pyfunc server (MLflow "
+            "pickles the module, which Triton's PyTorch backend cannot load)",
         )
     if flavor in CLASSIC_FLAVORS:
         return RuntimeChoice(

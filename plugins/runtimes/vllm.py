@@ -3,6 +3,12 @@
 vLLM cannot read MLflow URIs, so an init container downloads the model into /models first. The
 transformers flavor stores weights under `model/` and the tokenizer under
 `components/tokenizer/` of the MLflow model, which is what the arguments point at.
+
+A model logged without weights has no `model/`: MLflow 3.6 saves a PEFT fine-tune as its adapter
+only (`peft/`, with `source_model_name` naming the base model on the Hugging Face Hub; see
+mlflow/transformers/__init__.py, "Overriding save_pretrained to False for PEFT models"), and
+`save_pretrained=False` keeps only that reference. Pods reach no Hub (egress is closed,
+HF_HUB_OFFLINE=1), so the init step fails and says how to log a servable version.
 """
 
 from __future__ import annotations
@@ -15,7 +21,9 @@ from plugins.runtimes.base import (
     HTTP_PORT_NAME,
     MODELS_DIR,
     RuntimePod,
+    ephemeral_storage,
     fetch_model_container,
+    identity_env,
     models_volume,
     tmp_volume,
 )
@@ -28,6 +36,33 @@ PORT = 8000
 STARTUP_PERIOD = 10
 DEFAULT_MAX_NUM_SEQS = 256
 """vLLM's own default ceiling on sequences batched at once."""
+SCRATCH_GIB = 20
+"""vLLM's /tmp (sizeLimit 20Gi: compile, kernel and HF caches), on top of the model files."""
+
+FETCH_SCRIPT = """set -eu
+rm -rf fetched
+mlflow artifacts download --artifact-uri "$MODEL_URI" --dst-path fetched
+if [ ! -d fetched/model ]; then
+  base=$(sed -n 's/^ *source_model_name: *//p' fetched/MLmodel 2>/dev/null | head -n 1)
+  if [ -d fetched/peft ]; then
+    echo "$MODEL_URI is a PEFT adapter (peft/) without the weights of its base model" \\
+      "${base:-(unknown)}: MLflow saves PEFT fine-tunes as adapters only, and vLLM here has" \\
+      "no Hub to fetch the base from. Merge the adapter (model.merge_and_unload()) and log" \\
+      "the merged model with mlflow.transformers.log_model, then serve that version." >&2
+  else
+    echo "$MODEL_URI has no weights (no model/ folder): it was logged with" \\
+      "save_pretrained=False and names only ${base:-its Hub repository}. Log it again with" \\
+      "save_pretrained=True (the default), then serve that version." >&2
+  fi
+  exit 1
+fi
+[ -d fetched/components/tokenizer ] || {
+  echo "$MODEL_URI has no tokenizer (components/tokenizer/): log the pipeline with its" \\
+    "tokenizer (mlflow.transformers.log_model with a pipeline or {model, tokenizer})" >&2
+  exit 1
+}
+"""
+"""POSIX sh of the init step, run in /models (see fetch_model_container)."""
 
 
 def startup_budget_seconds(resources: Resources) -> int:
@@ -57,7 +92,7 @@ def build(served: ServedContext, endpoint: EndpointContext) -> RuntimePod:
     resources = served.resources
     gpus = max(1, resources.gpu_count)
     _, max_seqs, _ = per_replica_range(endpoint.spec, "vllm", resources)
-    tmp, tmp_mount = tmp_volume("20Gi")  # torch.compile, Triton kernel and HF caches
+    tmp, tmp_mount = tmp_volume(f"{SCRATCH_GIB}Gi")  # torch.compile, Triton kernel and HF caches
     models, _ = models_volume()
     shm = {"name": "dshm", "emptyDir": {"medium": "Memory", "sizeLimit": shm_size(resources)}}
     fetched = f"{MODELS_DIR}/fetched"
@@ -83,6 +118,8 @@ def build(served: ServedContext, endpoint: EndpointContext) -> RuntimePod:
         ),
         env=(
             {"name": "HOME", "value": "/tmp"},
+            *identity_env(),
+            {"name": "TORCHINDUCTOR_CACHE_DIR", "value": "/tmp/torchinductor"},
             {"name": "HF_HOME", "value": "/tmp/huggingface"},
             # Egress is denied by default: never try the Hub or usage reporting.
             {"name": "HF_HUB_OFFLINE", "value": "1"},
@@ -103,10 +140,11 @@ def build(served: ServedContext, endpoint: EndpointContext) -> RuntimePod:
             {"name": "dshm", "mountPath": "/dev/shm"},
         ),
         volumes=(tmp, models, shm),
-        init_containers=(fetch_model_container(environment, served.spec.model),),
+        init_containers=(fetch_model_container(environment, served.spec.model, FETCH_SCRIPT),),
         termination_grace_seconds=600,  # a long generation gets up to ten minutes to finish
         drain_seconds=15,
         min_ready_seconds=30,
         metrics_port=PORT,
         progress_deadline_seconds=budget + 600,
+        ephemeral_storage=ephemeral_storage(served, environment, SCRATCH_GIB),
     )

@@ -35,6 +35,7 @@ def hash_inputs(
         "port": spec.port,
         "flavor": spec.flavor,
         "task": spec.task,
+        "modelSize": spec.modelSize,
         "env": [variable.model_dump(mode="json", exclude_none=True) for variable in spec.env],
         "resources": {
             "cpu": resources.cpu,
@@ -47,7 +48,9 @@ def hash_inputs(
         # Runtime arguments carry derived settings, e.g. vLLM's --max-num-seqs from perReplica.
         "runtimeArgs": list(runtime_args),
         "runtimeImages": environment.runtimes.model_dump(mode="json"),
-        "mlflow": environment.mlflow.model_dump(mode="json"),
+        # externalUri is where CI reaches the registry: nothing a pod sees
+        "mlflow": environment.mlflow.model_dump(mode="json", exclude={"externalUri"}),
+        "gpuTypes": {k: v.model_dump(mode="json") for k, v in sorted(environment.gpuTypes.items())},
         "sidecarConfig": sidecar_config,
     }
 

@@ -15,7 +15,7 @@ from compiler.manifest import Manifest
 from plugins import observability
 from plugins.runtimes import runtime_module
 from plugins.runtimes.base import HTTP_PORT_NAME, RuntimePod
-from plugins.workload import confighash
+from plugins.workload import confighash, gpus
 from plugins.workload.labels import namespace_of, selector, served_labels, workload_name
 from plugins.workload.security import container_security_context, pod_security_context
 
@@ -58,9 +58,13 @@ def _env(
     return [entry for entry in base if entry["name"] not in taken] + user
 
 
-def _resources(resources: Resources) -> dict[str, Any]:
+def _resources(resources: Resources, runtime: RuntimePod) -> dict[str, Any]:
     # No CPU limit: throttling adds tail latency; memory limit = request keeps the pod predictable.
+    # ephemeral-storage is requested, never limited: a model a little larger than its estimate
+    # must not get the pod evicted.
     requests: dict[str, str] = {"cpu": resources.cpu, "memory": resources.memory}
+    if runtime.ephemeral_storage:
+        requests["ephemeral-storage"] = runtime.ephemeral_storage
     limits: dict[str, str] = {"memory": resources.memory}
     if resources.gpu_count:
         requests[GPU_RESOURCE] = str(resources.gpu_count)
@@ -92,7 +96,7 @@ def model_container(
         *runtime.extra_ports,
     ]
     container["env"] = _env(endpoint, served, runtime)
-    container["resources"] = _resources(served.resources)
+    container["resources"] = _resources(served.resources, runtime)
     container["startupProbe"] = runtime.startup_probe
     container["readinessProbe"] = runtime.readiness_probe
     container["livenessProbe"] = runtime.liveness_probe
@@ -147,6 +151,9 @@ def pod_template(
     node_selector = dict(sorted(served.resources.node_selector))
     if node_selector:
         spec["nodeSelector"] = node_selector
+    affinity = gpus.node_affinity(served.resources, endpoint.environment)
+    if affinity:
+        spec["affinity"] = affinity
     tolerations = _tolerations(served.resources)
     if tolerations:
         spec["tolerations"] = tolerations

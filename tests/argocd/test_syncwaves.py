@@ -41,6 +41,8 @@ def manifest(kind: str, **annotations: str) -> Manifest:
         ("PodDisruptionBudget", "0"),
         ("HTTPRoute", "0"),
         ("ScaledObject", "1"),
+        ("PodMonitor", "1"),
+        ("AppProject", "-1"),
         ("TriggerAuthentication", "1"),
     ],
 )
@@ -50,7 +52,7 @@ def test_wave_by_kind(kind: str, wave: str) -> None:
 
 
 def test_unknown_kinds_and_applications_are_left_alone() -> None:
-    originals = [manifest("Application"), manifest("PodMonitor")]
+    originals = [manifest("Application"), manifest("ServiceMonitor")]
     assert [a is b for a, b in zip(with_sync_waves(originals), originals, strict=True)] == [
         True,
         True,
@@ -83,8 +85,8 @@ def test_the_compiled_repository_has_waves_the_goldens_and_no_tool_files() -> No
         written = {
             path.rsplit("/", 1)[1]: content
             for path, content in result.files.items()
-            if path.startswith(f"{env}/platform/argocd/")
-        }
+            if path.startswith(f"{env}/platform/argocd/application-")
+        }  # the AppProject beside them is pinned by tests/render/test_project_podmonitor.py
         golden = {p.name: p.read_bytes() for p in (GOLDEN / env).glob("*.yaml")}
         assert written == golden
     assert [

@@ -27,7 +27,7 @@ def test_prod_min_zero_on_a_gpu_endpoint(repo: Path, lint: Lint) -> None:
     # dev scales everything to zero (its patch), and is not production: no finding there.
     assert lint() == [
         cold("doc-embedder", 10, "v2 runs on GPUs or is an LLM, so that takes minutes"),
-        cold("support-llm", 11, "ft-2026-11 runs on GPUs or is an LLM, so that takes minutes"),
+        cold("support-llm", 12, "ft-2026-11 runs on GPUs or is an LLM, so that takes minutes"),
     ]
 
 
@@ -62,7 +62,7 @@ def test_a_single_replica_floor_in_prod(repo: Path, lint: Lint) -> None:
         for file, line, names in (
             ("doc-embedder", 10, "v2"),
             ("feed-ranker", 16, "v12, v13"),
-            ("support-llm", 11, "ft-2026-11"),
+            ("support-llm", 12, "ft-2026-11"),
         )
     ] + [
         "environments/prod.jsonnet:10:49: warning: main keeps a floor of one replica in `prod`: "
@@ -136,7 +136,7 @@ def test_per_replica_above_max(repo: Path, lint: Lint) -> None:
         "perReplica: {min: 600, max: 700}",
     )
     assert lint() == [
-        "endpoints/support-llm.yaml:12:21: warning: scaling.perReplica.min (600) is above "
+        "endpoints/support-llm.yaml:13:21: warning: scaling.perReplica.min (600) is above "
         "scaling.concurrency.max (512) in `prod`: a replica never sees that many requests; lower "
         "perReplica.min or raise concurrency.max [per-replica-above-max]"
     ]
@@ -231,9 +231,9 @@ def test_a_finding_points_at_the_layer_that_set_the_value(repo: Path, lint: Lint
 def test_per_replica_impossible_with_the_gpu_count(repo: Path, lint: Lint) -> None:
     edit(repo, "endpoints/support-llm.yaml", "{min: 16, max: 512}", "{min: 16, max: 1024}")
     assert lint() == [
-        "endpoints/support-llm.yaml:11:31: warning: in `prod`, served `ft-2026-11` takes 100% of "
-        "concurrency.max 1,024 (endpoint file, endpoints/support-llm.yaml:11:31): 1,024 in "
-        "flight, at perReplica.min 8 (endpoint file, endpoints/support-llm.yaml:12:21): 128 "
+        "endpoints/support-llm.yaml:12:31: warning: in `prod`, served `ft-2026-11` takes 100% of "
+        "concurrency.max 1,024 (endpoint file, endpoints/support-llm.yaml:12:31): 1,024 in "
+        "flight, at perReplica.min 8 (endpoint file, endpoints/support-llm.yaml:13:21): 128 "
         "replicas of 8 GPUs hold 1,024 GPUs, more than the environment's capacity.maxGpus (512); "
         "raise perReplica.min to at least 16, lower concurrency.max, or have the platform team "
         "raise capacity.maxGpus [per-replica-gpu-impossible]"

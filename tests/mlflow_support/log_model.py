@@ -80,7 +80,79 @@ def _onnx(params: dict[str, Any]) -> Any:
     return mlflow.onnx.log_model(model, name="model", **kwargs)
 
 
-KINDS = {"sklearn": _sklearn, "digits": _digits, "xgboost": _xgboost, "onnx": _onnx}
+class _Sleepy(mlflow.pyfunc.PythonModel):  # type: ignore[misc]
+    """Answers input x 2 after `seconds`: a request that stays in flight long enough to watch."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+
+    def predict(self, context: Any, model_input: Any, params: Any = None) -> Any:
+        import time
+
+        time.sleep(self.seconds)
+        return model_input * 2
+
+
+def _sleepy(params: dict[str, Any]) -> Any:
+    import pandas as pd
+
+    example = pd.DataFrame({"x": [1.0, 2.0]})
+    return mlflow.pyfunc.log_model(
+        name="model", python_model=_Sleepy(float(params.get("seconds", 2.0))), input_example=example
+    )
+
+
+class _Logged:
+    def __init__(self, model_uri: str) -> None:
+        self.model_uri = model_uri
+
+
+def _transformers_layout(params: dict[str, Any]) -> Any:
+    """The folder mlflow.transformers saves (MLflow 3.6, mlflow/transformers/__init__.py), with
+    stand-in weight files: `weights` has model/ and components/tokenizer/; `peft` only the
+    adapter (peft/) and the base model's Hub name, as MLflow saves every PEFT fine-tune;
+    `reference` only the Hub name (save_pretrained=False). Logged as run artifacts: no torch."""
+    layout = params.get("layout", "weights")
+    base = "meta-llama/Llama-3.1-70B-Instruct"
+    flavor = {"task": "text-generation", "transformers_version": "4.57.1", "framework": "pt"}
+    folder = tempfile.mkdtemp()
+
+    def write(path: str, text: str) -> None:
+        full = os.path.join(folder, path)
+        os.makedirs(os.path.dirname(full), exist_ok=True)
+        with open(full, "w") as handle:
+            handle.write(text)
+
+    if layout == "weights":
+        flavor["model_binary"] = "model"
+        write("model/config.json", '{"model_type": "llama"}')
+        write("model/model.safetensors", "stand-in")
+        write("components/tokenizer/tokenizer.json", "{}")
+        flavor["components"] = ["tokenizer"]  # type: ignore[assignment]
+    else:
+        flavor["source_model_name"] = base
+        flavor["source_model_revision"] = "0e9e39f249a16976918f6564b8830bc894c89659"
+        if layout == "peft":
+            flavor["peft_adaptor"] = "peft"
+            write("peft/adapter_config.json", f'{{"base_model_name_or_path": "{base}"}}')
+            write("peft/adapter_model.safetensors", "stand-in")
+    lines = ["flavors:", "  transformers:"]
+    lines += [f"    {key}: {value}" for key, value in flavor.items()]
+    write("MLmodel", "\n".join(lines) + "\n")
+    mlflow.log_artifacts(folder, artifact_path="model")
+    run = mlflow.active_run()
+    assert run is not None
+    return _Logged(f"runs:/{run.info.run_id}/model")
+
+
+KINDS = {
+    "sklearn": _sklearn,
+    "digits": _digits,
+    "xgboost": _xgboost,
+    "onnx": _onnx,
+    "sleepy": _sleepy,
+    "transformers-layout": _transformers_layout,
+}
 
 
 def main() -> None:

@@ -17,7 +17,14 @@ from compiler.manifest import Manifest
 from compiler.pipeline import endpoint_files, environment_files, load_endpoint, resolve_endpoint
 from compiler.plugins import build_plugin_manager
 from compiler.resolve import resolve_endpoint as resolve_one
-from plugins import httproute, namespace, networkpolicy, observability, serviceaccount
+from plugins import (
+    httproute,
+    namespace,
+    networkpolicy,
+    observability,
+    podmonitor,
+    serviceaccount,
+)
 from plugins.workload import deployment, pdb, service
 
 RENDER_PLUGINS = (
@@ -29,6 +36,7 @@ RENDER_PLUGINS = (
     service,
     pdb,
     httproute,
+    podmonitor,
 )
 SCHEMA = Path(__file__).resolve().parents[2] / "schemas" / "crds" / "gateway-httproute.schema.json"
 

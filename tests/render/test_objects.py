@@ -173,7 +173,7 @@ def test_route_splits_by_percent_and_names_only_rendered_services(repo: Path) ->
     [
         ("support-llm", "585s"),  # vLLM: 600 s grace - 15 s drain, for long streamed answers
         ("doc-embedder", "110s"),  # Triton
-        ("fraud-scorer", "35s"),  # MLflow: 45 s grace - 10 s drain
+        ("fraud-scorer", "65s"),  # MLflow: 75 s grace - 10 s drain
         ("triage-agent", "50s"),  # the team's own container: 60 s - 10 s
     ],
 )
@@ -192,7 +192,7 @@ def test_a_split_over_runtimes_times_out_at_the_slowest(repo: Path) -> None:
 
     edit_endpoint(repo, "feed-ranker", canary)
     (route,) = by_kind(render(resolve(repo, "prod", "feed-ranker")), "HTTPRoute")
-    assert [rule["timeouts"]["request"] for rule in route["spec"]["rules"]] == ["50s", "35s", "50s"]
+    assert [rule["timeouts"]["request"] for rule in route["spec"]["rules"]] == ["65s", "65s", "50s"]
 
 
 def test_single_version_route_has_one_rule() -> None:
@@ -259,7 +259,7 @@ def _collector_config(environment: str, endpoint: str) -> dict[str, Any]:
 
 
 def test_payload_logging_is_sampled_at_the_spec_rate() -> None:
-    config = _collector_config("prod", "feed-ranker")
+    config = _collector_config("prod", "triage-agent")
     assert config["processors"]["probabilistic_sampler/payloads"] == {"sampling_percentage": 5.0}
     assert config["service"]["pipelines"]["logs/payloads"]["processors"] == [
         "memory_limiter",
@@ -368,6 +368,21 @@ def test_our_images_run_as_a_fixed_uid_a_team_image_as_its_own_user(
     }
 
 
+L4_AFFINITY = {
+    "nodeAffinity": {
+        "requiredDuringSchedulingIgnoredDuringExecution": {
+            "nodeSelectorTerms": [
+                {
+                    "matchExpressions": [
+                        {"key": "nvidia.com/gpu.product", "operator": "In", "values": ["NVIDIA-L4"]}
+                    ]
+                }
+            ]
+        }
+    }
+}
+
+
 def test_gpu_pods_get_the_workload_node_selector_and_tolerations(repo: Path) -> None:
     add_environment(
         repo,
@@ -383,13 +398,21 @@ def test_gpu_pods_get_the_workload_node_selector_and_tolerations(repo: Path) -> 
         {"key": "pool.example.com/gpu", "operator": "Exists", "effect": "NoSchedule"},
         {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"},
     ]
+    # ephemeral-storage: one L4's 24 GiB bounds the ONNX files, plus Triton's 1 GiB /tmp
     assert pod["containers"][0]["resources"] == {
-        "requests": {"cpu": "8", "memory": "32Gi", "nvidia.com/gpu": "1"},
+        "requests": {
+            "cpu": "8",
+            "memory": "32Gi",
+            "nvidia.com/gpu": "1",
+            "ephemeral-storage": "25Gi",
+        },
         "limits": {"memory": "32Gi", "nvidia.com/gpu": "1"},
     }
+    assert pod["affinity"] == L4_AFFINITY
     (cpu,) = by_kind(render(resolve(repo, "pools", "fraud-scorer")), "Deployment")
     assert "tolerations" not in cpu["spec"]["template"]["spec"]
     assert "nodeSelector" not in cpu["spec"]["template"]["spec"]
+    assert "affinity" not in cpu["spec"]["template"]["spec"]
 
 
 def test_gateway_data_plane_and_dns_are_environment_settings(repo: Path) -> None:

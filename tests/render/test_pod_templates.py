@@ -110,7 +110,7 @@ RESTART: dict[str, tuple[str, Callable[[dict[str, Any]], None]]] = {
     "runtime": ("doc-embedder", _set_served("runtime", "mlflow")),
     "resources": ("churn-classifier", _set_served("compute", {"cpu": "2", "memory": "1Gi"})),
     "env": ("fraud-scorer", _add_env),
-    "sidecar config (payload sampling)": ("churn-classifier", _payloads),
+    "sidecar config (payload sampling)": ("triage-agent", _payloads),
 }
 
 

@@ -16,7 +16,7 @@ from compiler.pipeline import resolve_endpoint
 from compiler.plugins import build_plugin_manager
 from plugins.runtimes import default_per_replica, per_replica_range
 
-from .helpers import by_kind, render, resolve
+from .helpers import add_environment, by_kind, render, resolve
 
 PROJECT = Path(__file__).resolve().parents[2]
 
@@ -114,15 +114,17 @@ def _choice(repo: Path, fields: str) -> RuntimeChoice:
         (
             "    model: models:/m/1\n    flavor: pytorch\n    compute: {workload: gpu-small}",
             RuntimeChoice(
-                "triton",
-                "flavor pytorch and workload gpu-small has 1 GPU: Triton Inference Server with "
-                "dynamic batching",
+                "mlflow",
+                "flavor pytorch on GPU: MLflow pyfunc server (MLflow pickles the module, which "
+                "Triton's PyTorch backend cannot load)",
             ),
         ),
         (
             "    model: models:/m/1\n    flavor: pytorch\n    compute: {cpu: '2', memory: 2Gi}",
             RuntimeChoice(
-                "mlflow", "flavor pytorch on CPU has no specialised runtime: MLflow pyfunc server"
+                "mlflow",
+                "flavor pytorch on CPU: MLflow pyfunc server (MLflow pickles the module, which "
+                "Triton's PyTorch backend cannot load)",
             ),
         ),
         (
@@ -230,7 +232,7 @@ def test_a_plugin_runtime_gets_service_and_route_but_no_builtin_deployment(repo:
             "    model: models:/m/1\n    runtime: triton\n    flavor: sklearn\n"
             "    compute: {cpu: '1', memory: 1Gi}",
             "endpoints/probe.yaml:6:14: error: served[0].runtime: triton needs a model it can "
-            "load (flavor onnx, tensorrt or pytorch) to build its model repository, got flavor "
+            "load (flavor onnx or tensorrt) to build its model repository, got flavor "
             "sklearn; set `flavor`, or leave `runtime` out",
         ),
         (
@@ -239,6 +241,32 @@ def test_a_plugin_runtime_gets_service_and_route_but_no_builtin_deployment(repo:
             "endpoints/probe.yaml:6:14: error: served[0].runtime: vllm serves transformers "
             "language models, not flavor xgboost; leave `runtime` out to get the runtime that "
             "serves it",
+        ),
+        (
+            "    model: models:/m/1\n    runtime: triton\n    flavor: pytorch\n"
+            "    compute: {workload: gpu-small}",
+            "endpoints/probe.yaml:7:13: error: served[0].flavor: triton cannot serve MLflow "
+            "pytorch models: MLflow pickles the module (torch.save), which Triton's PyTorch "
+            "backend (libtorch) cannot load, and that backend needs inputs and outputs in "
+            "config.pbtxt; leave `runtime` out to serve it with mlflow, or export it to ONNX and "
+            "log it with flavor onnx",
+        ),
+        (
+            "    model: s3://bucket/models/m\n    flavor: sklearn\n"
+            "    compute: {cpu: '1', memory: 1Gi}",
+            "endpoints/probe.yaml:5:12: error: served[0].model: s3:// is read straight from the "
+            "artifact store, which needs store credentials and egress knobless does not render; "
+            "register the model and use models:/<name>/<version> (or runs:/<run-id>/<path>), "
+            "which pods fetch through the MLflow server's artifact proxy",
+        ),
+        (
+            "    model: models:/m/1\n    flavor: onnx\n"
+            "    compute: {cpu: '4', memory: 8Gi, gpu: {count: 1, type: nvidia-b300}}",
+            "endpoints/probe.yaml:7:14: error: served[0].compute: GPU type nvidia-b300 is not "
+            "one knobless can place (known: nvidia-a100, nvidia-a100-80gb, nvidia-a10g, "
+            "nvidia-h100, nvidia-h200, nvidia-l4, nvidia-l40s, nvidia-t4); add it to the "
+            "environment's `gpuTypes` with the `nvidia.com/gpu.product` values of its nodes, or "
+            "use one of the known types",
         ),
         (
             "    model: models:/m/1\n    flavor: tensorrt\n    compute: {cpu: '1', memory: 1Gi}",
@@ -255,6 +283,20 @@ def test_impossible_combinations_are_errors_at_their_line(
     with pytest.raises(InputError) as raised:
         resolve_endpoint(repo, "prod", "probe")
     assert [d.format() for d in raised.value.diagnostics] == [message]
+
+
+def test_payload_sampling_is_refused_where_no_runtime_emits_payloads(repo: Path) -> None:
+    text = SERVED.format(fields="    model: models:/m/1\n    compute: {cpu: '1', memory: 1Gi}")
+    _write(repo, text + "logging:\n  payloads: {sampleRate: 0.1}\n")
+    with pytest.raises(InputError) as raised:
+        resolve_endpoint(repo, "prod", "probe")
+    assert [d.format() for d in raised.value.diagnostics] == [
+        "endpoints/probe.yaml:10:26: error: logging.payloads.sampleRate: nothing would capture "
+        "payloads: no request/response records come from mlflow (the sidecar samples OTLP log "
+        "records with the attribute knobless.payload=true, which only the team's own image, "
+        "`runtime: custom`, can send); remove `logging.payloads`, or serve an image that emits "
+        "them"
+    ]
 
 
 def test_image_and_model_together_is_rejected(repo: Path) -> None:
@@ -314,7 +356,8 @@ def test_mlflow_workers_follow_the_cpu_request() -> None:
         deployment = by_kind(render(context), "Deployment")[0]
         args = deployment["spec"]["template"]["spec"]["containers"][0]["args"]
         assert args[args.index("--workers") + 1] == cpu
-        assert args[args.index("--model-uri") + 1] == "models:/feed-ranker/12"
+        model = deployment["spec"]["template"]["spec"]["containers"][0]
+        assert {"name": "MODEL_URI", "value": "models:/feed-ranker/12"} in model["env"]
 
 
 def test_triton_repository_is_prepared_by_an_init_container() -> None:
@@ -322,10 +365,83 @@ def test_triton_repository_is_prepared_by_an_init_container() -> None:
     pod = deployment["spec"]["template"]["spec"]
     fetch = next(c for c in pod["initContainers"] if c["name"] == "fetch-model")
     script = fetch["args"][0]
+    assert fetch["workingDir"] == "/models"
     assert "mlflow artifacts download" in script
-    assert "/models/repository/doc-embedder/1/model.onnx" in script
+    assert 'mv "$folder" repository/doc-embedder/1/model.onnx' in script
     assert "dynamic_batching { max_queue_delay_microseconds: 2000 }" in script
     assert "instance_group [ { kind: KIND_GPU count: 1 } ]" in script
     model = pod["containers"][0]
     assert model["args"][0] == "--model-repository=/models/repository"
+    # traces over OTLP/HTTP to the pod's collector sidecar
+    assert model["args"][-5:] == [
+        "--trace-config=mode=opentelemetry",
+        "--trace-config=opentelemetry,url=http://127.0.0.1:4318/v1/traces",
+        "--trace-config=opentelemetry,resource=service.name=doc-embedder",
+        "--trace-config=rate=1000",
+        "--trace-config=level=TIMESTAMPS",
+    ]
     assert {"name": "models", "mountPath": "/models", "readOnly": True} in model["volumeMounts"]
+
+
+def test_vllm_gets_a_user_name_and_a_compile_cache_for_uid_65532() -> None:
+    (deployment,) = by_kind(render(resolve(PROJECT, "prod", "support-llm")), "Deployment")
+    model = deployment["spec"]["template"]["spec"]["containers"][0]
+    env = {e["name"]: e.get("value") for e in model["env"]}
+    assert (env["USER"], env["LOGNAME"]) == ("knobless", "knobless")
+    assert env["TORCHINDUCTOR_CACHE_DIR"] == "/tmp/torchinductor"
+
+
+@pytest.mark.parametrize(
+    ("environment", "endpoint", "storage"),
+    [
+        ("prod", "support-llm", "160Gi"),  # modelSize 140Gi + vLLM's 20Gi /tmp
+        ("prod", "doc-embedder", "25Gi"),  # one L4 (24Gi) bounds the weights + Triton's 1Gi
+        ("dev", "doc-embedder", "17Gi"),  # one T4 (16Gi) in dev
+        ("prod", "fraud-scorer", "9Gi"),  # a CPU model fits in its 8Gi of memory + 1Gi /tmp
+    ],
+)
+def test_ephemeral_storage_is_requested_for_the_model_files(
+    environment: str, endpoint: str, storage: str
+) -> None:
+    deployment = by_kind(render(resolve(PROJECT, environment, endpoint)), "Deployment")[0]
+    resources = deployment["spec"]["template"]["spec"]["containers"][0]["resources"]
+    assert resources["requests"]["ephemeral-storage"] == storage
+    assert "ephemeral-storage" not in resources["limits"]
+
+
+def test_the_environment_maps_its_own_gpu_labels(repo: Path) -> None:
+    add_environment(
+        repo,
+        "gke",
+        "prod",
+        "{ gpuTypes: { 'nvidia-l4': { products: ['nvidia-l4'], memory: '24Gi',"
+        " label: 'cloud.google.com/gke-accelerator' } } }",
+    )
+    (deployment,) = by_kind(render(resolve(repo, "gke", "doc-embedder")), "Deployment")
+    terms = deployment["spec"]["template"]["spec"]["affinity"]["nodeAffinity"][
+        "requiredDuringSchedulingIgnoredDuringExecution"
+    ]["nodeSelectorTerms"]
+    assert terms == [
+        {
+            "matchExpressions": [
+                {
+                    "key": "cloud.google.com/gke-accelerator",
+                    "operator": "In",
+                    "values": ["nvidia-l4"],
+                }
+            ]
+        }
+    ]
+
+
+def test_the_collector_sidecar_has_no_readiness_probe() -> None:
+    for endpoint in ("fraud-scorer", "support-llm"):
+        (deployment,) = by_kind(render(resolve(PROJECT, "prod", endpoint)), "Deployment")
+        (sidecar,) = [
+            c
+            for c in deployment["spec"]["template"]["spec"]["initContainers"]
+            if c["name"] == "otel-collector"
+        ]
+        assert "readinessProbe" not in sidecar
+        assert sidecar["startupProbe"]["httpGet"] == {"path": "/", "port": "otel-health"}
+        assert sidecar["livenessProbe"]["httpGet"] == {"path": "/", "port": "otel-health"}

@@ -43,6 +43,8 @@ def test_text_shows_every_layer(repo: Path, capsys: pytest.CaptureFixture[str]) 
         "served v7:",
         "  runtime: mlflow: flavor xgboost is a classic ML flavor: MLflow pyfunc server, workers "
         "sized from the CPU request",
+        "  image: ghcr.io/mlflow/mlflow:v3.6.0 (generic: images.unlocked: example repository: no "
+        "registry to resolve against)",
         "  traffic: 100%",
     ]
     assert lines[-3] == "  resources: cpu 4, memory 8Gi, no GPU"
@@ -76,7 +78,7 @@ def test_json(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
         "value": 128,
         "origin": {
             "path": "endpoints/support-llm.yaml",
-            "line": 12,
+            "line": 13,
             "col": 29,
             "layer": "endpoint",
         },

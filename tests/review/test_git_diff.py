@@ -41,7 +41,7 @@ def test_several_commits(repo: Path, capsys: pytest.CaptureFixture[str]) -> None
         "  ~ fraud-scorer: pods restart (v7) · concurrency 64..10000",
     ]
     assert (
-        "      spec.template.spec.containers[0].args[1]: models:/fraud-scorer/7 -> "
+        "      spec.template.spec.containers[0].env[4].value: models:/fraud-scorer/7 -> "
         "models:/fraud-scorer/8\n" in out
     )
 

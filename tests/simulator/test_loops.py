@@ -19,18 +19,22 @@ def test_keda_activates_from_zero_and_waits_the_cooldown() -> None:
     assert keda.poll(0.0, True, 0) == 1  # active at 0: straight to max(1, min)
     assert keda.poll(15.0, False, 1) == 1
     assert keda.poll(299.0, False, 3) == 3  # the HPA's replicas are left alone
-    assert keda.poll(300.0, False, 3) == 0  # cooldown since the last active poll
-    assert keda.poll(315.0, True, 0) == 1
+    assert keda.poll(300.0, False, 3) == 3  # lastActiveTime + cooldown is not yet *before* now
+    assert keda.poll(315.0, False, 3) == 0  # cooldown since the last active poll
+    assert keda.poll(330.0, True, 0) == 1
 
 
 def test_keda_minimum_and_fresh_objects() -> None:
     keda = KedaLoop(min_replicas=3, polling_interval_s=30, cooldown_s=300)
     assert keda.poll(0.0, True, 0) == 3
     assert keda.poll(30.0, False, 1) == 3  # inactive below minReplicaCount
+    # Never active: no lastActiveTime, so only initialCooldownPeriod (0) after creation counts.
     fresh = KedaLoop(min_replicas=0, polling_interval_s=30, cooldown_s=300)
-    assert fresh.poll(0.0, False, 2) == 2  # lastActiveTime starts at creation
-    assert fresh.poll(299.0, False, 2) == 2
-    assert fresh.poll(300.0, False, 2) == 0
+    assert fresh.poll(0.0, False, 2) == 2
+    assert fresh.poll(30.0, False, 2) == 0
+    waiting = KedaLoop(0, 30, 300, initial_cooldown_s=120.0)
+    assert waiting.poll(120.0, False, 2) == 2
+    assert waiting.poll(150.0, False, 2) == 0
 
 
 def test_advance_below_capacity_tends_to_littles_law() -> None:
@@ -80,12 +84,13 @@ def test_kpa_panics_on_a_burst_and_does_not_scale_down_in_panic() -> None:
     grown = None
     for second in range(61, 67):
         grown = kpa.tick(view(float(second), 2, 2, 700.0)) or grown
-    assert kpa.panic_since is not None
+    assert kpa.decider is not None and kpa.decider.panic_time is not None
     assert grown == 10  # ceil(700 / 70): the panic window is all 700 by now
     # Load vanishes: in panic the count never goes down.
     assert kpa.tick(view(68.0, 10, 10, 0.0)) is None
-    # A stable window later, panic ends and the 2x scale-down rate applies: floor(10 / 2).
+    # More than a stable window after the last tick over the threshold (66 s), panic ends and
+    # the 2x scale-down rate applies: floor(10 / 2).
     for second in range(69, 128):
-        kpa.tick(view(float(second), 10, 10, 0.0))
-    assert kpa.panic_since is None
+        assert kpa.tick(view(float(second), 10, 10, 0.0)) is None
     assert kpa.tick(view(128.0, 10, 10, 0.0)) == 5
+    assert kpa.decider.panic_time is None

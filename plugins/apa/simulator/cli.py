@@ -13,7 +13,7 @@ from plugins.apa.simulator.constants import DEFAULT_SCRAPE_S, POLICIES, REFERENC
 
 DESCRIPTION = """\
 Replay a traffic trace through the APA scaler's own decision code and a model of KEDA and the
-HPA (and through the `fixed`, `cpu` and `kpa` baselines), and print what each would cost and
+HPA (and through the `fixed`, `cpu`, `kpa` and `ray` baselines), and print what each would cost and
 how it would hold: replica-seconds, GPU-hours, latency percentiles, requests over the SLO or
 rejected, time to capacity after each upward step, scale direction changes.
 

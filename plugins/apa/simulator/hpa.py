@@ -6,6 +6,8 @@ ready pods, unready pods at 0% when scaling up), then `normalizeDesiredReplicasW
 stabilization over the recommendations of the last window (max for down, min for up), then the
 scaling policies relative to the replica count at the start of each policy period, bounded by
 min/max. Scale events are remembered per period like the controller's scaleUpEvents/DownEvents.
+The controller's own unit tests run against this model as data in
+tests/simulator/upstream/test_kubernetes.py.
 """
 
 from __future__ import annotations
@@ -76,6 +78,11 @@ class Behavior:
         )
 
 
+def _percent(usage: float, pods: int) -> int:
+    """Summed utilization (fractions of the request) over `pods` pods, in whole percent."""
+    return math.floor(round(usage * 100 / pods, 9))
+
+
 def within_tolerance(ratio: float, down: float, up: float) -> bool:
     return 1.0 - down <= ratio <= 1.0 + up
 
@@ -122,15 +129,19 @@ class Hpa:
         no change."""
         if ready == 0:
             return current  # no metrics: the HPA reports FailedGetResourceMetric and holds
-        ratio = ready_usage / ready / target
+        # GetResourceUtilizationRatio: utilization in whole percent (int64 division), over the
+        # target in whole percent.
+        target_percent = round(target * 100)
+        ratio = _percent(ready_usage, ready) / target_percent
         if unready == 0 or ratio <= 1.0:
             if within_tolerance(ratio, self.tolerance_down, self.tolerance_up):
                 return current
             return math.ceil(round(ratio * ready, 9))
-        rebalanced = ready_usage / (target * (ready + unready))
+        rebalanced = _percent(ready_usage, ready + unready) / target_percent
         if within_tolerance(rebalanced, self.tolerance_down, self.tolerance_up) or rebalanced < 1:
             return current
-        return math.ceil(round(rebalanced * (ready + unready), 9))
+        proposal = math.ceil(round(rebalanced * (ready + unready), 9))
+        return current if proposal < current else proposal  # never down on a scale-up signal
 
     # --- reconcile (horizontal.go) ------------------------------------------------------------
 
@@ -145,8 +156,8 @@ class Hpa:
         elif current < self.min_replicas:
             desired = self.min_replicas
         else:
-            desired = self._stabilize(now, current, max(proposal, 0))
-            desired = self._rate_limit(now, current, desired)
+            desired = self.stabilize(now, current, max(proposal, 0))
+            desired = self.rate_limit(now, current, desired)
         if desired != current:
             if desired > current:
                 self.up_events.append((now, desired - current))
@@ -155,7 +166,10 @@ class Hpa:
             self._forget(now)
         return desired
 
-    def _stabilize(self, now: float, current: int, desired: int) -> int:
+    def stabilize(self, now: float, current: int, desired: int) -> int:
+        """stabilizeRecommendationWithBehaviors: the current count moved at most to the lowest
+        recommendation of the scale-up window and the highest of the scale-down window; the
+        proposal is stored in place of a recommendation too old for both."""
         up_cutoff = now - self.behavior.up.stabilization_s
         down_cutoff = now - self.behavior.down.stabilization_s
         up_rec = down_rec = desired
@@ -198,7 +212,9 @@ class Hpa:
             result = proposed if result is None else pick(result, proposed)
         return current if result is None else result
 
-    def _rate_limit(self, now: float, current: int, desired: int) -> int:
+    def rate_limit(self, now: float, current: int, desired: int) -> int:
+        """convertDesiredReplicasWithBehaviorRate: the behavior's policies (against the count at
+        the start of each period) and min/max."""
         if desired > current:
             limit = max(self._limit(now, current, self.behavior.up, up=True), current)
             return min(desired, min(self.max_replicas, limit))

@@ -1,10 +1,15 @@
-"""KEDA's scale loop for one ScaledObject (pkg/scaling/executor/scale_scaledobjects.go).
+"""KEDA's scale loop for one ScaledObject (pkg/scaling/executor/scale_scaledobjects.go,
+RequestScale), checked against its unit tests in tests/simulator/upstream/test_keda.py.
 
-Every `pollingInterval` the operator asks the scaler (GetMetrics, then IsActive). Active: the
-last-active time is refreshed and a Deployment at 0 goes to max(1, minReplicaCount) right away.
-Inactive: with minReplicaCount 0 and `cooldownPeriod` seconds since the last active moment the
-Deployment goes to 0; below minReplicaCount it goes to minReplicaCount. Everything between 1 and
-max is the HPA's (which stops at 0 replicas: KEDA owns 0 <-> 1).
+Every `pollingInterval` the operator asks the scaler (GetMetrics, then IsActive). Active: a
+Deployment at 0 (or, with idleReplicaCount, below minReplicaCount) goes to minReplicaCount, at
+least 1, right away, and the last-active time is refreshed. Inactive: above idleReplicaCount, or
+above 0 with minReplicaCount 0, the Deployment goes to idleReplicaCount (else minReplicaCount)
+once `cooldownPeriod` has passed since the last active moment — or, if it never was active,
+`initialCooldownPeriod` (default 0) since the ScaledObject was created; below minReplicaCount
+(without idleReplicaCount) it goes to minReplicaCount. Everything else is the HPA's (which stops
+at 0 replicas: KEDA owns 0 <-> 1). Both waits are strict (`t.Add(cooldown).Before(now)`).
+Not modelled: the pause annotations, forced activation, fallback on scaler errors.
 """
 
 from __future__ import annotations
@@ -18,22 +23,29 @@ class KedaLoop:
     polling_interval_s: float
     cooldown_s: float
     last_active: float | None = None
+    """status.lastActiveTime: None until a poll found the scaler active."""
+    idle_replicas: int | None = None
+    initial_cooldown_s: float = 0.0
+    created_at: float = 0.0
 
     def poll(self, now: float, active: bool, current: int) -> int:
         """The replica count after one scale-loop pass."""
+        idle = self.idle_replicas
         if active:
-            self.last_active = now
-            if current == 0:
-                return max(1, self.min_replicas)
-            return current
-        if self.min_replicas == 0 and current > 0:
-            # status.lastActiveTime is set on creation too: a fresh object waits a full cooldown.
-            since = now if self.last_active is None else self.last_active
-            if self.last_active is None:
+            if (idle is not None and current < self.min_replicas) or current == 0:
                 self.last_active = now
-            if now - since >= self.cooldown_s:
-                return 0
+                return max(1, self.min_replicas)
+            self.last_active = now
             return current
-        if current < self.min_replicas:
+        if (idle is not None and current > idle) or (current > 0 and self.min_replicas == 0):
+            if self._cooled_down(now):
+                return self.min_replicas if idle is None else idle
+            return current
+        if idle is None and current < self.min_replicas:
             return self.min_replicas
         return current
+
+    def _cooled_down(self, now: float) -> bool:
+        if self.last_active is None:
+            return self.created_at + self.initial_cooldown_s < now
+        return self.last_active + self.cooldown_s < now

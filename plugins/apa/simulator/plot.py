@@ -9,7 +9,13 @@ import numpy as np
 from plugins.apa.simulator.results import p99_series
 from plugins.apa.simulator.simulation import Simulation
 
-COLORS = {"apa": "#1b7837", "fixed": "#2166ac", "cpu": "#b2182b", "kpa": "#e08214"}
+COLORS = {
+    "apa": "#1b7837",
+    "fixed": "#2166ac",
+    "cpu": "#b2182b",
+    "kpa": "#e08214",
+    "ray": "#762a83",
+}
 MAX_POINTS = 1500
 """Points per line: long traces are reduced to bins (max within a bin, so spikes stay visible)."""
 

@@ -1,10 +1,12 @@
-"""The autoscalers compared: `apa` (ours), `fixed`, `cpu` and `kpa`.
+"""The autoscalers compared: `apa` (ours), `fixed`, `cpu`, `kpa` and `ray`.
 
 Each is ticked once per simulated second with what it could observe (`View`) and answers the
 Deployment's new spec.replicas (or None for no change). The loops keep their real cadences:
 KEDA every pollingInterval, the HPA every 15 s sync, the scaler's 1 s samples and 30 s vertical
-decisions, Knative's 2 s decision tick — each with its own phase drawn from the seed, since in a
-cluster nothing is aligned with the start of a traffic step.
+decisions, Knative's 2 s decision tick, Ray Serve's 10 s metric pushes — each with its own phase
+drawn from the seed, since in a cluster nothing is aligned with the start of a traffic step.
+The peers' own arithmetic lives in hpa.py, keda.py, knative.py and rayserve.py, checked against
+their upstream unit tests (tests/simulator/upstream/).
 """
 
 from __future__ import annotations
@@ -29,21 +31,15 @@ from plugins.apa.decision import (
     vertical_boundary,
 )
 from plugins.apa.forecast import DemandProfile
+from plugins.apa.simulator import knative, rayserve
 from plugins.apa.simulator.endpoint import ServedSystem
 from plugins.apa.simulator.hpa import SYNC_PERIOD_S, Hpa
 from plugins.apa.simulator.keda import KedaLoop
 from plugins.apa.simulator.observed import Observed
 
-CPU_TARGET_UTILIZATION = 0.70
-KPA_STABLE_WINDOW_S = 60
-KPA_PANIC_WINDOW_S = 6
-KPA_PANIC_THRESHOLD = 2.0
-KPA_TARGET_UTILIZATION = 0.70
-KPA_DEFAULT_CONCURRENCY = 100
-KPA_MAX_SCALE_UP_RATE = 1000.0
-KPA_MAX_SCALE_DOWN_RATE = 2.0
-KPA_TICK_S = 2
-KPA_SCALE_TO_ZERO_GRACE_S = 30.0
+CPU_TARGET_UTILIZATION = 0.80
+"""KServe's raw-deployment default (constants.DefaultCPUUtilization), which is also what
+kubectl autoscale and the HPA API default to."""
 
 
 @dataclass(frozen=True)
@@ -255,10 +251,18 @@ class CpuPolicy:
         return replicas if replicas != view.pods else None
 
 
+def _floor_replicas(system: ServedSystem, fixed_target: float) -> int:
+    """The endpoint's provisioned floor in replicas at the `fixed` target (0: scale to zero)."""
+    if system.min_replicas == 0:
+        return 0
+    return max(1, math.ceil(system.bounds.concurrency_min / fixed_target))
+
+
 class KpaPolicy:
-    """Knative's KPA (pkg/autoscaler/scaling/autoscaler.go) with default settings: 60 s stable
-    and 6 s panic windows over per-second concurrency, panic at 200%, target 70% of
-    containerConcurrency (100 when unset), rate limits, scale to zero after a grace period."""
+    """Knative's KPA with default settings: the decider (knative.py) every 2 s tick on the
+    collector's stable (60 s) and panic (6 s) averages of per-second concurrency, then the KPA
+    reconciler: min/max scale, scale to zero after the grace period. At zero the activator holds
+    requests and pokes the autoscaler at once."""
 
     name = "kpa"
 
@@ -269,44 +273,26 @@ class KpaPolicy:
         fixed_target: float,
         phase: float,
     ):
-        concurrency = container_concurrency or KPA_DEFAULT_CONCURRENCY
-        self.target = concurrency * KPA_TARGET_UTILIZATION
-        self.history: deque[float] = deque(maxlen=KPA_STABLE_WINDOW_S)
-        self.panic_since: float | None = None
-        self.max_panic_pods = 0
+        self.target, total = knative.resolve_target(container_concurrency)
+        self.spec = knative.DeciderSpec(target_value=self.target, total_value=total)
+        self.decider: knative.Decider | None = None
+        self.history: deque[float] = deque(maxlen=knative.STABLE_WINDOW_S)
         self.zero_since: float | None = None
-        self.min_scale = (
-            0
-            if system.min_replicas == 0
-            else max(1, math.ceil(system.bounds.concurrency_min / fixed_target))
-        )
+        self.min_scale = _floor_replicas(system, fixed_target)
         self.max_scale = max(system.max_replicas, self.min_scale)
-        self.phase = _phase(phase, KPA_TICK_S)
+        self.phase = _phase(phase, knative.TICK_S)
         self.initial = max(1, self.min_scale)
 
     def tick(self, view: View) -> int | None:
-        self.history.append(view.queue_proxy_concurrency)
-        if not _due(view.now, KPA_TICK_S, self.phase):
+        self.history.append(view.queue_proxy_concurrency)  # the collector's 1 s buckets
+        if self.decider is None:  # created over the pods that exist when it starts
+            self.decider = knative.Decider(self.spec, view.ready, view.now)
+        if not _due(view.now, knative.TICK_S, self.phase):
             return None
         stable = sum(self.history) / len(self.history)
-        recent = list(self.history)[-KPA_PANIC_WINDOW_S:]
+        recent = list(self.history)[-knative.PANIC_WINDOW_S :]
         panic = sum(recent) / len(recent)
-        ready = max(1.0, float(view.ready))
-        up_limit = math.ceil(KPA_MAX_SCALE_UP_RATE * ready)
-        down_limit = math.floor(ready / KPA_MAX_SCALE_DOWN_RATE)
-        desired_stable = min(max(math.ceil(stable / self.target), down_limit), up_limit)
-        desired_panic = min(max(math.ceil(panic / self.target), down_limit), up_limit)
-        if desired_panic / ready >= KPA_PANIC_THRESHOLD:
-            self.panic_since = view.now
-        elif self.panic_since is not None and view.now - self.panic_since >= KPA_STABLE_WINDOW_S:
-            self.panic_since = None
-            self.max_panic_pods = 0
-        desired = desired_stable
-        if self.panic_since is not None:
-            desired = max(desired, desired_panic)
-            if desired > self.max_panic_pods:
-                self.max_panic_pods = desired
-            desired = self.max_panic_pods
+        desired = self.decider.scale(view.now, view.ready, stable, panic).desired
         if view.ready == 0 and view.queue_proxy_concurrency > 0:
             desired = max(desired, 1)  # the activator pokes the autoscaler: scale from zero now
         desired = min(max(desired, self.min_scale), self.max_scale)
@@ -314,8 +300,48 @@ class KpaPolicy:
             # Scale to zero only after the grace period with no demand.
             if self.zero_since is None:
                 self.zero_since = view.now
-            if view.now - self.zero_since < KPA_SCALE_TO_ZERO_GRACE_S:
+            if view.now - self.zero_since < knative.SCALE_TO_ZERO_GRACE_S:
                 desired = view.pods
         else:
             self.zero_since = None
         return desired if desired != view.pods else None
+
+
+class RayPolicy:
+    """Ray Serve's default autoscaling policy (rayserve.py) with its documented defaults.
+
+    Each second the replicas' ongoing requests (running and queued, as the fluid model holds
+    them) are recorded; every 10 s push the controller gets their average over the 30 s
+    look-back; it decides every second (its 0.1 s loop, whose delays are wall-clock, decides the
+    same). At zero the handle queues the requests and reports them at once (the cold-start path).
+    Simplification: one push phase for the whole fleet, and a replica younger than the look-back
+    is averaged over the fleet's window, not its own shorter one.
+    """
+
+    name = "ray"
+
+    def __init__(self, system: ServedSystem, fixed_target: float, phase: float):
+        floor = _floor_replicas(system, fixed_target)
+        self.controller = rayserve.Controller(
+            rayserve.AutoscalingConfig(
+                min_replicas=floor, max_replicas=max(system.max_replicas, floor, 1)
+            )
+        )
+        self.target = rayserve.TARGET_ONGOING_REQUESTS
+        look_back = int(rayserve.LOOK_BACK_PERIOD_S)
+        self.history: deque[float] = deque(maxlen=look_back)
+        self.push_phase = _phase(phase, rayserve.METRICS_PUSH_INTERVAL_S)
+        self.total: float = 0.0
+        self.replicas: int | None = None  # the deployment's target_num_replicas
+        self.initial = max(1, floor)
+
+    def tick(self, view: View) -> int | None:
+        self.history.append(view.queue_proxy_concurrency)
+        if self.replicas is None:
+            self.replicas = view.pods
+        if _due(view.now, rayserve.METRICS_PUSH_INTERVAL_S, self.push_phase):
+            self.total = sum(self.history) / len(self.history)
+        if view.ready == 0 and view.queue_proxy_concurrency > 0:
+            self.total = max(self.total, view.queue_proxy_concurrency)
+        self.replicas = self.controller.decide(view.now, view.ready, self.replicas, self.total)
+        return self.replicas if self.replicas != view.pods else None

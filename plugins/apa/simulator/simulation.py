@@ -17,7 +17,7 @@ from plugins.apa.simulator.engine import Inputs, Policy, Run, simulate_policy
 from plugins.apa.simulator.hpa import SCALE_UP_DEFAULT
 from plugins.apa.simulator.observed import RATE_WINDOW_S
 from plugins.apa.simulator.oracle import OracleHpaPolicy, OraclePolicy, true_replicas
-from plugins.apa.simulator.policies import ApaPolicy, CpuPolicy, FixedPolicy, KpaPolicy
+from plugins.apa.simulator.policies import ApaPolicy, CpuPolicy, FixedPolicy, KpaPolicy, RayPolicy
 from plugins.apa.simulator.profile import Profile
 from plugins.apa.simulator.results import converged_s, summarize
 from plugins.apa.simulator.trace import Trace, upward_steps
@@ -196,6 +196,12 @@ def simulate(
             kpa = KpaPolicy(system, profile.container_concurrency, fixed_target, phases[3])
             policy = kpa
             target = (kpa.target, kpa.target)
+            run_inputs = Inputs(**{**inputs.__dict__, "buffers_at_zero": True})
+        elif name == "ray":
+            ray = RayPolicy(system, fixed_target, phases[3])
+            policy = ray
+            target = (ray.target, ray.target)
+            # Serve's handles queue requests while a deployment has no replica.
             run_inputs = Inputs(**{**inputs.__dict__, "buffers_at_zero": True})
         else:
             raise ValueError(f"unknown policy {name!r}")
