@@ -110,9 +110,9 @@ class NoJumpGuard(ApaPolicy):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        for guard in (self.window._arrivals_guard, self.window._concurrency_guard):
-            guard.hold_s = 0.0  # a held jump is accepted by the next sample
-            guard.level = math.inf  # nothing is ever a jump
+        self.window = HorizontalWindow(
+            self.system.window_s, self.window.rate_range_s, jump_limit=math.inf
+        )
 
 
 WHAT_IF: tuple[tuple[str, type[ApaPolicy], bool, int | None], ...] = (

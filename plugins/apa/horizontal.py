@@ -22,7 +22,7 @@ from array import array
 from dataclasses import dataclass
 
 from plugins.apa.metadata import TriggerMetadata
-from plugins.apa.surge import JumpGuard
+from plugins.apa.surge import JUMP_LIMIT, JumpGuard
 
 
 @dataclass(frozen=True)
@@ -231,22 +231,39 @@ class HorizontalWindow:
         "_estimate",
         "arrivals",
         "concurrency",
+        "rate_range_s",
         "requests",
     )
 
-    def __init__(self, window_s: float = 20.0, rate_range_s: float | None = None) -> None:
+    def __init__(
+        self,
+        window_s: float = 20.0,
+        rate_range_s: float | None = None,
+        *,
+        jump_limit: float = JUMP_LIMIT,
+    ) -> None:
         self.concurrency = ConcurrencyWindow(window_s)
         self.requests = ConcurrencyWindow(window_s)
         self.arrivals = ConcurrencyWindow(window_s)
+        self.rate_range_s = rate_range_s
         self._estimate = None if rate_range_s is None else ArrivalEstimate(rate_range_s)
         # Without a known range the default query's: how long a bad point stays in a rate.
         guard_range = RATE_RANGE_S if rate_range_s is None else rate_range_s
-        self._concurrency_guard = JumpGuard(guard_range)
-        self._arrivals_guard = JumpGuard(guard_range)
+        self._concurrency_guard = JumpGuard(guard_range, limit=jump_limit)
+        self._arrivals_guard = JumpGuard(guard_range, limit=jump_limit)
 
     @property
     def last_t(self) -> float | None:
         return self.concurrency.last_t
+
+    @property
+    def lookback_s(self) -> float:
+        """How long before its window a sample can still change this window's answer: the
+        guard's own look-back, on top of the arrival estimate's (the rate's range). The sampler
+        fills a new window from that much history, so that it answers exactly as a window fed
+        for days does."""
+        estimate = 0.0 if self._estimate is None else self._estimate.range_s
+        return self._concurrency_guard.lookback_s + estimate + 1.0
 
     @property
     def holding(self) -> bool:

@@ -15,15 +15,19 @@ import shutil
 import subprocess
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
 
-from plugins.apa.config import DEFAULT_QUERIES
+from plugins.apa.config import DEFAULT_QUERIES, ScalerConfig
 from plugins.apa.decision import ArrivalEstimate, Bounds, HorizontalWindow, answer, rate_range
+from plugins.apa.metadata import TriggerMetadata
 from plugins.apa.prometheus import Key, PrometheusClient
+from plugins.apa.registry import Registry
+from plugins.apa.sampler import Sampler
 from plugins.apa.surge import JUMP_LIMIT, JumpGuard
+from plugins.apa.telemetry import Telemetry
 
 from .conftest import PrometheusServer, free_port, prometheus_binary
 
@@ -197,3 +201,79 @@ def test_growth_within_the_limit_passes_and_idle_versions_wake_at_once() -> None
     assert not guard.holding
     assert guard.add(47.0, 20000.0, 20000.0) == 8400.0
     assert guard.add(87.0, 20000.0, 20000.0) == 20000.0  # held 40 s: a level, accepted
+
+
+def answers_from(
+    points: list[tuple[float, float]], start: int, limit: float = JUMP_LIMIT
+) -> dict[float, float]:
+    """The answers of a window fed from `points[start:]` on, as a process started then (and
+    filled from the range query) feeds it, once its window and look-back are covered."""
+    window = HorizontalWindow(20.0, rate_range(DEFAULT_QUERIES["requests"]), jump_limit=limit)
+    first = points[start][0] + window.lookback_s + 20.0 - 1.0
+    out = {}
+    for t, rate in points[start:]:
+        window.add(t, 0.0, rate)
+        if t >= first:
+            out[t] = answer(window, t, BOUNDS, 1.0, BASELINE_MS).value
+    return out
+
+
+@pytest.mark.parametrize("service", ["outlier-v1", "reset-v1", "step-v1", "twice-v1"])
+def test_a_process_started_at_any_moment_answers_as_one_running_for_long(
+    recorded: tuple[str, float], service: str
+) -> None:
+    """The guard is a function of the samples in its look-back, not of how long a process has
+    watched: windows started before, during and after a held jump agree with one fed from the
+    start at every instant they answer — in particular while the jump is held."""
+    points = series(recorded, service)
+    always = answers_from(points, 0)
+    jump = next(i for i, (t, _) in enumerate(points) if t >= EVENT_S)
+    unguarded = answers_from(points, 0, math.inf)
+    assert any(always[t] < unguarded[t] for t in always), "nothing held: nothing to agree on"
+    for start in range(jump - 150, jump + 41, 7):
+        late = answers_from(points, start)
+        assert late, start
+        assert late == {t: always[t] for t in late}, f"started at {points[start][0]}"
+
+
+def sampler_answers(url: str, origin: float, service: str, seconds: range) -> dict[float, float]:
+    """A real `Sampler` against the recorded Prometheus, started at `seconds[0]` (offsets from
+    the scenarios' start) and ticked every second: its answer for `service` after each tick."""
+    client = PrometheusClient(url, timeout_s=10.0)
+    registry = Registry(rate_range(DEFAULT_QUERIES["requests"]))
+    config = ScalerConfig(lag_s=0)
+    sampler = Sampler(registry, client, config, Telemetry(), clock=lambda: origin + seconds[0])
+    md = TriggerMetadata(
+        endpoint=service.rsplit("-", 1)[0], served="v1", namespace=NAMESPACE, runtime="mlflow",
+        concurrency_min=0, concurrency_max=100000, per_replica_min=1, per_replica_max=100,
+        per_replica_initial=1, window_seconds=20, schedule=(),
+        selectors=(("namespace", NAMESPACE), ("service", service)),
+    ).to_metadata()  # fmt: skip
+    entry = registry.lookup(NAMESPACE, service, md, origin + seconds[0])
+    entry.vertical = replace(entry.vertical, latency_baseline_ms=BASELINE_MS)
+
+    async def run() -> dict[float, float]:
+        out = {}
+        try:
+            for second in seconds:
+                await sampler.horizontal_tick(origin + second)
+                assert entry.value is not None
+                out[float(second)] = entry.value
+        finally:
+            await client.aclose()
+        return out
+
+    return asyncio.run(run())
+
+
+def test_two_samplers_started_apart_agree_while_a_jump_is_held(
+    recorded: tuple[str, float],
+) -> None:
+    """The sampler fills a new window with the guard's look-back: one started two minutes
+    before the bad scrape and one started while it is held give the same answers, second by
+    second (a window filled only for its 20 s would start at the bad level and pass it)."""
+    url, origin = recorded
+    early = sampler_answers(url, origin, "outlier-v1", range(EVENT_S - 120, EVENT_S + 60))
+    late = sampler_answers(url, origin, "outlier-v1", range(EVENT_S + 15, EVENT_S + 60))
+    assert early[EVENT_S + 15] == pytest.approx(JUMP_LIMIT * STEADY)  # held when `late` starts
+    assert late == {t: early[t] for t in late}
