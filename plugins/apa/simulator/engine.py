@@ -73,6 +73,8 @@ class Run:
     deferred: list[tuple[int, float, float]] = field(default_factory=list)
     """Requests held while nothing was ready: (step released, count, ln factor)."""
     targets: list[tuple[float, float]] = field(default_factory=list)
+    floors: list[tuple[float, float]] = field(default_factory=list)
+    """apa: (step, forecast floor in flight) whenever the floor changed."""
 
 
 def slowdown_bins(profile: Profile) -> int:
@@ -220,4 +222,5 @@ def simulate_policy(policy: Policy, inputs: Inputs) -> Run:
         index, probs = slowdown_histogram(capacity_step, utilization_step, bins)
         slowdown[index] += weight * probs
     run.targets = list(getattr(policy, "targets", []))
+    run.floors = list(getattr(policy, "floors", []))
     return run

@@ -170,6 +170,22 @@ def summarize(
     }
 
 
+def misses_within(run: Run, inputs: Inputs, mask: np.ndarray) -> float:
+    """Share of the requests arriving in the evaluated steps where `mask` is true (indexed
+    from the end of the warm-up) that were over the SLO, timed out or rejected."""
+    profile = inputs.profile
+    start = inputs.warmup_steps
+    chosen = np.flatnonzero(mask) + start
+    requests = float(inputs.arrivals[chosen].sum())
+    if requests <= 0:
+        return 0.0
+    latency = LatencyDistribution(run.log_factor[chosen], run.served[chosen], profile)
+    rejected = float(run.rejected[chosen].sum())
+    served = max(0.0, requests - rejected)
+    lost = min(requests, rejected + served * latency.timed_out)
+    return (lost + (requests - lost) * latency.above(profile.slo_ms)) / requests
+
+
 def _fraction(part: float, whole: float) -> float:
     return round(part / whole, 6) if whole > 0 else 0.0
 
