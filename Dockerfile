@@ -7,8 +7,9 @@ WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY compiler ./compiler
 COPY plugins ./plugins
-# Build a wheel so the runtime stage gets only the installed package, not the sources.
-RUN pip wheel --no-cache-dir --wheel-dir /wheels .
+# Build wheels (knobless with the scaler's extra, and every dependency) so the runtime stage gets
+# only the installed packages, not the sources.
+RUN pip wheel --no-cache-dir --wheel-dir /wheels '.[scaler]'
 
 FROM python:3.11-slim
 # Bytecode is compiled at install time; the scaler runs with a read-only root filesystem.

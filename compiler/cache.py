@@ -2,8 +2,8 @@
 
 An endpoint's output in one environment is a function of its file's text, the environment (its
 jsonnet sources and evaluated value), `knobless.toml`, `--strict`, and the code that compiles it:
-the compiler, every plugin's source, the CRD schemas and the versions of the libraries that shape
-output. The cache keys each endpoint by a hash of exactly those, so an entry can only be reused
+the compiler and plugin modules a compile runs (compiler.fingerprint), the CRD schemas and the
+versions of the libraries that shape output. The cache keys each endpoint by a hash of exactly those, so an entry can only be reused
 when a full compile would produce the same bytes; anything it cannot fingerprint (a plugin that
 is not a module) turns the cache off rather than risk stale output.
 
@@ -29,7 +29,6 @@ import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import ModuleType
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import orjson
@@ -37,6 +36,7 @@ import pluggy
 
 from compiler.diagnostics import Diagnostic, Severity
 from compiler.environments import EnvironmentSource
+from compiler.fingerprint import compile_code
 from compiler.summary import EndpointSummary
 
 if TYPE_CHECKING:
@@ -72,29 +72,16 @@ def cache_dir(root: Path) -> Path:
 # -- fingerprints ------------------------------------------------------------------------------------
 
 
-def _source_files(module: ModuleType) -> list[Path]:
-    """Every .py file of the top-level package (or the single module) a module belongs to."""
-    top = sys.modules.get(module.__name__.split(".", 1)[0], module)
-    file = getattr(top, "__file__", None)
-    if file is None:
-        return []
-    path = Path(file)
-    if path.name == "__init__.py":
-        return sorted(path.parent.rglob("*.py"))
-    return [path]
-
-
 def code_fingerprint(manager: pluggy.PluginManager) -> str | None:
-    """A hash of the code that compiles: knobless, every registered plugin's package, the CRD
-    schemas, library versions. None when a plugin cannot be fingerprinted (not a module)."""
-    import compiler
+    """A hash of the code that shapes output (compiler.fingerprint: not the scaler, the
+    simulator or the review tools), the CRD schemas and library versions. None when a plugin
+    cannot be fingerprinted (not a module)."""
     from compiler.schemacheck import CRD_SCHEMA_DIR
 
-    files: set[Path] = set(_source_files(compiler))
-    for plugin in manager.get_plugins():
-        if not isinstance(plugin, ModuleType):
-            return None
-        files.update(_source_files(plugin))
+    code = compile_code(manager)
+    if code is None:
+        return None
+    files = set(code)
     files.update(CRD_SCHEMA_DIR.glob("*.json") if CRD_SCHEMA_DIR.is_dir() else ())
     hasher = hashlib.blake2b(f"knobless-cache {VERSION} {sys.version}\n".encode())
     for name in LIBRARIES:

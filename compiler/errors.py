@@ -2,14 +2,16 @@
 
     KnoblessError                  root: every error a user may see derives from it
     ├── UsageError                 bad command line or option (exit 2)
-    │   └── GitRevisionError       `diff --base`: unknown revision, not a git repository (review.gitrev)
+    │   ├── GitRevisionError       `diff --base`: unknown revision, not a git repository (review.gitrev)
+    │   └── MissingExtraError      a command needs an optional extra that is not installed (extras)
     ├── InputError                 invalid specs or environments; carries every Diagnostic (exit 1)
     ├── StaleOutputError           `compile --check` found rendered/ out of date (exit 1)
     ├── BaseRevisionError          `diff`: the base revision does not compile (review.runner, exit 1)
     ├── ImagesError                `images resolve|build`: registry down or refusing, a model
     │                              image cannot be made, the mlflow CLI or a builder is missing
-    ├── ArgoCDError                raised by compiler.argocd (tree drawn there)
-    └── ScalerError                raised by the APA scaler at start-up (bad flags, ports, TLS files)
+    └── ArgoCDError                raised by compiler.argocd (tree drawn there)
+
+The APA scaler has a tree of its own (plugins/apa/errors.py), mapped to these by `knobless scaler`.
 
 Lower-level errors (OSError, yaml, jsonnet, pydantic) are mapped to these at the boundary where
 they happen, so the CLI only ever prints `KnoblessError`s and never a traceback.
@@ -39,6 +41,10 @@ class UsageError(KnoblessError):
     exit_code = EXIT_USAGE
 
 
+class MissingExtraError(UsageError):
+    """A command needs optional dependencies (`pip install 'knobless[EXTRA]'`) that are missing."""
+
+
 class InputError(KnoblessError):
     """One or more problems in the user's files, all of them at once."""
 
@@ -58,7 +64,3 @@ class ImagesError(KnoblessError):
 
 class ArgoCDError(KnoblessError):
     """Base of the Argo CD client's errors (see compiler.argocd.errors)."""
-
-
-class ScalerError(KnoblessError):
-    """The APA scaler cannot start (bad flags, unreadable TLS files, port in use)."""

@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from compiler import hookimpl
-from compiler.errors import UsageError
+from compiler.errors import KnoblessError, UsageError
+from compiler.extras import require_extra
 
 
 @hookimpl
@@ -49,9 +50,10 @@ def _is_address(address: str) -> bool:
 
 
 def run_scaler(args: argparse.Namespace) -> int:
+    require_extra("scaler", "scaler")
     from plugins.apa.config import load_config
+    from plugins.apa.errors import ConfigError, StateError
     from plugins.apa.server import ServerOptions, TLSFiles, run
-    from plugins.apa.state import StateError
 
     if (args.tls_cert is None) != (args.tls_key is None):
         raise UsageError("scaler: --tls-cert and --tls-key go together")
@@ -71,10 +73,14 @@ def run_scaler(args: argparse.Namespace) -> int:
     tls = None
     if args.tls_cert is not None:
         tls = TLSFiles(args.tls_cert, args.tls_key, args.tls_client_ca)
+    try:
+        config = load_config(args.config, args.queries)
+    except ConfigError as error:  # the scaler's own tree, mapped at the command's boundary
+        raise KnoblessError(str(error)) from None
     options = ServerOptions(
         listen=args.listen,
         prometheus_url=args.prometheus,
-        config=load_config(args.config, args.queries),
+        config=config,
         state_path=args.state,
         tls=tls,
         metrics_listen=args.metrics_listen,

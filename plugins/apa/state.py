@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from plugins.apa.decision import VerticalState
+from plugins.apa.errors import StateError
 
 FORMAT = 1
 
@@ -96,10 +97,6 @@ def save(path: Path, saved: list[Saved]) -> None:
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
-
-
-class StateError(Exception):
-    pass
 
 
 def load(path: Path) -> list[Saved]:

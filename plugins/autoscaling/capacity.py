@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 from compiler.context import EnvironmentContext
 from compiler.diagnostics import Diagnostic, Severity
-from plugins.apa.config import DEFAULT_QUERIES
+from plugins.apa.queries import DEFAULT_QUERIES
 
 RPCS_PER_EVALUATION = 3
 HPA_SYNC_SECONDS = 15

@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 
 from compiler.manifest import PLATFORM, Manifest
 from compiler.models.environment import Environment
-from plugins.apa.config import gateway_queries
+from plugins.apa.queries import gateway_queries
 from plugins.autoscaling.sharding import SCALER_NAME
 from plugins.workload.labels import MANAGED_BY
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from compiler import journal
+from compiler import hookimpl, journal
 from compiler.cache import cache_dir, environment_fingerprint, load_cache
 from compiler.cli import main
 from compiler.environments import EnvironmentSource, evaluate
@@ -326,6 +326,10 @@ def test_a_plugin_that_is_not_a_module_turns_the_cache_off(repo: Path) -> None:
     class Acme:
         """A plugin object: its code cannot be fingerprinted."""
 
+        @hookimpl
+        def knobless_postprocess(self) -> None:
+            return None
+
     plugin = Acme()
     manager = build_plugin_manager(root=repo, entry_points=False, extra=[("acme.x", plugin)])
     assert plan(repo, manager, load(repo, None), strict=False) is None
@@ -358,7 +362,7 @@ def test_a_failed_write_leaves_rendered_as_it_was(
 KILLED_WRITER = """
 import os, sys
 from pathlib import Path
-from compiler import journal
+from compiler import hookimpl, journal
 root = Path(sys.argv[1])
 replace, calls = os.replace, []
 def replace_then_die(source, target):

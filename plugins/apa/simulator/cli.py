@@ -9,6 +9,7 @@ from typing import Any
 
 from compiler import hookimpl
 from compiler.errors import UsageError
+from compiler.extras import require_extra
 from plugins.apa.simulator.constants import DEFAULT_SCRAPE_S, POLICIES
 
 DESCRIPTION = """\
@@ -128,6 +129,7 @@ def knobless_add_commands(subparsers: argparse._SubParsersAction[Any]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    require_extra("simulate", "simulate")
     from plugins.apa.simulator.endpoint import served_system
     from plugins.apa.simulator.profile import runtime_profile
     from plugins.apa.simulator.report import print_text, to_json_text

@@ -1,6 +1,6 @@
 """Regenerate the Argo CD contract excerpts from the upstream files (run by hand, not by pytest).
 
-    python tests/argocd/contract/regenerate.py /path/to/argo-cd-v3.5.1
+    python -m tests.argocd.contract.regenerate /path/to/argo-cd-v3.5.1
 
 reads `assets/swagger.json` and `manifests/crds/application-crd.yaml` of argoproj/argo-cd v3.5.1
 (Apache-2.0; commit 109ca7ca71139e514114499d294a492e7910a965) — or a folder holding those two files
@@ -24,6 +24,8 @@ from typing import Any
 
 import yaml
 
+from tests.render.contract.crd_subset import DNS_SUBDOMAIN, KEEP, LABEL_KEY, LABEL_VALUE, cut
+
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[2]
 UPSTREAM = "argoproj/argo-cd v3.5.1 (commit 109ca7ca71139e514114499d294a492e7910a965), Apache-2.0"
@@ -38,8 +40,6 @@ USED_OPERATIONS: dict[str, tuple[str, ...]] = {
     "/api/v1/applications/{applicationName}/managed-resources": ("get",),
 }
 
-KEEP = None
-"""Subtree kept whole from the CRD."""
 SUBSET: dict[str, Any] = {
     "project": KEEP,
     "source": {
@@ -58,13 +58,6 @@ SUBSET: dict[str, Any] = {
     "ignoreDifferences": KEEP,
     "revisionHistoryLimit": KEEP,
 }
-
-LABEL_KEY = (
-    r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?"
-    r"[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$"
-)
-LABEL_VALUE = r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$"
-DNS_SUBDOMAIN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
 
 
 def swagger_excerpt(swagger: dict[str, Any]) -> dict[str, Any]:
@@ -92,39 +85,10 @@ def swagger_excerpt(swagger: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _cut(schema: dict[str, Any], subset: dict[str, Any] | None) -> dict[str, Any]:
-    if subset is None:
-        return _closed(schema)
-    out = {key: value for key, value in schema.items() if key not in ("properties", "required")}
-    out["properties"] = {
-        name: _cut(schema["properties"][name], child) for name, child in subset.items()
-    }
-    required = [name for name in schema.get("required", ()) if name in subset]
-    if required:
-        out["required"] = required
-    out["additionalProperties"] = False
-    return out
-
-
-def _closed(schema: dict[str, Any]) -> dict[str, Any]:
-    out = dict(schema)
-    if "properties" in out:
-        out["properties"] = {k: _closed(v) for k, v in out["properties"].items()}
-        if "additionalProperties" not in out and not out.get(
-            "x-kubernetes-preserve-unknown-fields"
-        ):
-            out["additionalProperties"] = False
-    if isinstance(out.get("items"), dict):
-        out["items"] = _closed(out["items"])
-    if isinstance(out.get("additionalProperties"), dict):
-        out["additionalProperties"] = _closed(out["additionalProperties"])
-    return out
-
-
 def application_schema(crd: dict[str, Any]) -> dict[str, Any]:
     (version,) = crd["spec"]["versions"]
     root = version["schema"]["openAPIV3Schema"]
-    spec = _cut(root["properties"]["spec"], SUBSET)
+    spec = cut(root["properties"]["spec"], SUBSET)
     # Argo CD's own validation, not in the CRD: exactly one of server or name.
     spec["properties"]["destination"]["oneOf"] = [{"required": ["server"]}, {"required": ["name"]}]
     string_map = {"type": "object", "additionalProperties": {"type": "string"}}

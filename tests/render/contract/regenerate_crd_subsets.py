@@ -1,7 +1,7 @@
 """Regenerate the JSON Schemas of the Prometheus Operator PodMonitor and Argo CD AppProject subsets
 knobless renders (run by hand, not by pytest):
 
-    python tests/render/contract/regenerate_crd_subsets.py PODMONITOR_CRD APPPROJECT_CRD
+    python -m tests.render.contract.regenerate_crd_subsets PODMONITOR_CRD APPPROJECT_CRD
 
 - PODMONITOR_CRD: example/prometheus-operator-crd/monitoring.coreos.com_podmonitors.yaml of
   prometheus-operator/prometheus-operator v0.93.0 (commit 6adcebc5076c), Apache-2.0;
@@ -22,6 +22,8 @@ from typing import Any
 
 import yaml
 
+from tests.render.contract.crd_subset import KEEP, LABEL_KEY, cut
+
 CRDS = Path(__file__).resolve().parents[3] / "schemas" / "crds"
 UPSTREAM = {
     "PodMonitor": "example/prometheus-operator-crd/monitoring.coreos.com_podmonitors.yaml of "
@@ -29,7 +31,6 @@ UPSTREAM = {
     "AppProject": "manifests/crds/appproject-crd.yaml of argoproj/argo-cd v3.5.1 (commit "
     "109ca7ca7113), Apache-2.0",
 }
-KEEP = None
 SUBSETS: dict[str, dict[str, Any]] = {
     "PodMonitor": {
         "selector": KEEP,
@@ -47,10 +48,6 @@ OUTPUT = {
     "PodMonitor": "monitoring-podmonitor.schema.json",
     "AppProject": "argocd-appproject.schema.json",
 }
-LABEL_KEY = (
-    r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?"
-    r"[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$"
-)
 METADATA = {
     "type": "object",
     "required": ["name", "namespace"],
@@ -84,37 +81,6 @@ METADATA = {
 }
 
 
-def _closed(schema: dict[str, Any]) -> dict[str, Any]:
-    out = {k: v for k, v in schema.items() if k != "x-kubernetes-validations"}
-    if "properties" in out:
-        out["properties"] = {k: _closed(v) for k, v in out["properties"].items()}
-        if "additionalProperties" not in out and not out.get(
-            "x-kubernetes-preserve-unknown-fields"
-        ):
-            out["additionalProperties"] = False
-    if isinstance(out.get("items"), dict):
-        out["items"] = _closed(out["items"])
-    if isinstance(out.get("additionalProperties"), dict):
-        out["additionalProperties"] = _closed(out["additionalProperties"])
-    return out
-
-
-def _cut(schema: dict[str, Any], subset: dict[str, Any] | None) -> dict[str, Any]:
-    if subset is None:
-        return _closed(schema)
-    if schema.get("type") == "array":
-        return {**schema, "items": _cut(schema["items"], subset)}
-    out = {k: v for k, v in schema.items() if k not in ("properties", "required")}
-    out["properties"] = {
-        name: _cut(schema["properties"][name], sub) for name, sub in subset.items()
-    }
-    required = [name for name in schema.get("required", ()) if name in subset]
-    if required:
-        out["required"] = required
-    out["additionalProperties"] = False
-    return out
-
-
 def subset_schema(crd: dict[str, Any]) -> dict[str, Any]:
     kind = crd["spec"]["names"]["kind"]
     (version,) = [v for v in crd["spec"]["versions"] if v.get("storage")]
@@ -133,7 +99,7 @@ def subset_schema(crd: dict[str, Any]) -> dict[str, Any]:
             "apiVersion": {"const": api_version},
             "kind": {"const": kind},
             "metadata": METADATA,
-            "spec": _cut(root["properties"]["spec"], SUBSETS[kind]),
+            "spec": cut(root["properties"]["spec"], SUBSETS[kind]),
         },
     }
 
