@@ -36,8 +36,6 @@ def repo(tmp_path: Path) -> Path:
         shutil.copytree(PROJECT / folder, root / folder)
     base = root / "environments" / "base.libsonnet"  # without the examples' waivers
     base.write_text(re.sub(r"\n    unlocked: \{[^}]*\},", "", base.read_text()))
-    prod = root / "environments" / "prod.jsonnet"  # and not strict: unlocked versions warn
-    prod.write_text(prod.read_text().replace("  images+: { strict: true },\n", ""))
     return root
 
 
@@ -214,25 +212,3 @@ def test_diff_shows_a_new_image_as_a_restart_of_that_version_only(
     )
     assert "  ~ Deployment feed-ranker-v13 (pods restart)\n" in out
     assert out.count("pods restart") == 2  # v12, other endpoints and dev: nothing restarts
-
-
-def test_the_example_prod_is_strict_and_only_its_waived_models_run_the_generic_image(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    root = tmp_path / "examples"
-    for folder in ("endpoints", "environments"):
-        shutil.copytree(PROJECT / folder, root / folder)
-    assert main(["compile", "--no-cache", "--root", str(root)]) == 0  # waived, with reasons
-    (root / "endpoints" / "basket.yaml").write_text(
-        "name: basket\nowner: growth-ds@example.com\nserved:\n  - name: v1\n"
-        "    model: models:/basket/1\n    flavor: sklearn\n"
-        "    compute: {cpu: '1', memory: 1Gi}\nscaling:\n  concurrency: {min: 2, max: 40}\n"
-    )
-    capsys.readouterr()
-    assert main(["compile", "--no-cache", "--root", str(root)]) == 1
-    err = capsys.readouterr().err
-    assert (
-        "endpoints/basket.yaml:5:12: error: served[0].model: models:/basket/1 has no image in "
-        "images.lock for environment `prod`, which requires one (images.strict)" in err
-    )
-    assert "environment `dev`, which requires one" not in err  # dev warns only
