@@ -3,7 +3,8 @@
 MLflow logs `MLmodel`, `python_env.yaml`, `requirements.txt` and `conda.yaml` with every model.
 With `--env-manager local` (how knobless serves, and how MLflow's generated Dockerfile installs)
 only python_env.yaml and requirements.txt count: the Python version, the build dependencies, then
-the requirements. conda.yaml is read only for models logged before python_env.yaml existed.
+the requirements, to which knobless adds the pins its runtime's command needs
+(compiler.images.server). conda.yaml is read only for models logged before python_env.yaml existed.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 import yaml
 
 from compiler.images.lock import Dependencies
+from compiler.images.server import ServerProblem, server_requirements
 
 MLMODEL = "MLmodel"
 PYTHON_ENV = "python_env.yaml"
@@ -123,13 +125,19 @@ def dependencies_of(files: Mapping[str, str]) -> Dependencies:
     if not python:
         raise ModelProblem("neither its python_env.yaml nor its MLmodel names a Python version")
     requirements, constraints = _expand(entries, files)
+    mlflow = str(mlmodel.get("mlflow_version") or "")
+    try:
+        server = server_requirements(mlflow, (*requirements, *constraints))
+    except ServerProblem as error:
+        raise ModelProblem(str(error)) from None
     return Dependencies(
-        mlflow=str(mlmodel.get("mlflow_version") or ""),
+        mlflow=mlflow,
         python=python,
         flavors=tuple(sorted(name for name in flavors if name != PYFUNC)),
         build=tuple(build),
         requirements=tuple(requirements),
         constraints=tuple(constraints),
+        server=server,
     )
 
 
@@ -149,7 +157,8 @@ def write_model_dir(dependencies: Dependencies, directory: Path) -> Path:
         },
         "mlflow_version": dependencies.mlflow,
     }
-    requirement_lines = list(dependencies.requirements)
+    # The runtime's pins beside the model's own: one pip resolution, so a conflict fails the build.
+    requirement_lines = [*dependencies.requirements, *dependencies.server]
     if dependencies.constraints:
         requirement_lines.append(f"-c {CONSTRAINTS}")
         (directory / CONSTRAINTS).write_text("\n".join(dependencies.constraints) + "\n")

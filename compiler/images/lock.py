@@ -7,7 +7,7 @@
         models:
           models:/fraud-scorer/7: {dependencies: <digest>, image: <repository>:<tag>}
     dependencies:
-      <digest>: {mlflow, python, flavors, build, requirements, constraints}
+      <digest>: {mlflow, python, flavors, build, requirements, constraints, server}
     pushed:
       <repository>:<tag>: sha256:...                # set by `images build --push`
 
@@ -60,6 +60,9 @@ class Dependencies:
     """The model's requirements.txt lines, as logged (comments and blank lines dropped)."""
     constraints: tuple[str, ...] = ()
     """constraints.txt lines when the requirements use `-c constraints.txt`."""
+    server: tuple[str, ...] = ()
+    """Pins the runtime's own command needs (the scoring server's web stack, for this MLflow
+    version: compiler.images.server), installed with the requirements."""
 
     @property
     def digest(self) -> str:
@@ -77,6 +80,8 @@ class Dependencies:
         }
         if self.constraints:
             data["constraints"] = list(self.constraints)
+        if self.server:
+            data["server"] = list(self.server)
         return data
 
 
@@ -211,7 +216,9 @@ def parse_lock(loaded: LoadedYaml) -> ImageLock:
         path: tuple[str | int, ...] = ("dependencies", digest)
         entry = reader.mapping(raw, path)
         reader.known_keys(
-            entry, path, {"mlflow", "python", "flavors", "build", "requirements", "constraints"}
+            entry,
+            path,
+            {"mlflow", "python", "flavors", "build", "requirements", "constraints", "server"},
         )
         deps = Dependencies(
             mlflow=reader.text(entry.get("mlflow"), (*path, "mlflow")),
@@ -220,6 +227,7 @@ def parse_lock(loaded: LoadedYaml) -> ImageLock:
             build=reader.strings(entry.get("build", []), (*path, "build")),
             requirements=reader.strings(entry.get("requirements"), (*path, "requirements")),
             constraints=reader.strings(entry.get("constraints", []), (*path, "constraints")),
+            server=reader.strings(entry.get("server", []), (*path, "server")),
         )
         if not reader.problems and deps.digest != digest:
             reader.problem(

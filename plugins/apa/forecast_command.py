@@ -54,7 +54,9 @@ def knobless_add_commands(subparsers: argparse._SubParsersAction[Any]) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("endpoint", metavar="ENDPOINT")
-    parser.add_argument("--env", required=True, metavar="ENV")
+    parser.add_argument(
+        "--env", required=True, metavar="ENV", help="the environment whose endpoint to forecast"
+    )
     parser.add_argument("--served", metavar="NAME", help="served version (default: most traffic)")
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--prometheus", metavar="URL", help="read the last two weeks from here")

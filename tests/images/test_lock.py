@@ -147,6 +147,7 @@ def test_dependencies_come_from_python_env_and_requirements() -> None:
         ("pip==23.2.1", "wheel"),
         ("mlflow==3.6.0", "lightgbm==4.6.0"),
         ("numpy<3",),
+        ("fastapi==0.163.2", "starlette==0.52.1", "uvicorn==0.55.0"),  # the runtime's pins
     )
     with pytest.raises(
         ModelProblem, match=re.escape("refer to files of the model (`wheels/x.whl`)")
@@ -154,6 +155,32 @@ def test_dependencies_come_from_python_env_and_requirements() -> None:
         dependencies_of({**files, "requirements.txt": "wheels/x.whl\n"})
     with pytest.raises(ModelProblem, match="no python_function flavor"):
         dependencies_of({**files, "MLmodel": "flavors: {onnx: {}}\n"})
+
+
+def test_the_runtimes_pins_are_known_per_mlflow_version_and_never_overridden() -> None:
+    files = {
+        "MLmodel": "flavors:\n  python_function: {python_version: 3.11.7}\nmlflow_version: 3.6.0\n",
+        "requirements.txt": "mlflow==3.6.0\nStarlette == 1.10.0\n",
+    }
+    with pytest.raises(ModelProblem) as conflict:
+        dependencies_of(files)
+    assert str(conflict.value) == (
+        "its requirements pin `Starlette == 1.10.0`, but MLflow 3.6's scoring server runs with "
+        "`starlette==0.52.1`: drop the pin from the model's requirements, or serve it from your "
+        "own image (`image:`, runtime custom)"
+    )
+    same = dependencies_of({**files, "requirements.txt": "mlflow==3.6.0\nstarlette==0.52.1\n"})
+    assert "starlette==0.52.1" in same.server
+    unpinned = dependencies_of({**files, "requirements.txt": "mlflow==3.6.0\nfastapi\n"})
+    assert unpinned.requirements == ("mlflow==3.6.0", "fastapi")  # pip joins it with the pin
+    older = files["MLmodel"].replace("3.6.0", "2.22.0")
+    with pytest.raises(ModelProblem) as unknown:
+        dependencies_of({**files, "MLmodel": older})
+    assert str(unknown.value) == (
+        "it was logged with MLflow 2.22.0, and knobless' MLflow runtime knows the scoring "
+        "server's pins only for MLflow 3.6: log it with MLflow 3.6, or serve it from your own "
+        "image (`image:`, runtime custom)"
+    )
 
 
 def test_diff_shows_a_new_image_as_a_restart_of_that_version_only(

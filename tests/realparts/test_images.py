@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -23,20 +22,8 @@ from tests.mlflow_support import (
     MlflowRegistry,
     free_port,
     mlflow_bin,
-    mlflow_registry,
     require_mlflow,
 )
-
-
-@pytest.fixture(scope="module")
-def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MlflowRegistry]:
-    require_mlflow()
-    with mlflow_registry(tmp_path_factory.mktemp("mlflow")) as running:
-        running.log_model("sklearn", "churn", {"trees": 3})
-        running.log_model("sklearn", "churn", {"trees": 7})  # other weights, same requirements
-        running.log_model("xgboost", "fraud")
-        yield running
-
 
 ENVIRONMENT = """{{
   name: '{name}',
@@ -98,8 +85,8 @@ def _tree(directory: Path) -> dict[str, bytes]:
 
 
 @pytest.fixture
-def repo(tmp_path: Path, registry: MlflowRegistry) -> Path:
-    return _repo(tmp_path / "repo", registry.url)
+def repo(tmp_path: Path, images_registry: MlflowRegistry) -> Path:
+    return _repo(tmp_path / "repo", images_registry.url)
 
 
 def _containers(root: Path, env: str, endpoint: str, served: str) -> dict[str, object]:
@@ -135,6 +122,10 @@ def test_resolve_locks_real_requirements_and_shares_images(
     assert "mlflow==3.6.0" in sklearn.requirements
     assert "xgboost==3.2.0" in xgb.requirements and "xgboost==3.2.0" not in sklearn.requirements
     assert (sklearn.mlflow, sklearn.flavors, xgb.flavors) == ("3.6.0", ("sklearn",), ("xgboost",))
+    # the runtime's own pins, in the digest: reviewed in the lock like the model's requirements
+    pins = ("fastapi==0.163.2", "starlette==0.52.1", "uvicorn==0.55.0")
+    assert sklearn.server == xgb.server == pins
+    assert "\n    server:\n    - fastapi==0.163.2\n" in first.decode()
     assert sklearn.python.startswith("3.11.")
     assert lock.environments["dev"].registry == lock.environments["prod"].registry
 
@@ -247,8 +238,8 @@ def test_dockerfile_from_mlflows_generator_pins_what_the_model_needs(
     assert "COPY model_dir/deps /opt/ml/model" in dockerfile
     assert "env_manager='local'" in dockerfile
     requirements = (context / "model_dir" / "deps" / "requirements.txt").read_text().splitlines()
-    assert requirements == list(sklearn.requirements)
-    assert "scikit-learn==1.9.1" in requirements
+    assert requirements == [*sklearn.requirements, *sklearn.server]
+    assert "scikit-learn==1.9.1" in requirements and "starlette==0.52.1" in requirements
     # the same dependencies give the same context, byte for byte
     again = tmp_path / "again"
     assert main([*argv[:-1], str(again), "--root", str(repo)]) == 0
