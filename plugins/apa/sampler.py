@@ -392,7 +392,10 @@ class Sampler:
                 entry.vertical = decision.state
                 self.telemetry.decisions.labels(decision.action, decision.code).inc()
                 level = logging.DEBUG if decision.action == "hold" else logging.INFO
-                log.log(level, "%s/%s at %d: %s", entry.namespace, entry.name, at, decision.reason)
+                if log.isEnabledFor(level):  # a hold's reason is built only when read
+                    log.log(
+                        level, "%s/%s at %d: %s", entry.namespace, entry.name, at, decision.reason
+                    )
             at += interval
         self.telemetry.tick_seconds.labels("vertical").observe(time.perf_counter() - started)
         await self.save_state_async()
