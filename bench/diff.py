@@ -10,7 +10,7 @@ sidecar image: every Deployment restarts). Prints:
   (a) floor: two in-memory compiles (what any diff-by-rendering must do at least)
   (b) `knobless diff` end to end (git archive, both compiles, structural diff, summary)
   (c) formatting text + markdown + JSON
-  (d) load + resolve (the floor lint runs after), and run_lint over every endpoint/environment
+  (d) load + parse (the floor validate runs after), and validate (resolve + lint) over every endpoint/environment
 """
 
 from __future__ import annotations
@@ -25,11 +25,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.synthetic import make_repository
-from compiler.context import EnvironmentContext
-from compiler.pipeline import compile_repository, load, resolve
+from compiler.parallel import validate_sources
+from compiler.pipeline import compile_repository, load, parse_all
 from compiler.plugins import build_plugin_manager
 from compiler.review.jsonout import render_json
-from compiler.review.lint import run_lint
 from compiler.review.markdown import render_markdown
 from compiler.review.runner import review
 from compiler.review.text import render_text
@@ -76,23 +75,19 @@ def main() -> None:
 
         manager = build_plugin_manager(root=root)
         started = time.perf_counter()
-        sources = load(root, None)
-        resolved = resolve(sources, manager)
+        sources = parse_all(load(root, None))
         resolving = time.perf_counter() - started
-        contexts = {n: EnvironmentContext(e, s.path) for n, (e, s) in sources.environments.items()}
         started = time.perf_counter()
-        run_lint(manager, resolved, contexts, endpoint_names=sorted(sources.endpoints))
+        validation = validate_sources(sources, manager, selected=None, strict=False, jobs=1)
         linting = time.perf_counter() - started
 
-    pairs = sum(len(v) for v in resolved.values())
+    pairs = validation.pairs
     print(f"{count} endpoints x 3 environments, {len(result.diff.objects)} objects changed")
     print(f"(a) floor, two compiles:      {floor:7.2f} s")
     print(f"(b) knobless diff:            {full:7.2f} s  = {full / floor:.2f}x (a)")
     print(f"(c) text + markdown + json:   {formatting:7.2f} s  (markdown {len(markdown):,} chars)")
-    print(f"(d) load + resolve:           {resolving:7.2f} s")
-    print(
-        f"    run_lint ({pairs} pairs):  {linting:7.2f} s  = {linting / resolving:.2f}x load+resolve"
-    )
+    print(f"(d) load + parse:             {resolving:7.2f} s")
+    print(f"    validate ({pairs} pairs):  {linting:7.2f} s  = {linting / resolving:.2f}x load")
 
 
 if __name__ == "__main__":

@@ -68,7 +68,7 @@ PREDICTION_TOLERANCE = 0.25
 
 def sweep(ground: Ground, out: Path, short: bool) -> dict[str, Any]:
     seconds = 9.0 if short else 20.0
-    low = levels(ground.load([(LOW_RATE, seconds + 5)], out / "low.json"))[0]
+    low = levels(ground.load([(LOW_RATE, seconds + (0 if short else 5))], out / "low.json"))[0]
     mu = 1000.0 / low.mean_ms
     rates = [round(mu * f, 1) for f in (SWEEP_SHORT if short else SWEEP)]
     swept = levels(ground.load([(r, seconds) for r in rates], out / "sweep.json", seed=2))
@@ -85,7 +85,7 @@ def check_simulator(
     profile = measured_profile(step1["low"], step1["saturated_throughput"], startup_s)
     fractions = CHECK_LEVELS_SHORT if short else CHECK_LEVELS
     rates = [round(found.rate * f, 1) for f in fractions]
-    seconds = 20.0 if short else 45.0
+    seconds = 15.0 if short else 45.0
     measured = levels(ground.load([(r, seconds) for r in rates], out / "check.json", seed=3))
     rows = []
     for fraction, rate, level in zip(fractions, rates, measured, strict=True):

@@ -25,11 +25,10 @@ import importlib.metadata
 import json
 import os
 import sys
-import tempfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 import orjson
 import pluggy
@@ -37,10 +36,11 @@ import pluggy
 from compiler.diagnostics import Diagnostic, Severity
 from compiler.environments import EnvironmentSource
 from compiler.fingerprint import compile_code
-from compiler.summary import EndpointSummary
+from compiler.summary import EndpointSummary, ServedSummary
+from compiler.writer import RENDERED, write_atomically
 
 if TYPE_CHECKING:
-    from compiler.pipeline import EndpointText, Stamp
+    from compiler.pipeline import EndpointText, Stamp, Unit
 
 VERSION = 2
 CACHE_DIR = Path(".knobless") / "cache"
@@ -134,34 +134,55 @@ FolderStat = tuple[int, int] | None
 """(mtime_ns, inode) of a folder; None when there is none."""
 
 
-class Entry(NamedTuple):
+@dataclass(slots=True)
+class Entry:
     """One endpoint's output in one environment. Its own folder, rendered/<env>/<endpoint>/, is
-    all its own; files it renders elsewhere (its Argo CD Application) are listed with digests."""
+    all its own; files it renders elsewhere (its Argo CD Application) are listed with digests.
+    Warnings and summary stay as stored until asked for: most compiles need only the key."""
 
     key: str
     folder: FolderStat
     """Its own folder as knobless left it."""
     foreign: dict[str, str]
     """Digest of each file outside its own folder, by path relative to rendered/."""
-    warnings: tuple[Diagnostic, ...]
-    summary: EndpointSummary
+    stored_warnings: list[list[Any]]
+    stored_summary: list[Any]
+    """EndpointSummary.to_json(): what environment-wide hooks see of the endpoint."""
+
+    @classmethod
+    def new(
+        cls,
+        key: str,
+        foreign: dict[str, str],
+        warnings: Iterable[Diagnostic],
+        summary: EndpointSummary,
+        folder: FolderStat = None,
+    ) -> Entry:
+        return cls(
+            key, folder, foreign, [_diagnostic_to_json(d) for d in warnings], summary.to_json()
+        )
+
+    @classmethod
+    def from_json(cls, row: list[Any]) -> Entry:
+        key, folder, foreign, warnings, summary = row
+        return cls(key, tuple(folder) if folder else None, foreign, warnings, summary)
 
     def to_json(self) -> list[Any]:
-        return [
-            self.key,
-            self.folder,
-            self.foreign,
-            [_diagnostic_to_json(d) for d in self.warnings],
-            self.summary.to_json(),
-        ]
+        return [self.key, self.folder, self.foreign, self.stored_warnings, self.stored_summary]
+
+    def warnings(self) -> Iterator[Diagnostic]:
+        return map(diagnostic_from_json, self.stored_warnings)
+
+    def summary(self) -> EndpointSummary:
+        name, owner, namespace, versions = self.stored_summary
+        return EndpointSummary(name, owner, namespace, tuple(map(ServedSummary._make, versions)))
 
 
 @dataclass
 class EnvironmentCache:
     fingerprint: str
-    rows: dict[str, list[Any]] = field(default_factory=dict)
-    """Entry.to_json() of each endpoint, as stored: decoded only where needed (most compiles
-    need just the keys)."""
+    entries: dict[str, Entry] = field(default_factory=dict)
+    """By endpoint."""
     environment_files: dict[str, str] = field(default_factory=dict)
     """Digest of each environment-wide file (platform objects), by path relative to rendered/."""
     folders: dict[str, FolderStat] = field(default_factory=dict)
@@ -176,7 +197,7 @@ class EnvironmentCache:
             {
                 "version": VERSION,
                 "fingerprint": self.fingerprint,
-                "endpoints": self.rows,
+                "endpoints": {name: e.to_json() for name, e in self.entries.items()},
                 "environment": self.environment_files,
                 "folders": self.folders,
                 "environment_warnings": [_diagnostic_to_json(d) for d in self.environment_warnings],
@@ -193,9 +214,10 @@ class EnvironmentCache:
                 return None
             folders = {f: tuple(stat) if stat else None for f, stat in raw["folders"].items()}
             warnings = tuple(diagnostic_from_json(d) for d in raw["environment_warnings"])
+            entries = {name: Entry.from_json(row) for name, row in raw["endpoints"].items()}
             return cls(
                 raw["fingerprint"],
-                raw["endpoints"],
+                entries,
                 raw["environment"],
                 folders,
                 warnings,
@@ -211,11 +233,7 @@ def _write(directory: Path, name: str, data: bytes) -> None:
     ignore = directory.parent / ".gitignore"
     if not ignore.exists():
         ignore.write_text("# knobless compile cache: local, never committed\n*\n")
-    handle, temporary = tempfile.mkstemp(prefix=f".{name}.", dir=directory)
-    with os.fdopen(handle, "wb") as file:
-        file.write(data)
-    os.chmod(temporary, 0o644)
-    os.replace(temporary, directory / name)
+    write_atomically(directory / name, data)
 
 
 def load_cache(root: Path, environment: str) -> EnvironmentCache | None:
@@ -228,6 +246,79 @@ def load_cache(root: Path, environment: str) -> EnvironmentCache | None:
 
 def save_cache(root: Path, environment: str, cache: EnvironmentCache) -> None:
     _write(cache_dir(root), f"{environment}.json", cache.to_bytes())
+
+
+def save_environment(
+    root: Path, environment: str, cache: EnvironmentCache, shared: Iterable[str]
+) -> None:
+    """Write an environment's cache, with its shared folders stamped as they are now (after the
+    write to rendered/)."""
+    rendered = root / RENDERED
+    cache.folders = {
+        f: folder_stat(rendered / f) for f in sorted(shared) if (rendered / f).is_dir()
+    }
+    save_cache(root, environment, cache)
+
+
+def entry_of(
+    environment: str,
+    endpoint: str,
+    key: str,
+    files: Mapping[str, bytes],
+    warnings: Iterable[Diagnostic],
+    summary: EndpointSummary,
+    folder: FolderStat = None,
+) -> Entry:
+    """What the cache keeps of one compiled endpoint: digests of its files outside its folder."""
+    own = own_folder(environment, endpoint) + "/"
+    foreign = {p: digest(d) for p, d in files.items() if not p.startswith(own)}
+    return Entry.new(key, foreign, warnings, summary, folder)
+
+
+class Recorder:
+    """Keeps what the cache needs of a full compile's units (digests, not the files), and saves
+    it once rendered/ holds their output."""
+
+    def __init__(self, keys: Mapping[str, tuple[str, str, Mapping[str, str]]]) -> None:
+        self.keys = keys
+        """By environment: its fingerprint, the digest of the endpoint names, each endpoint's key."""
+        self.entries: dict[str, dict[str, Entry]] = {}
+        self.environment_files: dict[str, dict[str, str]] = {}
+        self.environment_warnings: dict[str, tuple[Diagnostic, ...]] = {}
+
+    def add(self, environment: str, units: Iterable[Unit]) -> None:
+        entries = self.entries.setdefault(environment, {})
+        keys = self.keys[environment][2]
+        for unit in units:
+            if unit.endpoint is None:
+                self.environment_files[environment] = {p: digest(d) for p, d in unit.files.items()}
+                self.environment_warnings[environment] = unit.warnings
+            else:
+                assert unit.summary is not None
+                entries[unit.endpoint] = entry_of(
+                    environment,
+                    unit.endpoint,
+                    keys[unit.endpoint],
+                    unit.files,
+                    unit.warnings,
+                    unit.summary,
+                )
+
+    def __getstate__(self) -> dict[str, object]:
+        # crosses the process boundary without the keys (only what was recorded is needed)
+        return {**self.__dict__, "keys": {n: (f, d, {}) for n, (f, d, _) in self.keys.items()}}
+
+    def save(self, root: Path) -> None:
+        rendered = root / RENDERED
+        for name, entries in self.entries.items():
+            for endpoint, entry in entries.items():
+                entry.folder = folder_stat(rendered / own_folder(name, endpoint))
+            environment_files = self.environment_files.get(name, {})
+            fingerprint, names, _ = self.keys[name]
+            warnings = self.environment_warnings.get(name, ())
+            cache = EnvironmentCache(fingerprint, entries, environment_files, {}, warnings, names)
+            foreign = [p for e in entries.values() for p in e.foreign]
+            save_environment(root, name, cache, folders_of(name, [*environment_files, *foreign]))
 
 
 def drop_cache(root: Path, environment: str) -> None:
@@ -319,22 +410,18 @@ def verify(rendered: Path, environment: str, cache: EnvironmentCache) -> Verific
     """Compare rendered/<env>/ with the cache: every endpoint's own folder by (mtime, inode); the
     shared folders likewise, and when one changed, its files by content."""
     base = f"{rendered}/{environment}/"  # strings: pathlib costs more than the stat here
-    dirty = {
-        name
-        for name, row in cache.rows.items()
-        if _stat(base + name) != (tuple(row[1]) if row[1] else None)
-    }
+    dirty = {name for name, entry in cache.entries.items() if _stat(base + name) != entry.folder}
     changed = [f for f, stat in cache.folders.items() if folder_stat(rendered / f) != stat]
     if not changed:
         return Verification(frozenset(dirty))
     owners: dict[str, str | None] = {}
     expected: dict[str, str] = {}
-    for name, row in cache.rows.items():
-        for path, file_digest in row[2].items():
+    for name, entry in cache.entries.items():
+        for path, file_digest in entry.foreign.items():
             owners[path], expected[path] = name, file_digest
     for path, file_digest in cache.environment_files.items():
         owners[path], expected[path] = None, file_digest
-    children: dict[str, set[str]] = {environment: set(cache.rows)}
+    children: dict[str, set[str]] = {environment: set(cache.entries)}
     for folder in [*expected, *cache.folders]:
         parent, _, name = folder.rpartition("/")
         if parent:

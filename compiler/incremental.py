@@ -8,7 +8,7 @@ Each environment's cache (compiler.cache) says, per endpoint, which inputs produ
 in rendered/. An endpoint is reused when its key still matches and its folder is as knobless
 left it; every other endpoint, and the environment-wide objects, go through the whole pipeline as
 in a full compile (environment-wide hooks see the reused endpoints' summaries from the cache).
-The difference is written with a journal (compiler.journal): all or nothing.
+The difference is written with a journal (compiler.writer.Journal): all or nothing.
 """
 
 from __future__ import annotations
@@ -23,27 +23,27 @@ import pluggy
 from compiler.cache import (
     Entry,
     EnvironmentCache,
+    FolderStat,
+    Recorder,
     Verification,
     code_fingerprint,
-    diagnostic_from_json,
     digest,
     endpoint_key,
+    entry_of,
     environment_fingerprint,
     folder_stat,
     folders_of,
     load_cache,
     names_digest,
     own_folder,
-    save_cache,
-    save_stamps,
+    save_environment,
     verify,
 )
 from compiler.config import CONFIG_FILE
 from compiler.diagnostics import Diagnostic
-from compiler.journal import Journal, changed
 from compiler.pipeline import Progress, Sources, Unit, iter_compile
-from compiler.summary import EndpointSummary, ServedSummary
-from compiler.writer import RENDERED
+from compiler.summary import EndpointSummary
+from compiler.writer import RENDERED, Journal, changed
 
 FULL_COMPILE_SHARE = 0.25
 """Past this share of endpoint-environment pairs to compile again, a full compile (in parallel,
@@ -65,16 +65,17 @@ class Plan:
     names: str = ""
     """Digest of every endpoint file's name."""
 
-    def entry(self, unit: Unit, folder: tuple[int, int] | None) -> Entry:
+    def entry(self, unit: Unit, folder: FolderStat = None) -> Entry:
         assert unit.endpoint is not None and unit.summary is not None
-        own = own_folder(self.environment, unit.endpoint) + "/"
-        return Entry(
-            self.keys[unit.endpoint],
-            folder,
-            {p: digest(d) for p, d in unit.files.items() if not p.startswith(own)},
-            unit.warnings,
-            unit.summary,
+        key = self.keys[unit.endpoint]
+        return entry_of(
+            self.environment, unit.endpoint, key, unit.files, unit.warnings, unit.summary, folder
         )
+
+
+def recorder(plans: Mapping[str, Plan]) -> Recorder:
+    """What records a full compile for the cache of each planned environment."""
+    return Recorder({name: (p.fingerprint, p.names, p.keys) for name, p in plans.items()})
 
 
 def config_bytes(root: Path) -> bytes:
@@ -110,13 +111,13 @@ def plan(
         verification = verify(rendered, name, cache)
         reusable = frozenset(
             endpoint
-            for endpoint, row in cache.rows.items()
-            if keys.get(endpoint) == row[0] and endpoint not in verification.dirty
+            for endpoint, entry in cache.entries.items()
+            if keys.get(endpoint) == entry.key and endpoint not in verification.dirty
         )
         # The environment-wide stage reads the endpoint names, which endpoints are deployed
         # and their summaries; the fresh ones' summaries are compared once they are compiled.
         stage_unchanged = (
-            cache.names == names and keys.keys() == cache.rows.keys() and not verification.shared
+            cache.names == names and keys.keys() == cache.entries.keys() and not verification.shared
         )
         reuse = CachedEnvironment(cache, reusable, stage_unchanged)
         plans[name] = Plan(name, fingerprint, keys, cache, reuse, verification, names)
@@ -124,14 +125,13 @@ def plan(
 
 
 class CachedEnvironment:
-    """The endpoints of one environment whose output is current, from its cache rows (see
-    cache.Entry); compiler.pipeline.Reuse. Rows are decoded only when asked for: most compiles
-    need just the names."""
+    """The endpoints of one environment whose output is current, from its cache entries;
+    compiler.pipeline.Reuse."""
 
     def __init__(
         self, cache: EnvironmentCache, reusable: frozenset[str], stage_unchanged: bool
     ) -> None:
-        self.rows = cache.rows
+        self.entries = cache.entries
         self.reusable = reusable
         self.stage_warnings = cache.environment_warnings if stage_unchanged else None
 
@@ -145,17 +145,11 @@ class CachedEnvironment:
         return sorted(self.reusable)
 
     def summaries(self) -> dict[str, EndpointSummary]:
-        served, summary = ServedSummary._make, EndpointSummary
-        decoded = {}
-        for name in self.reusable:
-            n, owner, namespace, versions = self.rows[name][4]
-            decoded[name] = summary(n, owner, namespace, tuple(map(served, versions)))
-        return decoded
+        return {name: self.entries[name].summary() for name in self.reusable}
 
     def warnings(self) -> Iterable[Diagnostic]:
         for name in self.reusable:
-            for row in self.rows[name][3]:
-                yield diagnostic_from_json(row)
+            yield from self.entries[name].warnings()
 
     def environment_stage(
         self, fresh: Mapping[str, EndpointSummary]
@@ -163,7 +157,7 @@ class CachedEnvironment:
         if self.stage_warnings is None:
             return None
         for name, summary in fresh.items():
-            if summary.to_json() != self.rows[name][4]:
+            if summary.to_json() != self.entries[name].stored_summary:
                 return None
         return self.stage_warnings
 
@@ -190,6 +184,21 @@ class Outcome:
     warnings: list[Diagnostic] = field(default_factory=list)
 
 
+@dataclass
+class _Changes:
+    """What an incremental compile produced so far, for the journal and then the cache."""
+
+    rendered: Path
+    journal: Journal
+    outcome: Outcome
+    fresh: dict[str, dict[str, Unit]]
+    """The units compiled this run, by environment and endpoint (files, not manifests)."""
+    environment_files: dict[str, dict[str, str]] = field(default_factory=dict)
+    environment_warnings: dict[str, tuple[Diagnostic, ...]] = field(default_factory=dict)
+    produced: set[str] = field(default_factory=set)
+    """Every file this run renders (nothing of it may be deleted)."""
+
+
 def compile_changed(
     root: Path,
     manager: pluggy.PluginManager,
@@ -199,74 +208,75 @@ def compile_changed(
     strict: bool,
     progress: Progress,
 ) -> Outcome:
-    rendered = root / RENDERED
-    outcome = Outcome(list(sources.environments))
-    fresh: dict[str, dict[str, Unit]] = {name: {} for name in plans}
-    environment_files: dict[str, dict[str, str]] = {}
-    environment_warnings: dict[str, tuple[Diagnostic, ...]] = {}
-    produced: set[str] = set()
+    """Compile the endpoints whose output is not current, write the difference through one
+    journal, then save each environment's cache."""
+    reuse = {name: p.reuse for name, p in plans.items() if p.reuse is not None}
+    outputs = iter_compile(
+        root, manager=manager, sources=sources, reuse=reuse, strict=strict, progress=progress
+    )
     with Journal(root) as journal:
-        for output in iter_compile(
-            root,
-            manager=manager,
-            sources=sources,
-            reuse={name: p.reuse for name, p in plans.items() if p.reuse is not None},
-            strict=strict,
-            progress=progress,
-        ):
-            current = plans[output.name]
-            assert current.cache is not None
-            outcome.warnings.extend(output.diagnostics)
+        changes = _Changes(
+            root / RENDERED, journal, Outcome(list(sources.environments)), {n: {} for n in plans}
+        )
+        for output in outputs:
+            changes.outcome.warnings.extend(output.diagnostics)
             for unit in output.units:
-                produced.update(unit.files)
-                for path, data in changed(rendered, unit.files).items():
-                    journal.put(path, data)
-                    if (rendered / path).exists():
-                        outcome.changed += 1
-                    else:
-                        outcome.added += 1
-                if unit.endpoint is None:
-                    environment_files[output.name] = {p: digest(d) for p, d in unit.files.items()}
-                    environment_warnings[output.name] = unit.warnings
-                    old: Iterable[str] = current.cache.environment_files
-                else:
-                    # keep the files (not the manifests) until the entry is recorded
-                    fresh[output.name][unit.endpoint] = Unit(
-                        unit.endpoint, unit.files, (), unit.warnings, unit.summary
-                    )
-                    row = current.cache.rows.get(unit.endpoint)
-                    old = row[2] if row else ()
-                    # what it no longer renders in its own folder, or what someone added there
-                    _delete_unlisted(
-                        rendered, journal, own_folder(output.name, unit.endpoint), unit.files
-                    )
-                for path in set(old) - unit.files.keys():
-                    journal.delete(path)
-        for name, current in plans.items():
-            assert current.cache is not None
-            for endpoint in current.cache.rows.keys() - current.keys.keys():  # removed
-                journal.delete(own_folder(name, endpoint))
-                for path in current.cache.rows[endpoint][2]:
-                    journal.delete(path)
-            if name not in environment_files:  # the stage was skipped: its files stand
-                produced.update(current.cache.environment_files)
-            _remove_strays(rendered, journal, current.verification.stray, produced)
-        journal.deletes = {p for p in journal.deletes - produced if os.path.lexists(rendered / p)}
-        outcome.removed = len(journal.deletes)
+                _stage_unit(changes, plans[output.name], unit)
+        for current in plans.values():
+            _stage_removals(changes, current)
+        rendered = changes.rendered
+        journal.deletes = {
+            p for p in journal.deletes - changes.produced if os.path.lexists(rendered / p)
+        }
+        changes.outcome.removed = len(journal.deletes)
         journal.commit()
     for name, current in plans.items():
-        assert current.cache is not None
-        _save(
-            root,
-            current,
-            fresh[name],
-            environment_files.get(name, current.cache.environment_files),
-            environment_warnings.get(name, current.cache.environment_warnings),
+        _save(root, current, changes)
+        changes.outcome.compiled += len(changes.fresh[name])
+        changes.outcome.endpoints.update(current.keys)
+    return changes.outcome
+
+
+def _stage_unit(changes: _Changes, current: Plan, unit: Unit) -> None:
+    """One compiled unit's files into the journal, and what it no longer renders out of it."""
+    assert current.cache is not None
+    rendered, journal, outcome = changes.rendered, changes.journal, changes.outcome
+    changes.produced.update(unit.files)
+    for path, data in changed(rendered, unit.files).items():
+        journal.put(path, data)
+        if (rendered / path).exists():
+            outcome.changed += 1
+        else:
+            outcome.added += 1
+    name = current.environment
+    if unit.endpoint is None:
+        changes.environment_files[name] = {p: digest(d) for p, d in unit.files.items()}
+        changes.environment_warnings[name] = unit.warnings
+        old: Iterable[str] = current.cache.environment_files
+    else:
+        # keep the files (not the manifests) until the entry is recorded
+        changes.fresh[name][unit.endpoint] = Unit(
+            unit.endpoint, unit.files, (), unit.warnings, unit.summary
         )
-        outcome.compiled += len(fresh[name])
-        outcome.endpoints.update(current.keys)
-    save_stamps(root, sources.texts.values())
-    return outcome
+        entry = current.cache.entries.get(unit.endpoint)
+        old = entry.foreign if entry else ()
+        # what it no longer renders in its own folder, or what someone added there
+        _delete_unlisted(rendered, journal, own_folder(name, unit.endpoint), unit.files)
+    for path in set(old) - unit.files.keys():
+        journal.delete(path)
+
+
+def _stage_removals(changes: _Changes, current: Plan) -> None:
+    """The files of removed endpoints, and strays no one owns."""
+    assert current.cache is not None
+    name, journal = current.environment, changes.journal
+    for endpoint in current.cache.entries.keys() - current.keys.keys():  # removed
+        journal.delete(own_folder(name, endpoint))
+        for path in current.cache.entries[endpoint].foreign:
+            journal.delete(path)
+    if name not in changes.environment_files:  # the stage was skipped: its files stand
+        changes.produced.update(current.cache.environment_files)
+    _remove_strays(changes.rendered, journal, current.verification.stray, changes.produced)
 
 
 def _delete_unlisted(rendered: Path, journal: Journal, folder: str, keep: Container[str]) -> None:
@@ -292,86 +302,23 @@ def _remove_strays(
             journal.delete(path)
 
 
-def _save(
-    root: Path,
-    current: Plan,
-    fresh: Mapping[str, Unit],
-    environment_files: dict[str, str],
-    environment_warnings: tuple[Diagnostic, ...],
-) -> None:
+def _save(root: Path, current: Plan, changes: _Changes) -> None:
     """The environment's cache once the journal is applied: fresh entries with their folders as
-    they now are, reused rows as they were, removed endpoints gone."""
+    they now are, reused entries as they were, removed endpoints gone."""
     assert current.cache is not None
     rendered = root / RENDERED
     name = current.environment
-    rows = {n: current.cache.rows[n] for n in (current.reuse.reusable if current.reuse else ())}
+    fresh = changes.fresh[name]
+    environment_files = changes.environment_files.get(name, current.cache.environment_files)
+    warnings = changes.environment_warnings.get(name, current.cache.environment_warnings)
+    reused = current.reuse.reusable if current.reuse else ()
+    entries = {n: current.cache.entries[n] for n in reused}
     for endpoint, unit in fresh.items():
         stat = folder_stat(rendered / own_folder(name, endpoint))
-        rows[endpoint] = current.entry(unit, stat).to_json()
-    foreign = [p for row in (rows[n] for n in fresh) for p in row[2]]
+        entries[endpoint] = current.entry(unit, stat)
+    foreign = [p for n in fresh for p in entries[n].foreign]
     shared = set(current.cache.folders) | folders_of(name, [*environment_files, *foreign])
-    _store(
-        root,
-        name,
-        EnvironmentCache(
-            current.fingerprint, rows, environment_files, {}, environment_warnings, current.names
-        ),
-        shared,
+    cache = EnvironmentCache(
+        current.fingerprint, entries, environment_files, {}, warnings, current.names
     )
-
-
-def _store(root: Path, environment: str, cache: EnvironmentCache, shared: Iterable[str]) -> None:
-    """Write an environment's cache, with its shared folders stamped as they are now (after the
-    write to rendered/)."""
-    rendered = root / RENDERED
-    cache.folders = {
-        f: folder_stat(rendered / f) for f in sorted(shared) if (rendered / f).is_dir()
-    }
-    save_cache(root, environment, cache)
-
-
-class Recorder:
-    """Keeps what the cache needs of a full compile's units (digests, not the files)."""
-
-    def __init__(self, plans: Mapping[str, Plan]) -> None:
-        self.plans = plans
-        self.fingerprints = {name: p.fingerprint for name, p in plans.items()}
-        self.names = {name: p.names for name, p in plans.items()}
-        self.entries: dict[str, dict[str, Entry]] = {}
-        self.environment_files: dict[str, dict[str, str]] = {}
-        self.environment_warnings: dict[str, tuple[Diagnostic, ...]] = {}
-
-    def add(self, environment: str, units: Iterable[Unit]) -> None:
-        entries = self.entries.setdefault(environment, {})
-        for unit in units:
-            if unit.endpoint is None:
-                self.environment_files[environment] = {p: digest(d) for p, d in unit.files.items()}
-                self.environment_warnings[environment] = unit.warnings
-            else:
-                entries[unit.endpoint] = self.plans[environment].entry(unit, None)
-
-    def __getstate__(self) -> dict[str, object]:
-        # crosses the process boundary without the plans (and the caches they hold)
-        return {**self.__dict__, "plans": {}}
-
-    def save(self, root: Path) -> None:
-        """The caches of the compiled environments, once rendered/ holds their output."""
-        rendered = root / RENDERED
-        for name, entries in self.entries.items():
-            environment_files = self.environment_files.get(name, {})
-            rows = {
-                endpoint: entry._replace(
-                    folder=folder_stat(rendered / own_folder(name, endpoint))
-                ).to_json()
-                for endpoint, entry in entries.items()
-            }
-            foreign = [p for e in entries.values() for p in e.foreign]
-            cache = EnvironmentCache(
-                self.fingerprints[name],
-                rows,
-                environment_files,
-                {},
-                self.environment_warnings.get(name, ()),
-                self.names[name],
-            )
-            _store(root, name, cache, folders_of(name, [*environment_files, *foreign]))
+    save_environment(root, name, cache, shared)

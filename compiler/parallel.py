@@ -1,7 +1,8 @@
 """`knobless validate` over several processes: the endpoints are split into contiguous shares, and
 each share is parsed, resolved in every environment and linted endpoint by endpoint on its own
 core (forked, so the environments and plugins are loaded once). The environment-wide lint runs
-afterwards on the endpoints' summaries. Every problem is a Diagnostic in a set, sorted at the end,
+afterwards on the endpoints' summaries: the lint stage of a compile (compiler.pipeline's
+lint_endpoints and lint_whole_environment). Every problem is a Diagnostic in a set, sorted at the end,
 so the output does not depend on how the work was split (tests/core/test_validate_parallel.py).
 """
 
@@ -19,9 +20,9 @@ import pluggy
 from compiler.context import EndpointContext, EnvironmentContext
 from compiler.diagnostics import Diagnostic
 from compiler.errors import InputError
-from compiler.pipeline import LazyEndpoints, Sources
+from compiler.pipeline import LazyEndpoints, Sources, lint_endpoints, lint_whole_environment
 from compiler.resolve import resolve_endpoint, rough_summary
-from compiler.review.lint import apply_strict, known_rules, lint_endpoint, lint_environment
+from compiler.review.lint import apply_strict, known_rules
 from compiler.summary import EndpointSummary, summarize
 
 PAIRS_PER_EXTRA_PROCESS = 3000
@@ -83,7 +84,7 @@ def check_share(
                 result.problems.update(error.diagnostics)
                 result.summaries[env_name].append(rough_summary(loaded, environment, env_source))
                 continue
-            result.findings |= lint_endpoint(manager, endpoint, known)
+            result.findings |= lint_endpoints(manager, [endpoint], known, False)[name]
             result.deployed[env_name].append(name)
             result.summaries[env_name].append(summarize(endpoint))
     return result
@@ -197,12 +198,11 @@ def validate_sources(
             environment, env_source = sources.environments[env_name]
             context = EnvironmentContext(environment, env_source.path)
             deployed = [name for r in results for name in r.deployed[env_name]]
-            summaries = [summary for r in results for summary in r.summaries[env_name]]
+            summaries = {s.name: s for r in results for s in r.summaries[env_name]}
             endpoints = LazyEndpoints((), deployed, _resolver(sources, env_name, manager))
-            found = lint_environment(
-                manager, context, summaries, endpoints, sources.names, env_source
+            findings |= lint_whole_environment(
+                manager, context, env_source, summaries, endpoints, sources.names, False
             )
-            findings |= found
     if problems:  # every problem of the run, lint findings of the endpoints that resolved too
         raise InputError(problems | apply_strict(findings, strict))
     return Validation(

@@ -32,13 +32,7 @@ from compiler.models.environment import Environment
 from compiler.plugins import build_plugin_manager, ordered_plugins
 from compiler.resolve import resolve_endpoint as resolve_one
 from compiler.resolve import rough_summary
-from compiler.review.lint import (
-    apply_strict,
-    known_rules,
-    lint_endpoint,
-    lint_environment,
-    run_lint,
-)
+from compiler.review.lint import apply_strict, known_rules, lint_endpoint, lint_environment
 from compiler.summary import EndpointSummary, summarize
 from compiler.writer import dump
 from compiler.yamlout import YamlWriter
@@ -296,24 +290,15 @@ def load(
     root: Path,
     environments: Sequence[str] | None,
     *,
-    parse: Callable[[str, EndpointText], bool] | None = None,
     known: Mapping[str, tuple[Stamp, str]] | None = None,
     memo: Evaluations | None = None,
 ) -> Sources:
-    """Read every endpoint and environment file; parse the endpoints `parse` selects (default
-    all; the others are parsed on first use, see Sources.endpoint). `known`: see read_endpoint;
-    `memo`: see compiler.environments.evaluate."""
+    """Read every endpoint and environment file. Endpoints are parsed on first use (see
+    Sources.endpoint; `parse_all` parses them all now). `known`: see read_endpoint; `memo`: see
+    compiler.environments.evaluate."""
     loaded_environments, environment_problems = load_environments(root, environments, memo)
     texts, problems = read_endpoints(root, known)
-    endpoints: dict[str, LoadedYaml] = {}
-    for name, source in texts.items():
-        if parse is not None and not parse(name, source):
-            continue
-        try:
-            endpoints[name] = parse_endpoint(source)
-        except InputError as error:
-            problems.extend(error.diagnostics)
-    return Sources(endpoints, loaded_environments, (*problems, *environment_problems), texts=texts)
+    return Sources({}, loaded_environments, (*problems, *environment_problems), texts=texts)
 
 
 def parse_all(sources: Sources) -> Sources:
@@ -344,7 +329,7 @@ def resolve_environment(
     environment, env_source = sources.environments[env_name]
     problems: set[Diagnostic] = set()
     contexts = []
-    names = sorted(sources.endpoints) if only is None else sorted(only)
+    names = sources.names if only is None else sorted(only)
     for done, name in enumerate(names, start=1):
         if name in environment.exclude:
             continue
@@ -355,20 +340,6 @@ def resolve_environment(
         if done % 500 == 0:
             progress(f"resolve {env_name}", done, len(names))
     return tuple(contexts), problems
-
-
-def resolve(
-    sources: Sources, manager: pluggy.PluginManager, progress: Progress = _no_progress
-) -> dict[str, tuple[EndpointContext, ...]]:
-    """Every environment resolved; InputError with every problem of every environment."""
-    problems: set[Diagnostic] = set(sources.problems)
-    resolved: dict[str, tuple[EndpointContext, ...]] = {}
-    for env_name in sources.environments:
-        resolved[env_name], found = resolve_environment(sources, env_name, manager, progress)
-        problems |= found
-    if problems:
-        raise InputError(problems)
-    return resolved
 
 
 class LazyEndpoints(Sequence[EndpointContext]):
@@ -501,31 +472,36 @@ def compile_objects(
     return final, serialize(context.name, final, writer), checked
 
 
-# -- the whole pipeline ------------------------------------------------------------------------------
+# -- lint (shared with `validate`, compiler.parallel) ------------------------------------------------
 
 
-def lint(
+def lint_endpoints(
     manager: pluggy.PluginManager,
-    sources: Sources,
-    resolved: dict[str, tuple[EndpointContext, ...]],
-    environments: dict[str, EnvironmentContext],
-    *,
+    endpoints: Iterable[EndpointContext],
+    known: set[str],
     strict: bool,
-    endpoint_names: Iterable[str] | None = None,
-    partial: bool = False,
-) -> list[Diagnostic]:
-    """Semantic lint over the resolved endpoints (rules are plugins: plugins/lint/).
-    `endpoint_names`: every endpoint of the repository (default: those in `sources`);
-    `partial`: only some endpoints were resolved, so environment-wide rules are skipped."""
-    return run_lint(
-        manager,
-        resolved,
-        environments,
-        strict=strict,
-        endpoint_names=sources.names if endpoint_names is None else endpoint_names,
-        environment_sources={name: source for name, (_, source) in sources.environments.items()},
-        partial=partial,
-    )
+) -> dict[str, set[Diagnostic]]:
+    """Each endpoint's findings (knobless_lint_endpoint), by endpoint name."""
+    return {e.name: apply_strict(lint_endpoint(manager, e, known), strict) for e in endpoints}
+
+
+def lint_whole_environment(
+    manager: pluggy.PluginManager,
+    context: EnvironmentContext,
+    env_source: EnvironmentSource,
+    summaries: Mapping[str, EndpointSummary],
+    endpoints: Sequence[EndpointContext],
+    names: Sequence[str],
+    strict: bool,
+) -> set[Diagnostic]:
+    """The environment's findings as a whole (knobless_lint_environment): judged against every
+    endpoint it deploys (`summaries`), with every endpoint file's name (`names`)."""
+    ordered = [summaries[n] for n in sorted(summaries)]
+    found = lint_environment(manager, context, ordered, endpoints, names, env_source)
+    return apply_strict(found, strict)
+
+
+# -- the whole pipeline ------------------------------------------------------------------------------
 
 
 class Reuse(Protocol):
@@ -572,6 +548,147 @@ class EnvironmentOutput:
     """The same files and warnings, by endpoint (`Unit.endpoint` None: the environment's own)."""
 
 
+@dataclass
+class _Run:
+    """What a compile carries from stage to stage and environment to environment."""
+
+    manager: pluggy.PluginManager
+    sources: Sources
+    strict: bool
+    progress: Progress
+    known: set[str]
+    """Every lint rule id (an endpoint may only switch off rules that exist)."""
+    writer: YamlWriter = field(default_factory=YamlWriter)
+    problems: set[Diagnostic] = field(default_factory=set)
+    warnings: set[Diagnostic] = field(default_factory=set)
+    """Shown with the problems when there are any."""
+
+    def found(self, diagnostics: Iterable[Diagnostic]) -> None:
+        """Lint and check findings: errors fail the compile, all show if it fails."""
+        for diagnostic in diagnostics:
+            if diagnostic.severity is Severity.ERROR:
+                self.problems.add(diagnostic)
+            self.warnings.add(diagnostic)
+
+
+@dataclass
+class _Environment:
+    """One environment going through the stages."""
+
+    name: str
+    context: EnvironmentContext
+    source: EnvironmentSource
+    reused: Reuse | None
+    fresh: list[str]
+    """The endpoints it deploys that are compiled this run (the others are reused)."""
+    endpoints: tuple[EndpointContext, ...] = ()
+    findings: dict[str, set[Diagnostic]] = field(default_factory=dict)
+    summaries: dict[str, EndpointSummary] = field(default_factory=dict)
+    everything: Sequence[EndpointContext] = ()
+    """Every endpoint it deploys, resolved on first use (LazyEndpoints)."""
+    whole: set[Diagnostic] = field(default_factory=set)
+    """Findings of the environment-wide lint (computed, or replayed from the cache)."""
+    replayed: bool = False
+    """Whether the environment-wide stage's output is what the cache says (it is skipped)."""
+    carried: list[Diagnostic] = field(default_factory=list)
+    """Warnings the next batch carries (the environment's, the reused endpoints')."""
+
+    def output(self, units: Sequence[Unit]) -> EnvironmentOutput:
+        carried, self.carried = self.carried, []
+        return EnvironmentOutput(
+            self.name,
+            {path: data for unit in units for path, data in unit.files.items()},
+            tuple(m for unit in units for m in unit.manifests),
+            self.endpoints,
+            self.context,
+            tuple(sorted({*carried, *(d for unit in units for d in unit.warnings)})),
+            tuple(units),
+        )
+
+
+def start_environment(run: _Run, name: str, reused: Reuse | None) -> _Environment:
+    environment, source = run.sources.environments[name]
+    deployed = [n for n in run.sources.names if n not in environment.exclude]
+    fresh = [n for n in deployed if reused is None or n not in reused]
+    return _Environment(name, EnvironmentContext(environment, source.path), source, reused, fresh)
+
+
+def resolve_stage(run: _Run, env: _Environment) -> None:
+    """2. validate + 3. resolve (knobless_select_runtime, knobless_validate_endpoint) the fresh
+    endpoints; every endpoint's problems, not only the first one's."""
+    env.endpoints, found = resolve_environment(
+        run.sources, env.name, run.manager, run.progress, only=env.fresh
+    )
+    run.problems |= found
+    env.summaries = {e.name: summarize(e) for e in env.endpoints}
+    if found:  # the environment-wide rules still see the endpoints that failed to resolve
+        env.summaries.update(_rough_summaries(run.sources, env.name, env.fresh, env.summaries))
+    reused_names = env.reused.names() if env.reused is not None else []
+    resolve_missing = partial(_resolve_or_raise, run.sources, env.name, run.manager)
+    env.everything = LazyEndpoints(env.endpoints, reused_names, resolve_missing)
+
+
+def lint_stage(run: _Run, env: _Environment) -> None:
+    """Lint (knobless_lint_endpoint per endpoint, knobless_lint_environment); the environment's
+    findings come from the cache when nothing it reads changed."""
+    env.findings = lint_endpoints(run.manager, env.endpoints, run.known, run.strict)
+    replayed = env.reused.environment_stage(env.summaries) if env.reused is not None else None
+    env.replayed = replayed is not None
+    if replayed is None:
+        if env.reused is not None:
+            env.summaries.update(env.reused.summaries())
+        env.whole = lint_whole_environment(
+            run.manager,
+            env.context,
+            env.source,
+            env.summaries,
+            env.everything,
+            run.sources.names,
+            run.strict,
+        )
+    else:
+        env.whole = set(replayed)
+    for group in (env.whole, *env.findings.values()):
+        run.found(group)
+    reused_warnings = env.reused.warnings() if env.reused is not None else ()
+    env.carried = sorted({*env.whole, *reused_warnings})
+
+
+def render_stage(run: _Run, env: _Environment) -> Iterator[EnvironmentOutput]:
+    """4. render (knobless_render_endpoint), 5. post-process, 6. check each fresh endpoint, in
+    batches; stops at the first batch with a problem."""
+    for start in range(0, len(env.endpoints), BATCH):
+        units = []
+        for endpoint in env.endpoints[start : start + BATCH]:
+            rendered = _flatten(run.manager.hook.knobless_render_endpoint(endpoint=endpoint))
+            final, files, checked = compile_objects(run.manager, env.context, rendered, run.writer)
+            run.found(d for d in checked if d.severity is Severity.ERROR)
+            warnings = tuple(sorted({*env.findings[endpoint.name], *checked}))
+            units.append(Unit(endpoint.name, files, final, warnings, env.summaries[endpoint.name]))
+        if run.problems:
+            return
+        yield env.output(units)
+
+
+def render_environment_stage(run: _Run, env: _Environment) -> Iterator[EnvironmentOutput]:
+    """4. render (knobless_render_environment), 5. post-process, 6. check the environment-wide
+    objects (platform, Argo CD), unless the cache vouches for them."""
+    if env.replayed:  # the environment-wide stage's output is what it was
+        if env.carried:
+            yield env.output([])
+        return
+    ordered = [env.summaries[n] for n in sorted(env.summaries)]
+    rendered = _flatten(
+        run.manager.hook.knobless_render_environment(
+            environment=env.context, summaries=ordered, endpoints=env.everything
+        )
+    )
+    final, files, checked = compile_objects(run.manager, env.context, rendered, run.writer)
+    run.found(d for d in checked if d.severity is Severity.ERROR)
+    if not run.problems:
+        yield env.output([Unit(None, files, final, tuple(sorted({*env.whole, *checked})), None)])
+
+
 def iter_compile(
     root: Path,
     *,
@@ -591,115 +708,31 @@ def iter_compile(
     what it received before the iterator is exhausted.
     """
     root = root.resolve()
-    if manager is None:
-        config = load_config(root)
-        manager = build_plugin_manager(root=root, local=config.plugins, blocked=config.block)
+    manager = manager or repository_plugins(root)
     if sources is None:
-        sources = load(root, environments)  # 1. load
-    problems: set[Diagnostic] = set(sources.problems)
-    warnings: set[Diagnostic] = set()  # shown with the problems when there are any
-    writer = YamlWriter()
-    known = known_rules(manager)
-    names = sources.names
+        sources = parse_all(load(root, environments))  # 1. load
+    run = _Run(manager, sources, strict, progress, known_rules(manager))
+    run.problems |= set(sources.problems)
     for done, env_name in enumerate(sources.environments, start=1):
-        environment, env_source = sources.environments[env_name]
-        context = EnvironmentContext(environment, env_source.path)
-        reused = (reuse or {}).get(env_name)
-        deployed = [n for n in names if n not in environment.exclude]
-        # 2. validate + 3. resolve (knobless_select_runtime, knobless_validate_endpoint)
-        fresh = [n for n in deployed if reused is None or n not in reused]
-        endpoints, found = resolve_environment(sources, env_name, manager, progress, only=fresh)
-        problems |= found
-        # lint (knobless_lint_endpoint per endpoint, knobless_lint_environment)
-        findings = {
-            e.name: apply_strict(lint_endpoint(manager, e, known), strict) for e in endpoints
-        }
-        summaries = {e.name: summarize(e) for e in endpoints}
-        if found:  # the environment-wide rules still see the endpoints that failed to resolve
-            summaries.update(_rough_summaries(sources, env_name, fresh, summaries))
-        replayed = reused.environment_stage(summaries) if reused is not None else None
-        lazy = LazyEndpoints(
-            endpoints,
-            reused.names() if reused is not None else [],
-            partial(_resolve_or_raise, sources, env_name, manager),
-        )
-        if replayed is None:
-            summaries.update(reused.summaries() if reused is not None else {})
-            ordered = [summaries[n] for n in sorted(summaries)]
-            whole = apply_strict(
-                lint_environment(manager, context, ordered, lazy, names, env_source), strict
-            )
-        else:
-            whole = set(replayed)
-        for group in (whole, *findings.values()):
-            problems |= {d for d in group if d.severity is Severity.ERROR}
-            warnings |= group
-        if problems:
+        env = start_environment(run, env_name, (reuse or {}).get(env_name))
+        resolve_stage(run, env)  # 2. validate, 3. resolve
+        lint_stage(run, env)
+        if run.problems:
+            continue  # the other environments are still resolved and linted, not rendered
+        yield from render_stage(run, env)  # 4. render, 5. post-process, 6. check
+        if run.problems:
             continue
-        carried = sorted({*whole, *(reused.warnings() if reused is not None else ())})
-        # 4. render (knobless_render_endpoint, then knobless_render_environment), 5. post-process
-        # (knobless_postprocess), 6. check (knobless_check): per endpoint, in batches
-        for start in range(0, len(endpoints), BATCH):
-            units = []
-            for endpoint in endpoints[start : start + BATCH]:
-                rendered = _flatten(manager.hook.knobless_render_endpoint(endpoint=endpoint))
-                final, files, checked = compile_objects(manager, context, rendered, writer)
-                problems |= {d for d in checked if d.severity is Severity.ERROR}
-                warnings = {*findings[endpoint.name], *checked}
-                units.append(
-                    Unit(
-                        endpoint.name,
-                        files,
-                        final,
-                        tuple(sorted(warnings)),
-                        summaries[endpoint.name],
-                    )
-                )
-            if problems:
-                break
-            yield _output(env_name, context, endpoints, units, carried)
-            carried = []
-            del units
-        if problems:
-            continue
-        if replayed is not None:  # the environment-wide stage's output is what it was
-            if carried:
-                yield _output(env_name, context, endpoints, [], carried)
+        yield from render_environment_stage(run, env)
+        if not run.problems:
             progress("render", done, len(sources.environments))
-            continue
-        rendered = _flatten(
-            manager.hook.knobless_render_environment(
-                environment=context, summaries=ordered, endpoints=lazy
-            )
-        )
-        final, files, checked = compile_objects(manager, context, rendered, writer)
-        problems |= {d for d in checked if d.severity is Severity.ERROR}
-        if problems:
-            continue
-        unit = Unit(None, files, final, tuple(sorted({*whole, *checked})), None)
-        yield _output(env_name, context, endpoints, [unit], carried)
-        progress("render", done, len(sources.environments))
-        del endpoints, lazy
-    if problems:
-        raise InputError(problems | warnings)
+    if run.problems:
+        raise InputError(run.problems | run.warnings)
 
 
-def _output(
-    env_name: str,
-    context: EnvironmentContext,
-    endpoints: tuple[EndpointContext, ...],
-    units: Sequence[Unit],
-    carried: Iterable[Diagnostic],
-) -> EnvironmentOutput:
-    return EnvironmentOutput(
-        env_name,
-        {path: data for unit in units for path, data in unit.files.items()},
-        tuple(m for unit in units for m in unit.manifests),
-        endpoints,
-        context,
-        tuple(sorted({*carried, *(d for unit in units for d in unit.warnings)})),
-        tuple(units),
-    )
+def repository_plugins(root: Path) -> pluggy.PluginManager:
+    """The plugin manager of a repository: built-ins, entry points and its knobless.toml's."""
+    config = load_config(root)
+    return build_plugin_manager(root=root, local=config.plugins, blocked=config.block)
 
 
 def _rough_summaries(
@@ -756,8 +789,7 @@ def resolve_endpoint(root: Path, environment: str, endpoint: str) -> EndpointCon
     """One endpoint resolved in one environment (for `explain` and `simulate`): read as
     `compile` reads it, so two files for one endpoint are the same error here."""
     root = root.resolve()
-    config = load_config(root)
-    manager = build_plugin_manager(root=root, local=config.plugins, blocked=config.block)
+    manager = repository_plugins(root)
     names = [name.rpartition(".")[0] for name in endpoint_file_names(root)]
     if endpoint not in names:
         listed = ", ".join(sorted(set(names))) or "none"

@@ -48,6 +48,7 @@ BUILTIN_PLUGINS: tuple[tuple[str, str], ...] = (
     ("knobless.lint.traffic", "plugins.lint.traffic"),
     ("knobless.schemacheck", "plugins.schemacheck"),
     ("knobless.simulate", "plugins.apa.simulator.cli"),
+    ("knobless.forecast", "plugins.apa.forecast_command"),
 )
 
 DEFAULT_PRIORITY = 100

@@ -12,6 +12,7 @@ import numpy as np
 from plugins.apa.simulator.engine import Inputs, simulate_policy
 from plugins.apa.simulator.policies import View
 from plugins.apa.simulator.profile import Profile
+from plugins.apa.simulator.queueing import LOG_BIN
 from plugins.apa.simulator.results import LatencyDistribution
 
 KNEE_RISE = 1.5
@@ -159,5 +160,6 @@ def predict(
         max_replicas=1,
     )
     run = simulate_policy(_Hold(), inputs)
-    latency = LatencyDistribution(run.log_factor[warmup:], run.served[warmup:], profile)
+    recorded = np.nonzero(run.slowdown)[0]
+    latency = LatencyDistribution(recorded * LOG_BIN, run.slowdown[recorded], profile)
     return latency.quantile(0.5), latency.quantile(0.99)

@@ -156,13 +156,19 @@ def follow(
     *,
     before_s: float,
     after_s: float,
+    settle_s: float = 45.0,
 ) -> dict[str, Any]:
     """A load step from half the knee's rate (one replica) to 1.6x (two) with the actuator on;
-    seconds from the step to the second replica in rotation, against the simulator's."""
+    seconds from the step to the second replica in rotation, against the simulator's.
+
+    A ScaledObject of its own (a fresh target, as a new version would start) and a quiet
+    `settle_s` first: the scaler's concurrency window still holds the previous step's load,
+    which would otherwise ask for two replicas before the step."""
     low, high = round(0.5 * knee_rate, 1), round(1.6 * knee_rate, 1)
+    time.sleep(settle_s)
     poller = KedaPoller(
         ground.scaler,
-        ground.trigger.name,
+        f"{ground.trigger.name}-follow",
         ground.trigger.namespace,
         ground.trigger.metadata,
         ground.trigger.polling_interval_s,
@@ -178,6 +184,7 @@ def follow(
     predicted = predicted_follow_s(profile, system, low, high)
     return {
         "rates": [low, high],
+        "step_at_s": step_at,
         "measured_s": measured,
         "predicted_s": predicted,
         "ratio": None if measured is None or not predicted else round(measured / predicted, 3),

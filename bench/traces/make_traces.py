@@ -129,6 +129,40 @@ cost multiplier: a replica saturates at capacity / cost concurrent requests.
     )
 
 
+def two_weeks() -> None:
+    # A point a minute from Monday 00:00 UTC (the simulator's default start) for 14 days.
+    rng = random.Random(20261203)
+    rows: list[tuple[float, ...]] = []
+    wobble = 1.0
+    for minute in range(14 * 24 * 60 + 1):
+        day, rest = divmod(minute, 24 * 60)
+        hour = rest / 60
+        weekday = day % 7 < 5
+        rate = 3000.0
+        if weekday:  # the working day: 3,000 -> 30,000 rps between 08:30 and 09:00, back by 18:30
+            rate += 27000.0 * min(1.0, max(0.0, (hour - 8.5) / 0.5), max(0.0, (18.5 - hour)))
+        elif 11 <= hour < 16:
+            rate = 6000.0  # a quiet weekend midday
+        if day % 7 == 5 and 3 + 2 / 60 <= hour < 3 + 40 / 60:
+            rate = 40000.0  # the weekly batch: Saturday 03:00, up within 2 min, 38 min long
+        if day == 9 and 13 + 1 / 60 <= hour < 13.5:
+            rate = 60000.0  # week 2, Wednesday 13:00: a spike no history foretells
+        if minute % 5 == 0:
+            wobble = min(1.06, max(0.94, wobble * (1 + rng.uniform(-0.01, 0.01))))
+        rows.append((minute * 60, round(rate * wobble, 1)))
+    write(
+        "two_weeks",
+        """
+two_weeks: 14 days from a Monday 00:00 UTC, a point a minute. 3,000 rps at night and on weekends
+(6,000 at weekend middays); each weekday 3,000 -> 30,000 rps between 08:30 and 09:00, held,
+back to 3,000 by 18:30; every Saturday 03:00 a batch of 40,000 rps for 38 min (up within 2 min);
+in week 2 only, Wednesday 13:00-13:30, a spike to 60,000 rps that no history foretells; a slow
++-1% random walk. The forecast benchmark learns from week 1 and is judged on week 2.
+""",
+        rows,
+    )
+
+
 if __name__ == "__main__":
-    for make in (spike10x, ramp, diurnal, bursty, zero_and_back, cost_drift):
+    for make in (spike10x, ramp, diurnal, bursty, zero_and_back, cost_drift, two_weeks):
         make()

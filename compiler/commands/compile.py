@@ -16,6 +16,7 @@ from pathlib import Path
 import pluggy
 
 from compiler.cache import (
+    Recorder,
     drop_cache,
     load_evaluations,
     load_stamps,
@@ -23,20 +24,18 @@ from compiler.cache import (
     save_stamps,
 )
 from compiler.commands._common import EXIT_CODES, ProgressBar, add_root, repository_root
-from compiler.config import load_config
 from compiler.diagnostics import Diagnostic
 from compiler.errors import InputError, StaleOutputError
-from compiler.incremental import Plan, Recorder, compile_changed, plan, worthwhile
+from compiler.incremental import Plan, compile_changed, plan, recorder, worthwhile
 from compiler.pipeline import (
-    EndpointText,
     EnvironmentOutput,
     Sources,
     iter_compile,
     load,
     parse_all,
+    repository_plugins,
     select_environments,
 )
-from compiler.plugins import build_plugin_manager
 from compiler.report import print_diagnostics
 from compiler.writer import RENDERED, RenderedTree, Stager, list_tree, unified_diff
 
@@ -89,15 +88,6 @@ def _jobs(args: argparse.Namespace, sources: Sources) -> int:
     return min(os.cpu_count() or 1, environments) if work >= 1500 else 1
 
 
-def _manager(root: Path) -> pluggy.PluginManager:
-    config = load_config(root)
-    return build_plugin_manager(root=root, local=config.plugins, blocked=config.block)
-
-
-def _skip_parsing(name: str, text: EndpointText) -> bool:
-    return False  # parsed on first use: an incremental compile parses only what changed
-
-
 @contextmanager
 def _cycle_collection_paused() -> Iterator[None]:
     """For the short incremental path, which allocates much and frees little: the cycle
@@ -115,13 +105,45 @@ def _cycle_collection_paused() -> Iterator[None]:
             gc.enable()
 
 
+def run(args: argparse.Namespace) -> int:
+    """The one place that chooses how to compile: `--check` (compare, write nothing, trust no
+    cache), incremental (few endpoints changed since the cached compile), in parallel (one
+    process per environment) or in full; then the cache is saved."""
+    root = repository_root(args)
+    if args.check:
+        with ProgressBar() as progress:
+            outputs = iter_compile(
+                root, environments=args.env, progress=progress, strict=args.strict
+            )
+            return _check(root, outputs, whole_tree=not args.env)
+    manager = repository_plugins(root)
+    memo = {} if args.no_cache else load_evaluations(root)
+    with _cycle_collection_paused():
+        stamps = {} if args.no_cache else load_stamps(root)
+        sources = load(root, args.env, known=stamps, memo=memo)
+        plans = None if sources.problems else plan(root, manager, sources, strict=args.strict)
+        incremental = plans is not None and not args.no_cache and worthwhile(plans)
+        if incremental:
+            assert plans is not None
+            _compile_changed(args, root, manager, sources, plans)
+    if not incremental:
+        jobs = _jobs(args, sources)
+        if jobs > 1:
+            _compile_in_parallel(args, root, jobs, sources)
+        else:
+            _compile_all(args, root, manager, parse_all(sources), plans)
+    save_stamps(root, sources.texts.values())  # what was read and evaluated, for next time
+    save_evaluations(root, memo)
+    return 0
+
+
 def _compile_changed(
     args: argparse.Namespace,
     root: Path,
     manager: pluggy.PluginManager,
     sources: Sources,
     plans: dict[str, Plan],
-) -> int:
+) -> None:
     with ProgressBar() as progress:
         outcome = compile_changed(
             root, manager, sources, plans, strict=args.strict, progress=progress
@@ -135,67 +157,43 @@ def _compile_changed(
         "unchanged since the last compile)",
         file=sys.stderr,
     )
-    return 0
 
 
-def run(args: argparse.Namespace) -> int:
-    root = repository_root(args)
-    if args.check:
-        with ProgressBar() as progress:
-            outputs = iter_compile(
-                root, environments=args.env, progress=progress, strict=args.strict
-            )
-            return _check(root, outputs, whole_tree=not args.env)
-    manager = _manager(root)
-    with _cycle_collection_paused():
-        stamps = {} if args.no_cache else load_stamps(root)
-        memo = {} if args.no_cache else load_evaluations(root)
-        sources = load(root, args.env, parse=_skip_parsing, known=stamps, memo=memo)
-        plans = None if sources.problems else plan(root, manager, sources, strict=args.strict)
-        if plans is not None and not args.no_cache and worthwhile(plans):
-            code = _compile_changed(args, root, manager, sources, plans)
-            save_evaluations(root, memo)
-            return code
-    jobs = _jobs(args, sources)
-    if jobs > 1:
-        code = _compile_in_parallel(args, root, jobs, sources)
-        save_evaluations(root, memo)
-        return code
-    sources = parse_all(sources)
-    recorder = Recorder(plans) if plans is not None else None
-    with ProgressBar() as progress:
+def _compile_all(
+    args: argparse.Namespace,
+    root: Path,
+    manager: pluggy.PluginManager,
+    sources: Sources,
+    plans: dict[str, Plan] | None,
+) -> None:
+    """Every endpoint, in this process, into a new tree swapped in at the end."""
+    record = recorder(plans) if plans is not None else None
+    existing = {p.split("/", 1)[0] for p in list_tree(root / RENDERED)}
+    compiled: list[str] = []
+    endpoints: set[str] = set()
+    files = 0
+    warnings: list[Diagnostic] = []
+    with ProgressBar() as progress, RenderedTree(root) as tree:
         outputs = iter_compile(
-            root,
-            manager=manager,
-            sources=sources,
-            progress=progress,
-            strict=args.strict,
+            root, manager=manager, sources=sources, progress=progress, strict=args.strict
         )
-        existing = {p.split("/", 1)[0] for p in list_tree(root / RENDERED)}
-        compiled: list[str] = []
-        endpoints: set[str] = set()
-        files = 0
-        warnings: list[Diagnostic] = []
-        with RenderedTree(root) as tree:
-            for output in outputs:  # one environment at a time: memory stays flat
-                tree.add(output.files)
-                if recorder is not None:
-                    recorder.add(output.name, output.units)
-                if output.name not in compiled:
-                    compiled.append(output.name)
-                endpoints.update(e.name for e in output.endpoints)
-                files += len(output.files)
-                warnings.extend(output.diagnostics)
-                del output  # let this batch go before the next one is computed
-            if args.env:
-                tree.keep = existing - set(compiled)
-            for name in compiled:
-                drop_cache(root, name)  # until the new tree is in place
-            difference = tree.commit()
-    if recorder is not None:
-        recorder.save(root)
-        save_stamps(root, sources.texts.values())
-        save_evaluations(root, memo)
+        for output in outputs:  # one environment at a time: memory stays flat
+            tree.add(output.files)
+            if record is not None:
+                record.add(output.name, output.units)
+            if output.name not in compiled:
+                compiled.append(output.name)
+            endpoints.update(e.name for e in output.endpoints)
+            files += len(output.files)
+            warnings.extend(output.diagnostics)
+            del output  # let this batch go before the next one is computed
+        if args.env:
+            tree.keep = existing - set(compiled)
+        for name in compiled:
+            drop_cache(root, name)  # until the new tree is in place
+        difference = tree.commit()
+    if record is not None:
+        record.save(root)
     print_diagnostics(sorted(set(warnings)))
     print(
         f"compiled {len(endpoints)} endpoints into {len(compiled)} environments "
@@ -203,7 +201,6 @@ def run(args: argparse.Namespace) -> int:
         f"{len(difference.added)} added, {len(difference.removed)} removed",
         file=sys.stderr,
     )
-    return 0
 
 
 @dataclass(frozen=True)
@@ -226,15 +223,15 @@ def _stage_environment(root: Path, environment: str, strict: bool, staging: Path
     stager = Stager(staging, root / RENDERED)
     endpoints: set[str] = set()
     warnings: list[Diagnostic] = []
-    manager = _manager(root)
+    manager = repository_plugins(root)
     try:
-        sources = load(root, [environment])
+        sources = parse_all(load(root, [environment]))
         plans = None if sources.problems else plan(root, manager, sources, strict=strict)
-        recorder = Recorder(plans) if plans is not None else None
+        record = recorder(plans) if plans is not None else None
         for output in iter_compile(root, manager=manager, sources=sources, strict=strict):
             stager.add(output.files)
-            if recorder is not None:
-                recorder.add(output.name, output.units)
+            if record is not None:
+                record.add(output.name, output.units)
             endpoints.update(e.name for e in output.endpoints)
             warnings.extend(output.diagnostics)
             del output
@@ -248,11 +245,11 @@ def _stage_environment(root: Path, environment: str, strict: bool, staging: Path
         tuple(stager.changed),
         tuple(warnings),
         (),
-        recorder,
+        record,
     )
 
 
-def _compile_in_parallel(args: argparse.Namespace, root: Path, jobs: int, sources: Sources) -> int:
+def _compile_in_parallel(args: argparse.Namespace, root: Path, jobs: int, sources: Sources) -> None:
     """One process per environment (up to `jobs` at once), all staging into one tree that is
     swapped in only when every environment succeeded."""
     environments = [f.stem for f in select_environments(root, args.env)]
@@ -285,10 +282,9 @@ def _compile_in_parallel(args: argparse.Namespace, root: Path, jobs: int, source
         for name in environments:
             drop_cache(root, name)  # until the new tree is in place
         difference = tree.commit()
-    for recorder in recorders:
-        if recorder is not None:
-            recorder.save(root)
-    save_stamps(root, sources.texts.values())
+    for record in recorders:
+        if record is not None:
+            record.save(root)
     print_diagnostics(sorted(warnings))
     print(
         f"compiled {len(endpoints)} endpoints into {len(environments)} environments "
@@ -297,7 +293,6 @@ def _compile_in_parallel(args: argparse.Namespace, root: Path, jobs: int, source
         f"{len(difference.removed)} removed",
         file=sys.stderr,
     )
-    return 0
 
 
 def _check(root: Path, outputs: Iterable[EnvironmentOutput], *, whole_tree: bool) -> int:

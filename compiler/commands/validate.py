@@ -12,7 +12,7 @@ from compiler.config import load_config
 from compiler.diagnostics import Severity
 from compiler.errors import InputError
 from compiler.parallel import default_jobs, validate_sources
-from compiler.pipeline import ENDPOINTS_DIR, ENVIRONMENTS_DIR, EndpointText, load
+from compiler.pipeline import ENDPOINTS_DIR, ENVIRONMENTS_DIR, load
 from compiler.plugins import build_plugin_manager
 from compiler.report import print_diagnostics
 
@@ -81,7 +81,7 @@ def _validate(args: argparse.Namespace) -> int:
     config = load_config(root)
     manager = build_plugin_manager(root=root, local=config.plugins, blocked=config.block)
     # read every file now, parse each endpoint where it is validated (maybe in another process)
-    sources = load(root, environment_names, parse=_later)
+    sources = load(root, environment_names)
     selected = len(endpoint_names) if endpoint_names is not None else len(sources.names)
     jobs = args.jobs or default_jobs(selected, len(sources.environments))
     result = validate_sources(
@@ -96,7 +96,3 @@ def _validate(args: argparse.Namespace) -> int:
         file=sys.stderr,
     )
     return 0
-
-
-def _later(name: str, text: EndpointText) -> bool:
-    return False

@@ -5,5 +5,5 @@
 - `text`, `markdown`, `jsonout`: the three output formats of `knobless diff`.
 - `gitrev`: a git revision materialized in a temporary directory (the working tree is untouched).
 - `explain`: the resolved spec of one endpoint with the origin of every value.
-- `lint`: runs the semantic lint hooks (`run_lint`), applies per-endpoint opt-outs and `--strict`.
+- `lint`: runs the semantic lint hooks, applies per-endpoint opt-outs and `--strict`.
 """

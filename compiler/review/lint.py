@@ -1,9 +1,10 @@
 """Semantic lint: the checks a reviewer would make that a schema cannot express.
 
 Rules are plugins (`knobless_lint_endpoint`, `knobless_lint_environment`; built-ins in
-plugins/lint/). `run_lint` runs them over every resolved endpoint and environment, drops what an
-endpoint switched off (`lint: {ignore: {rule-id: "why"}}`), reports ignores naming no rule, and
-with `strict` turns warnings into errors. Called by the pipeline's validate stage.
+plugins/lint/). `lint_endpoint` and `lint_environment` run them over a resolved endpoint and an
+environment, drop what an endpoint switched off (`lint: {ignore: {rule-id: "why"}}`) and report
+ignores naming no rule; `apply_strict` turns warnings into errors. The lint stage of a compile
+and of `validate` (compiler.pipeline.lint_endpoints, lint_whole_environment) calls them.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import pluggy
 
 from compiler.context import EndpointContext, EnvironmentContext, Origin
 from compiler.diagnostics import Diagnostic, Severity
-from compiler.summary import EndpointSummary, summarize
+from compiler.summary import EndpointSummary
 
 if TYPE_CHECKING:
     from compiler.environments import EnvironmentSource
@@ -158,40 +159,3 @@ def known_rules(manager: pluggy.PluginManager) -> set[str]:
 
 def apply_strict(found: Iterable[Diagnostic], strict: bool) -> set[Diagnostic]:
     return {replace(d, severity=Severity.ERROR) for d in found} if strict else set(found)
-
-
-def run_lint(
-    manager: pluggy.PluginManager,
-    endpoints_by_env: Mapping[str, Sequence[EndpointContext]],
-    environments: Mapping[str, EnvironmentContext],
-    *,
-    strict: bool = False,
-    endpoint_names: Iterable[str] | None = None,
-    environment_sources: Mapping[str, EnvironmentSource] | None = None,
-    partial: bool = False,
-) -> list[Diagnostic]:
-    """Every lint diagnostic, sorted and without duplicates (a rule about the endpoint file fires
-    once, not once per environment).
-
-    `endpoint_names`: every endpoint file of the repository, excluded ones too (default: those
-    some environment deploys). `environment_sources`: the evaluated environment files, for the
-    line and column of environment-level findings (without them: the file, line 0).
-    `partial`: only some endpoints were resolved (`validate FILE...`), so environment-level
-    rules, which judge an environment against all of its endpoints, are not run.
-    """
-    known = known_rules(manager)
-    if endpoint_names is None:
-        endpoint_names = {e.spec.name for group in endpoints_by_env.values() for e in group}
-    names = sorted(set(endpoint_names))
-    found: set[Diagnostic] = set()
-    for env_name in sorted(endpoints_by_env):
-        endpoints = endpoints_by_env[env_name]
-        for endpoint in endpoints:
-            found |= lint_endpoint(manager, endpoint, known)
-        context = environments.get(env_name)
-        if context is None or partial:
-            continue
-        source = (environment_sources or {}).get(env_name)
-        summaries = [summarize(endpoint) for endpoint in endpoints]
-        found |= lint_environment(manager, context, summaries, endpoints, names, source)
-    return sorted(apply_strict(found, strict))

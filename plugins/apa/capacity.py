@@ -23,7 +23,7 @@ small tuple of floats: 10,000 ScaledObjects keep it in a few megabytes.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from typing import NamedTuple
 
 FIT_RESOURCES = ("cpu", "gpu")
 """Resources fitted against the load. Memory is left out: a working set barely follows the
@@ -33,9 +33,9 @@ SUMS = 5
 EMPTY_FIT = (0.0,) * (SUMS * len(FIT_RESOURCES))
 
 
-@dataclass(frozen=True)
-class Estimate:
-    """Requests in flight one replica can take, and how much the figure is worth.
+class Estimate(NamedTuple):
+    """Requests in flight one replica can take, and how much the figure is worth (a named
+    tuple: `decide` builds several per ScaledObject and round, 10,000 objects a round).
 
     `exact`: a two-sided estimate (a fit with spread, the knee): the target may move either way
     toward it. Otherwise a lower bound: it may only justify growth.
@@ -77,9 +77,11 @@ def resource_estimate(
     """Where resource `index`'s fitted line reaches `high`, or None without usable points."""
     if not fit:
         return None
-    w, sx, sy, sxx, sxy = fit[index * SUMS : (index + 1) * SUMS]
+    base = index * SUMS
+    w, sx = fit[base], fit[base + 1]
     if w <= 0 or sx <= 0:
         return None
+    sy, sxx, sxy = fit[base + 2], fit[base + 3], fit[base + 4]
     mean_x, mean_y = sx / w, sy / w
     if mean_y <= 0:
         return None
@@ -110,9 +112,17 @@ def knee_estimate(load: float, latency_ms: float, baseline_ms: float) -> float:
 
 def combine(estimates: list[Estimate]) -> Estimate | None:
     """The binding estimate: the least value; exact only if the least one is exact."""
-    if not estimates:
-        return None
-    least = min(estimates, key=lambda e: (e.value, not e.exact, e.source))
-    if not math.isfinite(least.value) or least.value <= 0:
+    least: Estimate | None = None
+    for estimate in estimates:  # min by (value, not exact, source), without a key function
+        if (
+            least is None
+            or estimate.value < least.value
+            or (
+                estimate.value == least.value
+                and (not estimate.exact, estimate.source) < (not least.exact, least.source)
+            )
+        ):
+            least = estimate
+    if least is None or not math.isfinite(least.value) or least.value <= 0:
         return None
     return least

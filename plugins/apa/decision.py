@@ -16,7 +16,8 @@ samples in a row, by a capped step, always within the per-replica bounds.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -24,7 +25,6 @@ from plugins.apa.capacity import (
     FIT_RESOURCES,
     Estimate,
     add_point,
-    combine,
     knee_estimate,
     resource_estimate,
 )
@@ -161,13 +161,49 @@ class VerticalState:
 Action = Literal["hold", "increase", "decrease"]
 
 
-@dataclass(frozen=True)
 class Decision:
-    state: VerticalState
-    target: float
-    action: Action
-    reason: str
-    code: str = "steady"  # low-cardinality reason (metrics label): steady, no_data, stress_cpu...
+    """What `decide` chose: the new state and target, the action, why (`reason`) and a
+    low-cardinality reason `code` (a metrics label: steady, no_data, stress_cpu, ...).
+
+    A hold's reason is formatted only when read: 10,000 ScaledObjects hold every 30 s, and the
+    sampler logs holds at DEBUG only (formatting them all took a third of a round's CPU)."""
+
+    __slots__ = ("_reason", "action", "code", "state", "target")
+
+    def __init__(
+        self,
+        state: VerticalState,
+        target: float,
+        action: Action,
+        reason: str | Callable[[], str],
+        code: str = "steady",
+    ) -> None:
+        self.state = state
+        self.target = target
+        self.action: Action = action
+        self._reason = reason
+        self.code = code
+
+    @property
+    def reason(self) -> str:
+        if not isinstance(self._reason, str):
+            self._reason = self._reason()
+        return self._reason
+
+    def _key(self) -> tuple[VerticalState, float, str, str, str]:
+        return (self.state, self.target, self.action, self.reason, self.code)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Decision) and self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        return (
+            f"Decision(target={self.target!r}, action={self.action!r}, code={self.code!r}, "
+            f"reason={self.reason!r}, state={self.state!r})"
+        )
 
 
 def _stress(sample: Signals, config: VerticalConfig, baseline: float | None) -> dict[str, float]:
@@ -216,20 +252,6 @@ def _capacity(
     return 0.0
 
 
-def _known(sample: Signals) -> dict[str, float]:
-    return {
-        name: value
-        for name, value in (
-            ("cpu", sample.cpu_utilization),
-            ("gpu", sample.gpu_utilization),
-            ("memory", sample.memory_utilization),
-            ("latency", sample.latency_ms),
-            ("queue", sample.queue_per_replica),
-        )
-        if value is not None
-    }
-
-
 def _healthy(sample: Signals, config: VerticalConfig, baseline: float | None) -> bool:
     """Clear evidence that replicas have room: a load figure and a CPU, GPU or latency reading,
     latency within `latency_ok_factor` of the baseline, nothing queued. Missing data is never
@@ -258,37 +280,35 @@ class _Evidence:
     grow_to: Estimate | None
 
 
-def _resources(
-    fit: tuple[float, ...], sample: Signals | None, config: VerticalConfig
-) -> list[Estimate]:
-    """Per fitted resource, what its line says a replica takes (exact or a lower bound)."""
-    found: list[Estimate] = []
-    load = sample.concurrency_per_replica if sample is not None else None
-    for index, high in enumerate((config.cpu_high, config.gpu_high)):
-        estimate = resource_estimate(fit, index, high, config.min_spread, config.max_extrapolation)
-        value = None
-        if sample is not None:
-            value = sample.cpu_utilization if index == 0 else sample.gpu_utilization
-        if load and value and value <= high and (estimate is None or not estimate.exact):
-            # This sample's own line through the origin: a lower bound for this resource, the
-            # better one when the fit's points are older or fewer (a fleet still changing).
-            one = load * high / value
-            if estimate is None or one > estimate.value:
-                estimate = Estimate(one, False, f"{FIT_RESOURCES[index]} at one load")
-        if estimate is not None:
-            found.append(estimate)
-    return found
+def _least_resource(fit: tuple[float, ...], config: VerticalConfig) -> float | None:
+    """The least of what the fitted resources' lines say a replica takes (None: no line)."""
+    values = [
+        e.value
+        for index, high in ((0, config.cpu_high), (1, config.gpu_high))
+        if (e := resource_estimate(fit, index, high, config.min_spread, config.max_extrapolation))
+        is not None
+    ]
+    return min(values) if values else None
 
 
-def _scaled_knee(knee: float, at_resources: float | None, resources: list[Estimate]) -> float:
-    """The knee, moved by as much as the resources' estimate moved since it was seen: a knee
-    measured while each request cost twice the CPU is half the capacity once the cost is back,
-    and the other way round (cost drift) — the ratio holds even when the fit's own figure is
-    off. A pure pool or connection limit shows no such change and stays put."""
-    if at_resources is None or not resources:
-        return knee
-    now = min(e.value for e in resources)
-    return knee * now / at_resources
+def _lesser(a: Estimate | None, b: Estimate | None) -> Estimate | None:
+    """The binding one of two estimates, ordered as `capacity.combine` orders them."""
+    if a is None:
+        return b
+    if b is None or a.value < b.value:
+        return a
+    if b.value < a.value:
+        return b
+    return a if (not a.exact, a.source) <= (not b.exact, b.source) else b
+
+
+def _usable(estimate: Estimate | None) -> Estimate | None:
+    if estimate is None or not math.isfinite(estimate.value) or estimate.value <= 0:
+        return None
+    return estimate
+
+
+_ONE_LOAD = tuple(f"{name} at one load" for name in FIT_RESOURCES)
 
 
 def _evidence(
@@ -299,31 +319,54 @@ def _evidence(
     sample: Signals | None,
     config: VerticalConfig,
 ) -> _Evidence:
-    resources = _resources(fit, sample, config)
-    exact = [e for e in resources if e.exact]
-    lower = [e for e in resources if not e.exact]
+    # Per fitted resource what its line says a replica takes (exact or a lower bound), folded
+    # as found (this runs for every sample of every ScaledObject): the least exact estimate,
+    # the least lower bound, the least of either.
+    exact: Estimate | None = None
+    lower: Estimate | None = None
+    least: float | None = None
+    load = sample.concurrency_per_replica if sample is not None else None
+    for index, high in ((0, config.cpu_high), (1, config.gpu_high)):
+        estimate = resource_estimate(fit, index, high, config.min_spread, config.max_extrapolation)
+        value = None
+        if sample is not None:
+            value = sample.cpu_utilization if index == 0 else sample.gpu_utilization
+        if load and value and value <= high and (estimate is None or not estimate.exact):
+            # This sample's own line through the origin: a lower bound for this resource, the
+            # better one when the fit's points are older or fewer (a fleet still changing).
+            one = load * high / value
+            if estimate is None or one > estimate.value:
+                estimate = Estimate(one, False, _ONE_LOAD[index])
+        if estimate is None:
+            continue
+        least = estimate.value if least is None else min(least, estimate.value)
+        if estimate.exact:
+            exact = _lesser(exact, estimate)
+        else:
+            lower = _lesser(lower, estimate)
     if knee is not None:
-        exact.append(
-            Estimate(_scaled_knee(knee, knee_resources, resources), True, "the latency knee")
-        )
+        # The knee, moved by as much as the resources' estimate moved since it was seen: a knee
+        # measured while each request cost twice the CPU is half the capacity once the cost is
+        # back, and the other way round (cost drift) — the ratio holds even when the fit's own
+        # figure is off. A pure pool or connection limit shows no such change and stays put.
+        scaled = knee if knee_resources is None or least is None else knee * least / knee_resources
+        exact = _lesser(exact, Estimate(scaled, True, "the latency knee"))
     # No claim past what anything supports: the most seen healthy, or what every resource's
     # line allows, with a probe's margin. A target far above it (a start 10x too high, held by
     # a provisioned floor or the HPA's scale-down window where nothing stresses) comes down.
-    support = max([healthy_load, min(e.value for e in resources)] if resources else [healthy_load])
+    support = healthy_load if least is None else max(healthy_load, least)
     if support > 0:
         # Without a resource line (latency alone) this is the probe: a bounded step past the
         # load already seen healthy, kept only while latency stays healthy (past the knee, the
         # knee decides).
-        if resources:
+        if least is not None:
             # Tighter: a resource line's lower bound errs low by the idle use, so a target held
             # just above it makes the fleet change, and the fit gets the spread it needs.
             margin, source = config.evidence_margin, "the evidence so far"
         else:
             margin, source = config.probe_factor, "probe past the healthy load"
-        exact.append(Estimate(support * margin, True, source))
-    ceiling = combine(exact)
-    grow_to = combine(exact + lower)
-    return _Evidence(ceiling, grow_to)
+        exact = _lesser(exact, Estimate(support * margin, True, source))
+    return _Evidence(_usable(exact), _usable(_lesser(exact, lower)))
 
 
 def decide(
@@ -362,8 +405,8 @@ def decide(
     fleet = state.replicas
     evidence = _Evidence(None, None)
     for sample in samples:
-        known = _known(sample)
-        seen_data = seen_data or bool(known) or sample.concurrency_per_replica is not None
+        latency = sample.latency_ms
+        queue = sample.queue_per_replica
         stress_now = _stress(sample, config, baseline)
         mixed = _fleet_changed(fleet, sample.replicas)
         # The fit needs load and use over the same replicas: the rates average the window while
@@ -379,16 +422,32 @@ def decide(
         if mixed:
             for metric in LOAD_METRICS:
                 stress_now.pop(metric, None)
-                known.pop(metric, None)  # neither extends nor breaks its streak
+            latency_known = queue_known = False  # neither extends nor breaks its streak
+        else:
+            latency_known, queue_known = latency is not None, queue is not None
+        known = (
+            sample.cpu_utilization is not None
+            or sample.gpu_utilization is not None
+            or sample.memory_utilization is not None
+            or latency_known
+            or queue_known
+        )
+        seen_data = seen_data or known or sample.concurrency_per_replica is not None
         if sample.replicas is not None:
             fleet = sample.replicas
-        for metric in STRESS_METRICS:
-            if metric in stress_now:
-                streaks[metric] = streaks.get(metric, 0) + 1
-            elif metric in known and not (metric == "latency" and baseline is None):
-                streaks.pop(metric, None)
+        if stress_now or streaks:  # nothing stressed and no streak: nothing to count or break
+            for metric, present in (
+                ("cpu", sample.cpu_utilization is not None),
+                ("gpu", sample.gpu_utilization is not None),
+                ("memory", sample.memory_utilization is not None),
+                ("latency", latency_known and baseline is not None),
+                ("queue", queue_known),
+            ):
+                if metric in stress_now:
+                    streaks[metric] = streaks.get(metric, 0) + 1
+                elif present:
+                    streaks.pop(metric, None)
         load = sample.concurrency_per_replica
-        latency = sample.latency_ms
         past_knee = (
             latency is not None
             and baseline is not None
@@ -398,8 +457,7 @@ def decide(
             if past_knee and latency is not None and baseline is not None and steady_fleet:
                 # Throughput per replica needs the replicas the window served with.
                 knee, knee_at = knee_estimate(load, latency, baseline), sample.t
-                resources = _resources(fit, None, config)
-                knee_resources = min(e.value for e in resources) if resources else None
+                knee_resources = _least_resource(fit, config)
             elif not past_knee:
                 # The linear part only: past the knee or a threshold the line bends.
                 cpu, gpu = sample.cpu_utilization, sample.gpu_utilization
@@ -564,35 +622,50 @@ def _choose(
             "bounds",
         )
     if not seen_data:
-        return Decision(base, target, "hold", f"hold target {_fmt(target)}: no data", "no_data")
-    if stress_now:
-        pending = ", ".join(
-            f"{m} {streaks.get(m, 0)}/{config.hysteresis_samples}" for m in sorted(stress_now)
-        )
-        why = "at per-replica minimum" if target <= bounds.per_replica_min else "not yet stable"
         return Decision(
-            base, target, "hold", f"hold target {_fmt(target)}: stress {why} ({pending})", "pending"
+            base, target, "hold", lambda: f"hold target {_fmt(target)}: no data", "no_data"
         )
+    if stress_now:
+        counts = {m: streaks.get(m, 0) for m in stress_now}
+
+        def stressed() -> str:
+            pending = ", ".join(
+                f"{m} {counts[m]}/{config.hysteresis_samples}" for m in sorted(counts)
+            )
+            why = "at per-replica minimum" if target <= bounds.per_replica_min else "not yet stable"
+            return f"hold target {_fmt(target)}: stress {why} ({pending})"
+
+        return Decision(base, target, "hold", stressed, "pending")
     if base.shrink_streak and ceiling is not None:
         return Decision(
             base,
             target,
             "hold",
-            f"hold target {_fmt(target)}: {ceiling.source} says {_fmt(ceiling.value)} "
-            f"({base.shrink_streak}/{config.hysteresis_samples})",
+            lambda: (
+                f"hold target {_fmt(target)}: {ceiling.source} says {_fmt(ceiling.value)} "
+                f"({base.shrink_streak}/{config.hysteresis_samples})"
+            ),
             "pending",
         )
     if base.growth_streak and grow_to is not None:
-        why = (
-            "at per-replica maximum"
-            if clamped >= bounds.per_replica_max
-            else f"{grow_to.source} says {_fmt(grow_to.value)} "
-            f"({base.growth_streak}/{config.increase_samples})"
-        )
-        return Decision(base, target, "hold", f"hold target {_fmt(target)}: {why}", "pending")
+
+        def growing() -> str:
+            why = (
+                "at per-replica maximum"
+                if clamped >= bounds.per_replica_max
+                else f"{grow_to.source} says {_fmt(grow_to.value)} "
+                f"({base.growth_streak}/{config.increase_samples})"
+            )
+            return f"hold target {_fmt(target)}: {why}"
+
+        return Decision(base, target, "hold", growing, "pending")
     shown = evidence.grow_to or evidence.ceiling
-    said = f" ({shown.source} says {_fmt(shown.value)})" if shown is not None else ""
-    return Decision(base, target, "hold", f"hold target {_fmt(target)}: steady{said}", "steady")
+
+    def steady() -> str:
+        said = f" ({shown.source} says {_fmt(shown.value)})" if shown is not None else ""
+        return f"hold target {_fmt(target)}: steady{said}"
+
+    return Decision(base, target, "hold", steady, "steady")
 
 
 def _moved(base: VerticalState, target: float, *, stress_reset: bool = True) -> VerticalState:

@@ -22,6 +22,7 @@ from array import array
 from dataclasses import dataclass
 
 from plugins.apa.metadata import TriggerMetadata
+from plugins.apa.surge import JUMP_LIMIT, JumpGuard
 
 
 @dataclass(frozen=True)
@@ -212,33 +213,69 @@ class ArrivalEstimate:
 
 class HorizontalWindow:
     """The horizontal signals of one served version over the same window: measured in-flight,
-    the gateway's request rate, and the arrival rate estimated from it (`ArrivalEstimate`).
+    the gateway's request rate, and the arrivals estimated from it (`ArrivalEstimate`).
 
     `rate_range_s` is the range of the `rate()` in the `requests` query actually configured
     (`rate_range(queries["requests"])`). Without it (None) there is no estimate: the arrivals
     are the rate itself, as before the estimate existed — a wrong range would mis-size every
     step, so the caller has to say it.
+
+    The in-flight and arrivals windows record what their `JumpGuard` lets through (one bad
+    scrape, a counter reset or a duplicated series cannot multiply the demand); `requests`
+    keeps the raw rate, for activity only.
     """
 
-    __slots__ = ("_estimate", "arrivals", "concurrency", "requests")
+    __slots__ = (
+        "_arrivals_guard",
+        "_concurrency_guard",
+        "_estimate",
+        "arrivals",
+        "concurrency",
+        "rate_range_s",
+        "requests",
+    )
 
-    def __init__(self, window_s: float = 20.0, rate_range_s: float | None = None) -> None:
+    def __init__(
+        self,
+        window_s: float = 20.0,
+        rate_range_s: float | None = None,
+        *,
+        jump_limit: float = JUMP_LIMIT,
+    ) -> None:
         self.concurrency = ConcurrencyWindow(window_s)
         self.requests = ConcurrencyWindow(window_s)
-        # Without an estimate the arrivals are the requests: the same window, kept once.
-        self.arrivals = self.requests if rate_range_s is None else ConcurrencyWindow(window_s)
+        self.arrivals = ConcurrencyWindow(window_s)
+        self.rate_range_s = rate_range_s
         self._estimate = None if rate_range_s is None else ArrivalEstimate(rate_range_s)
+        # Without a known range the default query's: how long a bad point stays in a rate.
+        guard_range = RATE_RANGE_S if rate_range_s is None else rate_range_s
+        self._concurrency_guard = JumpGuard(guard_range, limit=jump_limit)
+        self._arrivals_guard = JumpGuard(guard_range, limit=jump_limit)
 
     @property
     def last_t(self) -> float | None:
         return self.concurrency.last_t
 
+    @property
+    def lookback_s(self) -> float:
+        """How long before its window a sample can still change this window's answer: the
+        guard's own look-back, on top of the arrival estimate's (the rate's range). The sampler
+        fills a new window from that much history, so that it answers exactly as a window fed
+        for days does."""
+        estimate = 0.0 if self._estimate is None else self._estimate.range_s
+        return self._concurrency_guard.lookback_s + estimate + 1.0
+
+    @property
+    def holding(self) -> bool:
+        """Whether a jump of either signal is held unconfirmed (a decision reason)."""
+        return self._concurrency_guard.holding or self._arrivals_guard.holding
+
     def add(self, t: float, concurrency: float, requests: float = 0.0) -> None:
-        self.concurrency.add(t, concurrency)
+        self.concurrency.add(t, self._concurrency_guard.add(t, concurrency, concurrency))
         self.requests.add(t, requests)
         estimate = self._estimate
-        if estimate is not None:
-            self.arrivals.add(t, estimate.add(t, requests))
+        arrivals = requests if estimate is None else estimate.add(t, requests)
+        self.arrivals.add(t, self._arrivals_guard.add(t, requests, arrivals))
 
 
 BACKLOG_ALLOWANCE = 1.5

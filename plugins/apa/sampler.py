@@ -4,8 +4,10 @@ Horizontal (every `horizontal_interval_s`, 1 s): one grouped range query per hor
 (concurrency, gateway requests) evaluated at aligned instants T = floor(now - lag), covering every
 instant not sampled yet
 (after a start, a Prometheus outage or a slow tick), so every process holds the same window for
-the same T. The instants are kept for the longest window: a ScaledObject seen for the first time
-gets its whole window from this history at once. Then every answer is recomputed in memory, in
+the same T. The instants are kept for the longest window plus what its jump guard and arrival
+estimate look back before it (`HorizontalWindow.lookback_s`: 20 + 113 s by default): a
+ScaledObject seen for the first time gets its window from this history at once, in exactly the
+state a window fed since the series began is in. Then every answer is recomputed in memory, in
 short slices, by `decision.answer`: GetMetrics never waits on Prometheus.
 
 Vertical (at every multiple of `vertical.interval_s`, 30 s): per boundary not decided yet, one
@@ -164,7 +166,7 @@ class Sampler:
         t = self.aligned(second)
         step = self.config.horizontal_interval_s
         entries = list(self.registry)
-        span = max((e.metadata.window_seconds for e in entries), default=0.0)
+        span = max((_span(e) for e in entries), default=0.0)
         span = max(span, self.config.history_s)
         earliest = t - math.ceil(span / step) * step + step
         covered = self.history and self.history[0][0] <= earliest
@@ -311,7 +313,7 @@ class Sampler:
         if entry.value is not None or not self.last_tick_ok or self.last_t is None:
             return
         history = self.history
-        needed = self.last_t - entry.metadata.window_seconds + self.config.horizontal_interval_s
+        needed = self.last_t - _span(entry) + self.config.horizontal_interval_s
         if history and history[0][0] <= needed:
             self._feed(entry)
             self._answer(entry, self.last_t, self.clock(), fresh=True)
@@ -395,6 +397,14 @@ class Sampler:
         self.telemetry.tick_seconds.labels("vertical").observe(time.perf_counter() - started)
         await self.save_state_async()
 
+    async def stop_vertical(self) -> None:
+        """Cancel a vertical round still running (on shutdown, before the client closes under
+        it): each entry records the boundary it decided, so the next start replays the rest."""
+        task = self._vertical_task
+        if task is not None and not task.done():
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+
     def save_state(self) -> None:
         """Write the state file now (on shutdown)."""
         if self.state_path is not None:
@@ -414,6 +424,12 @@ class Sampler:
         except OSError as error:
             self.telemetry.state_writes.labels("error").inc()
             log.error("cannot write state %s: %s", path, error)
+
+
+def _span(entry: Entry) -> float:
+    """Seconds of instants an entry's window needs to answer as a long-fed one: its window and
+    what the jump guard and the arrival estimate look back before it."""
+    return entry.metadata.window_seconds + entry.window.lookback_s
 
 
 def _signals(snapshot: dict[str, dict[Key, float]], key: Key, at: float) -> Signals:

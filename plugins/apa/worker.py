@@ -150,6 +150,7 @@ class Worker:
             stop.set()
             sampling.cancel()
             await asyncio.gather(sampling, return_exceptions=True)
+            await self.sampler.stop_vertical()
             self.sampler.save_state()  # last: nothing moves after this
             await self.client.aclose()
             if http is not None:

@@ -122,7 +122,9 @@ def render_scaled_object(endpoint: EndpointContext, served: ServedContext) -> di
             "cooldownPeriod": COOLDOWN_SECONDS,
             "minReplicaCount": bounds.min_replicas,
             "maxReplicaCount": bounds.max_replicas,
-            "advanced": {"horizontalPodAutoscalerConfig": {"behavior": hpa_behavior()}},
+            "advanced": {
+                "horizontalPodAutoscalerConfig": {"behavior": hpa_behavior(bounds.max_replicas)}
+            },
             "triggers": [trigger],
         },
     }

@@ -148,9 +148,9 @@ def test_answer_sizes_on_healthy_demand_and_wakes_on_gateway_requests() -> None:
     window.add(1.0, 0.0, 0.0)
     zero_min = replace(BOUNDS, concurrency_min=0)
     assert answer(window, 1.0, zero_min, 10.0, 100.0) == Answer(0.0, False)
-    # No pod: no in-flight series (0), but the gateway counts 20 requests/s: active.
-    window.add(2.0, 0.0, 20.0)
-    assert answer(window, 2.0, zero_min, 10.0, 100.0) == Answer(0.2, True)  # 20 x 0.1 s / 10
+    # No pod: no in-flight series (0), but the gateway counts 200 requests/s: active.
+    window.add(2.0, 0.0, 200.0)
+    assert answer(window, 2.0, zero_min, 10.0, 100.0) == Answer(2.0, True)  # 200 x 0.1 s / 10
     # Flooded: 90 in flight measured for 300 requests/s x 100 ms = 30 of demand; the backlog
     # counts up to 1.5x the demand (45), not 90.
     window.add(3.0, 90.0, 300.0)

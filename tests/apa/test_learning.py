@@ -15,8 +15,17 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from plugins.apa.capacity import EMPTY_FIT, add_point, resource_estimate
-from plugins.apa.decision import Bounds, Decision, Signals, VerticalConfig, VerticalState, decide
+from plugins.apa.capacity import EMPTY_FIT, Estimate, add_point, combine, resource_estimate
+from plugins.apa.decision import (
+    Bounds,
+    Decision,
+    Signals,
+    VerticalConfig,
+    VerticalState,
+    _lesser,
+    _usable,
+    decide,
+)
 
 CONFIG = VerticalConfig()
 BOUNDS = Bounds(
@@ -253,3 +262,39 @@ def test_the_target_never_shrinks_because_of_a_horizontal_lag(
     decisions = replay(VerticalState(target=target), samples)
     assert all(d.action != "decrease" for d in decisions)
     assert decisions[-1].target <= max(target, model.limit * (1 + 1e-9))
+
+
+# --- the folded evidence (decide's fast path) agrees with capacity.combine ------------------
+
+estimates = st.builds(
+    Estimate,
+    st.floats(0.0, 100.0),
+    st.booleans(),
+    st.sampled_from(["cpu fit", "gpu fit", "the latency knee", "the evidence so far"]),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(exact=st.lists(estimates, max_size=4), lower=st.lists(estimates, max_size=4))
+def test_folding_estimates_two_at_a_time_is_combine(
+    exact: list[Estimate], lower: list[Estimate]
+) -> None:
+    folded_exact: Estimate | None = None
+    for e in exact:
+        folded_exact = _lesser(folded_exact, e)
+    folded_lower: Estimate | None = None
+    for e in lower:
+        folded_lower = _lesser(folded_lower, e)
+    assert _usable(folded_exact) == combine(exact)
+    assert _usable(_lesser(folded_exact, folded_lower)) == combine(exact + lower)
+
+
+def test_a_hold_formats_its_reason_when_read_and_compares_by_it() -> None:
+    model = Replica(capacity=100.0)
+    first = decide(VerticalState(target=90.0), (model.sample(30.0, 50.0),), BOUNDS, CONFIG, 30.0)
+    again = decide(VerticalState(target=90.0), (model.sample(30.0, 50.0),), BOUNDS, CONFIG, 30.0)
+    assert first.action == "hold"
+    assert first == again
+    assert first.reason == "hold target 90: steady (cpu at one load says 90)"  # 50 x 0.9 / 0.5
+    assert first != decide(VerticalState(target=80.0), (model.sample(30.0, 50.0),), BOUNDS,
+                           CONFIG, 30.0)  # fmt: skip

@@ -17,21 +17,22 @@ from .contexts import ENVIRONMENT_NAMES, all_contexts, endpoint_context, load_en
 
 Validators = dict[tuple[str, str], jsonschema.Draft202012Validator]
 
-BEHAVIOR: dict[str, Any] = {
-    "scaleUp": {
-        "stabilizationWindowSeconds": 0,
-        "policies": [
-            {"type": "Percent", "value": 100, "periodSeconds": 15},
-            {"type": "Pods", "value": 4, "periodSeconds": 15},
-        ],
-        "selectPolicy": "Max",
-    },
-    "scaleDown": {
-        "stabilizationWindowSeconds": 300,
-        "policies": [{"type": "Percent", "value": 10, "periodSeconds": 60}],
-        "selectPolicy": "Min",
-    },
-}
+
+def behavior(max_replicas: int) -> dict[str, Any]:
+    """The rendered behavior, written out: one sync may add up to maxReplicaCount pods."""
+    return {
+        "scaleUp": {
+            "stabilizationWindowSeconds": 0,
+            "policies": [{"type": "Pods", "value": max_replicas, "periodSeconds": 15}],
+            "selectPolicy": "Max",
+        },
+        "scaleDown": {
+            "stabilizationWindowSeconds": 300,
+            "policies": [{"type": "Percent", "value": 10, "periodSeconds": 60}],
+            "selectPolicy": "Min",
+        },
+    }
+
 
 FRAUD_SCORER_PROD: dict[str, Any] = {
     "apiVersion": "keda.sh/v1alpha1",
@@ -57,7 +58,7 @@ FRAUD_SCORER_PROD: dict[str, Any] = {
         "cooldownPeriod": 300,
         "minReplicaCount": 2,
         "maxReplicaCount": 1000,  # capacity.maxReplicas: 10,000 at MLflow's default min of 1
-        "advanced": {"horizontalPodAutoscalerConfig": {"behavior": BEHAVIOR}},
+        "advanced": {"horizontalPodAutoscalerConfig": {"behavior": behavior(1000)}},
         "triggers": [
             {
                 "type": "external",
@@ -109,7 +110,7 @@ FEED_RANKER_V13_PROD_TLS: dict[str, Any] = {
         "cooldownPeriod": 300,
         "minReplicaCount": 2,  # prod minReplicas
         "maxReplicaCount": 400,
-        "advanced": {"horizontalPodAutoscalerConfig": {"behavior": BEHAVIOR}},
+        "advanced": {"horizontalPodAutoscalerConfig": {"behavior": behavior(400)}},
         "triggers": [
             {
                 "type": "external",

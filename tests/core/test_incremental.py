@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from compiler import hookimpl, journal
+from compiler import hookimpl
+from compiler import writer as journal
 from compiler.cache import cache_dir, environment_fingerprint, load_cache
 from compiler.cli import main
 from compiler.environments import EnvironmentSource, evaluate
@@ -362,7 +363,8 @@ def test_a_failed_write_leaves_rendered_as_it_was(
 KILLED_WRITER = """
 import os, sys
 from pathlib import Path
-from compiler import hookimpl, journal
+from compiler import hookimpl
+from compiler import writer as journal
 root = Path(sys.argv[1])
 replace, calls = os.replace, []
 def replace_then_die(source, target):

@@ -46,10 +46,10 @@ def test_an_unknown_name_is_an_attribute_error_and_submodules_still_import() -> 
         assert str(error) == "module 'compiler' has no attribute 'no_such_name'"
     else:  # pragma: no cover
         raise AssertionError("no AttributeError")
-    from compiler import hookspecs, journal
+    from compiler import hookspecs, writer
 
     assert hookspecs.hookimpl is compiler.hookimpl
-    assert journal.Journal.__module__ == "compiler.journal"
+    assert writer.Journal.__module__ == "compiler.writer"
 
 
 def loaded_after(code: str) -> set[str]:

@@ -1,4 +1,4 @@
-"""Lint tests run the real pipeline (load, resolve) on scratch repositories, then `run_lint`."""
+"""Lint tests run the real lint stage (load, resolve, lint: `validate`'s) on scratch repositories."""
 
 from __future__ import annotations
 
@@ -7,31 +7,20 @@ from pathlib import Path
 
 import pytest
 
-from compiler.context import EnvironmentContext
 from compiler.diagnostics import Diagnostic
-from compiler.pipeline import load, resolve
+from compiler.parallel import validate_sources
+from compiler.pipeline import load
 from compiler.plugins import build_plugin_manager
-from compiler.review.lint import run_lint
 
 Lint = Callable[..., list[str]]
 
 
 def lint_findings(root: Path, *, strict: bool = False) -> list[Diagnostic]:
+    """The lint stage as `validate` runs it (the same as a compile's)."""
     manager = build_plugin_manager(root=root, entry_points=False)
-    sources = load(root, None)
-    resolved = resolve(sources, manager)
-    contexts = {
-        name: EnvironmentContext(env, source.path)
-        for name, (env, source) in sources.environments.items()
-    }
-    return run_lint(
-        manager,
-        resolved,
-        contexts,
-        strict=strict,
-        endpoint_names=sorted(sources.endpoints),
-        environment_sources={name: source for name, (_, source) in sources.environments.items()},
-    )
+    return validate_sources(
+        load(root, None), manager, selected=None, strict=strict, jobs=1
+    ).findings
 
 
 @pytest.fixture

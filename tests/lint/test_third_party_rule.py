@@ -7,10 +7,10 @@ from pathlib import Path
 from types import SimpleNamespace
 
 from compiler import Diagnostic, EndpointContext, EnvironmentContext, Severity, hookimpl
-from compiler.context import EnvironmentContext as _EnvironmentContext
-from compiler.pipeline import load, resolve
+from compiler.parallel import validate_sources
+from compiler.pipeline import load
 from compiler.plugins import build_plugin_manager
-from compiler.review.lint import LintRule, lint_rules, run_lint
+from compiler.review.lint import LintRule, lint_rules
 
 RULE = "cost-center-named"
 
@@ -64,19 +64,11 @@ def test_third_party_rule(repo: Path) -> None:
             path.read_text() + f'lint:\n  ignore:\n    {RULE}: "charged to the platform team"\n'
         )
     sources = load(repo, None)
-    resolved = resolve(sources, manager)
-    contexts = {n: _EnvironmentContext(e, s.path) for n, (e, s) in sources.environments.items()}
-    found = run_lint(
-        manager,
-        resolved,
-        contexts,
-        endpoint_names=sorted(sources.endpoints),
-        environment_sources={n: s for n, (_, s) in sources.environments.items()},
-    )
+    found = validate_sources(sources, manager, selected=None, strict=False, jobs=1).findings
     assert [d.format() for d in found] == [
         "endpoints/churn-classifier.yaml:2:7: warning: name the cost center [cost-center-named]",
         "environments/dev.jsonnet:5:14: warning: cluster has no cost center [cost-center-named]",
         "environments/prod.jsonnet:5:14: warning: cluster has no cost center [cost-center-named]",
     ]
-    everything = tuple(sorted(sources.endpoints))
+    everything = tuple(sources.names)
     assert seen == [("dev", 5, everything), ("prod", 6, everything)]

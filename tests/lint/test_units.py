@@ -69,23 +69,25 @@ def test_every_rule_is_documented() -> None:
 
 def test_partial_runs_skip_environment_rules(repo: Path) -> None:
     from compiler.context import EnvironmentContext
-    from compiler.pipeline import load, resolve
-    from compiler.review.lint import run_lint
+    from compiler.parallel import validate_sources
+    from compiler.pipeline import lint_whole_environment, load
+    from compiler.resolve import resolve_endpoint as resolve_loaded
+    from compiler.summary import summarize
 
     manager = build_plugin_manager(root=repo, entry_points=False)
     sources = load(repo, None)
-    resolved = resolve(sources, manager)
-    only = {
-        env: tuple(e for e in group if e.spec.name == "fraud-scorer")
-        for env, group in resolved.items()
-    }
-    contexts = {n: EnvironmentContext(e, s.path) for n, (e, s) in sources.environments.items()}
+    environment, source = sources.environments["dev"]
+    context = EnvironmentContext(environment, source.path)
     names = ["fraud-scorer"]
     # Judged against one endpoint, dev's overrides and workloads look wrong...
-    assert {d.rule for d in run_lint(manager, only, contexts, endpoint_names=names)} == {
+    endpoint = resolve_loaded(sources.endpoint("fraud-scorer"), environment, source, manager)
+    summaries = {endpoint.name: summarize(endpoint)}
+    found = lint_whole_environment(manager, context, source, summaries, [endpoint], names, False)
+    assert {d.rule for d in found} == {
         "override-unknown-endpoint",
         "exclude-unknown-endpoint",
         "workload-unused",
     }
-    # ...so a partial run leaves environment-level rules out.
-    assert run_lint(manager, only, contexts, endpoint_names=names, partial=True) == []
+    # ...so a partial run (`validate FILE`) leaves environment-level rules out.
+    partial = validate_sources(sources, manager, selected={"fraud-scorer"}, strict=False, jobs=1)
+    assert {d.rule for d in partial.findings} & {d.rule for d in found} == set()

@@ -24,5 +24,5 @@ def system(min_concurrency: float = 64.0, max_concurrency: float = 10000.0) -> S
         max_replicas=10000,
         polling_interval_s=15.0,
         cooldown_s=300.0,
-        behavior=Behavior.from_spec(hpa_behavior()),
+        behavior=Behavior.from_spec(hpa_behavior(10000)),
     )

@@ -12,13 +12,12 @@ from plugins.apa.simulator.hpa import (
 )
 from plugins.autoscaling.behavior import hpa_behavior
 
-RENDERED = Behavior.from_spec(hpa_behavior())
+RENDERED = Behavior.from_spec(hpa_behavior(100))
+DEFAULT = Behavior()  # no `behavior`: the controller's max(+100%, +4 pods) per 15 s
 
 
 def test_rendered_behavior_is_read_as_written() -> None:
-    assert RENDERED.up == ScalingRules(
-        0.0, (ScalingPolicy("Percent", 100, 15.0), ScalingPolicy("Pods", 4, 15.0)), "Max"
-    )
+    assert RENDERED.up == ScalingRules(0.0, (ScalingPolicy("Pods", 100, 15.0),), "Max")
     assert RENDERED.down == ScalingRules(300.0, (ScalingPolicy("Percent", 10, 60.0),), "Min")
 
 
@@ -44,16 +43,24 @@ def test_external_average_value_and_tolerance() -> None:
     assert hpa.external_average_value(10.0001, 1.0, 10) == 10
 
 
-def test_scale_up_doubles_or_adds_four_per_period() -> None:
+def test_rendered_scale_up_reaches_the_proposal_in_one_sync() -> None:
     hpa = Hpa(RENDERED, 1, 100)
+    assert hpa.reconcile(0.0, 1, 38) == 38  # 1 -> 38 at once: the cap is the scaler's answer
+    assert hpa.reconcile(15.0, 38, 100) == 100
+    capped = Hpa(RENDERED, 1, 100)
+    assert capped.reconcile(0.0, 4, 500) == 100  # maxReplicas
+
+
+def test_default_scale_up_doubles_or_adds_four_per_period() -> None:
+    hpa = Hpa(DEFAULT, 1, 100)
     assert hpa.reconcile(0.0, 4, 50) == 8  # max(ceil(4 x 2), 4 + 4)
     assert hpa.reconcile(14.0, 8, 50) == 8  # the period started at 4 replicas: limit 8
     assert hpa.reconcile(15.0, 8, 50) == 16  # the t=0 event left the 15 s period
     assert hpa.reconcile(30.0, 16, 50) == 32
     assert hpa.reconcile(45.0, 32, 50) == 50  # the proposal is below the limit of 64
-    small = Hpa(RENDERED, 1, 100)
+    small = Hpa(DEFAULT, 1, 100)
     assert small.reconcile(0.0, 1, 50) == 5  # Pods 4 beats Percent 100 at one replica
-    capped = Hpa(RENDERED, 1, 6)
+    capped = Hpa(DEFAULT, 1, 6)
     assert capped.reconcile(0.0, 4, 50) == 6  # maxReplicas
 
 

@@ -1,12 +1,8 @@
-"""KEDA's activation loop, Knative's KPA and the fluid replica model, against hand-computed cases."""
+"""KEDA's activation loop, Knative's KPA and pod start-up, against hand-computed cases."""
 
 from __future__ import annotations
 
-import math
-
-import pytest
-
-from plugins.apa.simulator.cluster import Pods, advance
+from plugins.apa.simulator.cluster import Pods
 from plugins.apa.simulator.keda import KedaLoop
 from plugins.apa.simulator.observed import Observed
 from plugins.apa.simulator.policies import KpaPolicy, View
@@ -35,28 +31,6 @@ def test_keda_minimum_and_fresh_objects() -> None:
     waiting = KedaLoop(0, 30, 300, initial_cooldown_s=120.0)
     assert waiting.poll(120.0, False, 2) == 2
     assert waiting.poll(150.0, False, 2) == 0
-
-
-def test_advance_below_capacity_tends_to_littles_law() -> None:
-    # 100 rps x 0.1 s = 10 in flight, with 20 slots: 10 (1 - e^-10) after one second.
-    assert advance(0.0, 100.0, 20.0, 0.1, 1.0) == pytest.approx(10 * (1 - math.exp(-10)))
-
-
-def test_advance_saturated_grows_and_drains_linearly() -> None:
-    # 10 slots x 1/0.1 s = 100 rps served; 200 arrive: +100 per second.
-    assert advance(20.0, 200.0, 10.0, 0.1, 1.0) == pytest.approx(120.0)
-    # 50 arrive: the backlog of 10 above the slots drains at 50/s in 0.2 s, then decays
-    # exponentially from 10 towards 5 for 0.8 s.
-    expected = 5 + 5 * math.exp(-8)
-    assert advance(20.0, 50.0, 10.0, 0.1, 1.0) == pytest.approx(expected)
-    assert advance(3.0, 5.0, 0.0, 0.1, 2.0) == 13.0  # nothing ready: requests only pile up
-
-
-def test_advance_crossing_into_saturation_is_continuous() -> None:
-    before = advance(0.0, 1000.0, 10.0, 0.1, 0.5)
-    # steady state 100 >> 10 slots: crosses at 0.1 ln(100/90), then +900/s.
-    crossing = 0.1 * math.log(100 / 90)
-    assert before == pytest.approx(10 + 900 * (0.5 - crossing))
 
 
 def test_pods_start_late_and_go_newest_first() -> None:

@@ -10,7 +10,7 @@ from typing import Any
 from compiler import hookimpl
 from compiler.errors import UsageError
 from compiler.extras import require_extra
-from plugins.apa.simulator.constants import DEFAULT_SCRAPE_S, POLICIES
+from plugins.apa.simulator.constants import DEFAULT_SCRAPE_S, POLICIES, REFERENCES
 
 DESCRIPTION = """\
 Replay a traffic trace through the APA scaler's own decision code and a model of KEDA and the
@@ -69,8 +69,12 @@ def knobless_add_commands(subparsers: argparse._SubParsersAction[Any]) -> None:
     parser.add_argument(
         "--policy",
         action="append",
-        choices=POLICIES,
-        help="policy to simulate (repeatable; default: all of " + ", ".join(POLICIES) + ")",
+        choices=POLICIES + REFERENCES,
+        help="policy to simulate (repeatable; default: all of "
+        + ", ".join(POLICIES)
+        + "; `oracle` and `oracle-hpa` are the perfectly informed references: they know the "
+        "true demand every second, `oracle` sets the replicas at once, `oracle-hpa` through "
+        "KEDA and the HPA as rendered)",
     )
     parser.add_argument("--format", choices=("text", "json"), default="text")
     parser.add_argument("--plot", type=Path, metavar="PNG", help="write a plot to this file")
@@ -110,6 +114,19 @@ def knobless_add_commands(subparsers: argparse._SubParsersAction[Any]) -> None:
         default=DEFAULT_SCRAPE_S,
         metavar="S",
         help=f"Prometheus scrape interval (default {DEFAULT_SCRAPE_S})",
+    )
+    sim.add_argument(
+        "--history-s",
+        type=_non_negative,
+        default=0.0,
+        metavar="S",
+        help="the trace's first S seconds are history: apa's forecast learns from them, the "
+        "rest is simulated (default 0: the forecast learns from its own samples only)",
+    )
+    sim.add_argument(
+        "--no-forecast",
+        action="store_true",
+        help="apa without forecast floors (reactive only)",
     )
     sim.add_argument(
         "--warmup-s",
@@ -160,10 +177,17 @@ def run(args: argparse.Namespace) -> int:
         container_concurrency=args.container_concurrency,
     )
     policies = tuple(dict.fromkeys(args.policy or POLICIES))
+    if args.history_s and not 0 < args.history_s < trace.duration_s:
+        raise UsageError(
+            f"--history-s {args.history_s:g}: must be shorter than the trace "
+            f"({trace.duration_s:g} s)"
+        )
     settings = Settings(
         seed=args.seed,
         scrape_s=args.scrape_s,
         fixed_target=args.fixed_target,
+        history_s=args.history_s,
+        forecast=not args.no_forecast,
         warmup_s=None if args.warmup_s is None else round(args.warmup_s),
         initial_target=args.initial_target,
     )

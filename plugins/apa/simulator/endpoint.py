@@ -40,6 +40,8 @@ class ServedSystem:
     polling_interval_s: float
     cooldown_s: float
     behavior: Behavior
+    key: tuple[str, str] = ("", "")
+    """(namespace, service) the scaler's queries label this version's series with."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -95,6 +97,10 @@ def from_scaled_object(
         polling_interval_s=float(spec.get("pollingInterval", 30)),
         cooldown_s=float(spec.get("cooldownPeriod", 300)),
         behavior=Behavior.from_spec(behavior),
+        key=(
+            metadata.selector("namespace", scaled_object["metadata"]["namespace"]),
+            metadata.selector("service", scaled_object["metadata"]["name"]),
+        ),
     )
 
 

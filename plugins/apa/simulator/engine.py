@@ -13,10 +13,17 @@ from typing import Protocol
 
 import numpy as np
 
-from plugins.apa.simulator.cluster import Pods, advance
+from plugins.apa.simulator.cluster import Pods
 from plugins.apa.simulator.observed import RATE_WINDOW_S, Observed
 from plugins.apa.simulator.policies import View
 from plugins.apa.simulator.profile import Profile
+from plugins.apa.simulator.queueing import (
+    LOG_BIN,
+    capacity_key,
+    queue_table,
+    slowdown_histogram,
+    utilization_key,
+)
 
 STEP_S = 1.0
 """Every cadence modelled (1 s samples, 2 s KPA ticks, 15 s syncs, polling) is whole seconds."""
@@ -57,12 +64,25 @@ class Run:
     pods: np.ndarray
     ready: np.ndarray
     inflight: np.ndarray
-    log_factor: np.ndarray  # ln(latency / service time) of requests arriving in the step
+    log_factor: np.ndarray  # ln(mean latency / service time) of requests arriving in the step
     served: np.ndarray  # requests accepted in the step (latency weight)
     rejected: np.ndarray
+    slowdown: np.ndarray
+    """Requests served after the warm-up by ln(slowdown) in bins of LOG_BIN (the queue's
+    distribution of each step, not only its mean: what the latency percentiles are made of)."""
     deferred: list[tuple[int, float, float]] = field(default_factory=list)
     """Requests held while nothing was ready: (step released, count, ln factor)."""
     targets: list[tuple[float, float]] = field(default_factory=list)
+    floors: list[tuple[float, float]] = field(default_factory=list)
+    """apa: (step, forecast floor in flight) whenever the floor changed."""
+
+
+def slowdown_bins(profile: Profile) -> int:
+    """Bins of ln(slowdown) a run records: up to the slowdown at which even a request 6 sigma
+    shorter than the mean would exceed the timeout (slower ones are all timed out)."""
+    sigma = math.sqrt(math.log1p(profile.service_time_cv**2))
+    top = math.log(profile.timeout_s * 1000.0 / profile.service_time_ms) + 6 * sigma
+    return max(2, math.ceil(top / LOG_BIN) + 2)
 
 
 def simulate_policy(policy: Policy, inputs: Inputs) -> Run:
@@ -77,14 +97,31 @@ def simulate_policy(policy: Policy, inputs: Inputs) -> Run:
     factor_rec = np.zeros(steps)
     served_rec = np.zeros(steps)
     rejected_rec = np.zeros(steps)
-    run = Run(policy.name, pods_rec, ready_rec, inflight_rec, factor_rec, served_rec, rejected_rec)
+    bins = slowdown_bins(profile)
+    slowdown = np.zeros(bins)
+    run = Run(
+        policy.name,
+        pods_rec,
+        ready_rec,
+        inflight_rec,
+        factor_rec,
+        served_rec,
+        rejected_rec,
+        slowdown,
+    )
+    weights: dict[tuple[int, int], float] = {}  # served requests per (capacity, rho) step
+    last_slots, table, table_key = -1.0, queue_table(1.0), 0
 
     # The cluster as it stands at the start: enough ready pods for the first rate at capacity.
     pods = Pods(profile.startup_s)
     c0 = capacity / float(inputs.cost[0])
     start = max(policy.initial, math.ceil(float(inputs.rate[0]) * service_s / c0))
     pods.ready_at = [-math.inf] * min(start, max(inputs.max_replicas, policy.initial))
-    in_flight = min(float(inputs.rate[0]) * service_s, len(pods.ready_at) * c0)
+    in_flight = (
+        queue_table(len(pods.ready_at) * c0).steady(float(inputs.rate[0]), service_s)
+        if pods.ready_at
+        else 0.0
+    )
 
     observed = Observed(
         inputs.scrape_s, profile.gpu is not None, profile.exports_queue, inputs.rate_window_s
@@ -121,7 +158,9 @@ def simulate_policy(policy: Policy, inputs: Inputs) -> Run:
                 run.deferred.append((i, count, math.log1p((now - arrived) / service_s)))
                 total += count
             slots = ready * c_eff
-            after = advance(in_flight, total / STEP_S, slots, service_s, STEP_S)
+            if slots != last_slots:  # fleets and costs change rarely: look up on change only
+                table, table_key, last_slots = queue_table(slots), capacity_key(slots), slots
+            after = table.step(in_flight, total / STEP_S, service_s, STEP_S)
             limit = ready * min(profile.queue_limit, c_eff * timeout_wait)
             if after > limit:
                 rejected += after - limit
@@ -130,24 +169,26 @@ def simulate_policy(policy: Policy, inputs: Inputs) -> Run:
                 after = 0.0  # an expectation this small means no request is in flight
             n_avg = 0.5 * (in_flight + after)
             in_flight = after
-            factor_rec[i] = math.log(max(1.0, n_avg / slots))
+            rho, factor = table.state(n_avg)
+            factor_rec[i] = math.log(factor)
             served = max(0.0, arrivals - rejected)
             served_rec[i] = served
+            if i >= inputs.warmup_steps and served > 0:
+                key = (table_key, utilization_key(rho))
+                weights[key] = weights.get(key, 0.0) + served
             queue_proxy = n_avg
-            per_replica = n_avg / ready
-            u = min(per_replica, c_eff) / c_eff
-            cpu = profile.cpu.at(u)
+            cpu = profile.cpu.at(rho)  # the share of the slots busy
             cpu_acc += cpu
             observed.record(
                 n_avg,
-                profile.service_time_ms * math.exp(factor_rec[i]),
+                profile.service_time_ms * factor,
                 served,
                 ready,
                 cpu,
                 (
-                    gpu.at(u) if gpu else 0.0,
-                    profile.memory.at(u),
-                    max(0.0, per_replica - c_eff),
+                    gpu.at(rho) if gpu else 0.0,
+                    profile.memory.at(rho),
+                    max(0.0, n_avg - slots * rho) / ready,
                 ),
                 arrivals,
             )
@@ -177,5 +218,9 @@ def simulate_policy(policy: Policy, inputs: Inputs) -> Run:
         replicas = policy.tick(view)
         if replicas is not None:
             pods.scale(end, replicas)
+    for (capacity_step, utilization_step), weight in weights.items():
+        index, probs = slowdown_histogram(capacity_step, utilization_step, bins)
+        slowdown[index] += weight * probs
     run.targets = list(getattr(policy, "targets", []))
+    run.floors = list(getattr(policy, "floors", []))
     return run

@@ -19,11 +19,12 @@ import math
 
 import numpy as np
 
+from plugins.apa.simulator.constants import REFERENCES
 from plugins.apa.simulator.endpoint import ServedSystem
 from plugins.apa.simulator.policies import KedaHpaPolicy, View
 from plugins.apa.simulator.profile import Profile
 
-ORACLES = ("oracle", "oracle-hpa")
+ORACLES = REFERENCES
 
 
 def true_replicas(rate: np.ndarray, cost: np.ndarray, profile: Profile) -> np.ndarray:

@@ -80,6 +80,25 @@ def write_plot(simulation: Simulation, path: Path) -> None:
         replicas.plot(x, _binned(pods, size, "max"), color=color, lw=1.3, label=label)
         p99 = p99_series(run, profile)[start:]
         latency.plot(x, _binned(p99, size, "max"), color=color, lw=1, label=name)
+    apa = simulation.runs.get("apa")
+    if apa is not None and apa.floors:
+        # The forecast floor in replicas at the learned target of each moment (step lines).
+        floor = np.zeros(len(apa.pods))
+        for at, value in apa.floors:
+            floor[int(at) :] = value
+        target = np.full(len(apa.pods), apa.targets[0][1] if apa.targets else 1.0)
+        for at, value in apa.targets:
+            target[int(at) :] = value
+        raised = np.ceil(floor / target)[start:]
+        if raised.any():
+            replicas.plot(
+                x,
+                _binned(raised, size, "max"),
+                color=COLORS["apa"],
+                ls=":",
+                lw=1.2,
+                label="apa forecast floor",
+            )
     replicas.set_ylabel("replicas")
     replicas.set_title("replicas (pods, incl. starting)", loc="left", fontsize=9)
     replicas.legend(loc="upper right", fontsize=8, ncol=2)

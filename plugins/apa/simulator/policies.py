@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 from collections import deque
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime
 
 from plugins.apa.config import ScalerConfig
 from plugins.apa.decision import (
@@ -25,10 +25,12 @@ from plugins.apa.decision import (
     aligned_instant,
     answer,
     decide,
+    demand,
     rate_range,
     schedule_floor,
     vertical_boundary,
 )
+from plugins.apa.forecast import DemandProfile
 from plugins.apa.simulator import knative, rayserve
 from plugins.apa.simulator.endpoint import ServedSystem
 from plugins.apa.simulator.hpa import SYNC_PERIOD_S, Hpa
@@ -120,9 +122,20 @@ class ApaPolicy(KedaHpaPolicy):
         config: ScalerConfig | None = None,
         *,
         rate_range_s: float | None = None,
+        forecast: DemandProfile | None = None,
+        lead_s: float = 0.0,
+        origin_s: float | None = None,
         initial_target: float | None = None,
     ):
         super().__init__(system, system.min_replicas, 1.0, phases[:2])
+        # Forecast floors (plugins/apa/forecast.py): the profile learns from every sample, the
+        # floor rises `lead_s` (the pods' start-up) ahead of the demand it expects.
+        self.forecast = forecast
+        self.lead_s = lead_s
+        # Unix time of simulated second 0 (the warm-up's start): schedules and forecast slots
+        # are wall-clock.
+        self.origin_s = start.timestamp() if origin_s is None else origin_s
+        self.floors: list[tuple[float, float]] = []  # (now, forecast floor) when it changes
         self.scaler = config or ScalerConfig()
         self.config: VerticalConfig = self.scaler.vertical
         self.bounds = system.bounds
@@ -144,6 +157,11 @@ class ApaPolicy(KedaHpaPolicy):
         """The horizontal signals at `instant`, as the default queries read them."""
         observed = view.observed
         self.window.add(instant, observed.concurrency_rate(instant), observed.request_rate(instant))
+        if self.forecast is not None:
+            needed = demand(self.window, instant, self.state.latency_baseline_ms)
+            if needed is not None:
+                wall = self.origin_s + instant
+                self.forecast.observe(wall, needed, self.bounds.concurrency_min)
 
     def vertical(self, view: View, instant: float) -> None:
         sample = view.observed.signals(instant)
@@ -164,9 +182,16 @@ class ApaPolicy(KedaHpaPolicy):
             self.vertical(view, instant)
 
     def floor(self, now: float) -> float:
-        if not self.system.schedule:
-            return 0.0
-        return schedule_floor(self.system.schedule, self.start + timedelta(seconds=now))
+        scheduled = 0.0
+        if self.system.schedule:
+            at = datetime.fromtimestamp(self.origin_s + now, UTC)
+            scheduled = schedule_floor(self.system.schedule, at)
+        if self.forecast is None:
+            return scheduled
+        forecast = self.forecast.floor(self.origin_s + now, self.lead_s)
+        if not self.floors or self.floors[-1][1] != forecast:
+            self.floors.append((now, forecast))
+        return max(scheduled, forecast)
 
     def answer(self, view: View) -> Answer:
         return answer(

@@ -1,9 +1,10 @@
 """From per-step records to the figures users compare: cost, latency, rejections, reaction, thrash.
 
 Latency: a request's latency is its own service time (log-normal with the profile's mean and
-spread) times the slowdown of the step it arrived in, so the distribution over a run is a
-mixture of shifted log-normals. It is computed exactly on a fine log grid (a histogram of the
-per-step slowdowns convolved with the log-normal), not sampled.
+spread) times the slowdown it meets: the number in flight it finds, drawn from the queue's
+stationary distribution in the step it arrived in (plugins/apa/simulator/queueing.py), so the
+distribution over a run is a mixture of shifted log-normals. It is computed exactly on a fine
+log grid (the run's histogram of slowdowns convolved with the log-normal), not sampled.
 """
 
 from __future__ import annotations
@@ -15,9 +16,8 @@ import numpy as np
 
 from plugins.apa.simulator.engine import Inputs, Run
 from plugins.apa.simulator.profile import Profile
+from plugins.apa.simulator.queueing import LOG_BIN
 
-LOG_BIN = 0.005
-"""Width of a latency bin in ln(ms): 0.5% resolution on the percentiles."""
 THRASH_WINDOW_S = 300
 
 
@@ -125,8 +125,9 @@ def summarize(
     profile = inputs.profile
     start = inputs.warmup_steps
     pods = run.pods[start:]
-    factors = run.log_factor[start:].copy()
-    weights = run.served[start:].copy()
+    recorded = np.nonzero(run.slowdown)[0]
+    factors = recorded * LOG_BIN
+    weights = run.slowdown[recorded]
     deferred = [(i - start, count, f) for i, count, f in run.deferred if i >= start]
     if deferred:
         factors = np.concatenate([factors, [f for _, _, f in deferred]])
@@ -169,6 +170,22 @@ def summarize(
     }
 
 
+def misses_within(run: Run, inputs: Inputs, mask: np.ndarray) -> float:
+    """Share of the requests arriving in the evaluated steps where `mask` is true (indexed
+    from the end of the warm-up) that were over the SLO, timed out or rejected."""
+    profile = inputs.profile
+    start = inputs.warmup_steps
+    chosen = np.flatnonzero(mask) + start
+    requests = float(inputs.arrivals[chosen].sum())
+    if requests <= 0:
+        return 0.0
+    latency = LatencyDistribution(run.log_factor[chosen], run.served[chosen], profile)
+    rejected = float(run.rejected[chosen].sum())
+    served = max(0.0, requests - rejected)
+    lost = min(requests, rejected + served * latency.timed_out)
+    return (lost + (requests - lost) * latency.above(profile.slo_ms)) / requests
+
+
 def _fraction(part: float, whole: float) -> float:
     return round(part / whole, 6) if whole > 0 else 0.0
 
@@ -178,7 +195,8 @@ def _ms(value: float) -> float:
 
 
 def p99_series(run: Run, profile: Profile) -> np.ndarray:
-    """p99 latency (ms) of the requests arriving in each step (NaN when none was served)."""
+    """p99 latency (ms) of the requests arriving in each step (NaN when none was served), for
+    plots: the service time's p99 times the step's mean slowdown (the queue's spread left out)."""
     mu, sigma = lognormal_params(profile)
     p99 = np.exp(mu + run.log_factor + 2.3263 * sigma)
     return np.where(run.served > 0, p99, np.nan)

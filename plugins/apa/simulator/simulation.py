@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
 
+from plugins.apa.forecast import SLOT_S, DemandProfile
 from plugins.apa.simulator.constants import DEFAULT_SCRAPE_S, POLICIES
 from plugins.apa.simulator.endpoint import ServedSystem
 from plugins.apa.simulator.engine import Inputs, Policy, Run, simulate_policy
+from plugins.apa.simulator.hpa import SCALE_UP_DEFAULT
 from plugins.apa.simulator.observed import RATE_WINDOW_S
 from plugins.apa.simulator.oracle import OracleHpaPolicy, OraclePolicy, true_replicas
 from plugins.apa.simulator.policies import ApaPolicy, CpuPolicy, FixedPolicy, KpaPolicy, RayPolicy
@@ -40,6 +42,11 @@ class Settings:
     default concurrency query, `[30s]`)."""
     headroom: float = 1.0
     """Demand multiplier of the reference policies `oracle` and `oracle-hpa` (bench only)."""
+    history_s: float = 0.0
+    """The trace's first seconds are history: the apa policy's forecast learns from them (the
+    scaler's range query at start) and only the rest is simulated and evaluated."""
+    forecast: bool = True
+    """Forecast floors in the apa policy (False: reactive only, for comparison)."""
     warmup_s: int | None = None
     """Seconds at the trace's first rate before it starts, not counted (default
     `warmup_steps(profile)`; 0: the trace starts at once, to measure learning from the start)."""
@@ -81,6 +88,33 @@ class Simulation:
         }
 
 
+def with_default_scale_up(system: ServedSystem) -> ServedSystem:
+    """The served version behind Kubernetes' default HPA scale-up, max(+100%, +4 pods) per 15 s
+    (the rendered scale-down kept): what the `fixed` and `cpu` baselines run with. The rendered
+    scale-up follows the metric in one sync because the APA scaler caps its own answer by the
+    load it measures; a plain metric has no such cap (`fixed`'s in-flight gauge counts a flooded
+    queue), so giving it that scale-up would model no one's configuration."""
+    return replace(system, behavior=replace(system.behavior, up=SCALE_UP_DEFAULT))
+
+
+def history_demand(
+    history: Trace, system: ServedSystem, profile: Profile, evaluated_start: datetime
+) -> list[tuple[float, float]]:
+    """The history as the scaler's range query at start reads it: this version's in flight at
+    healthy latency (its traffic share x service time x cost), the peak of each forecast slot,
+    at unix times ending where the evaluated part starts."""
+    times = np.arange(0.0, math.floor(history.duration_s))
+    rate, cost = history.sample(times)
+    in_flight = rate * system.traffic_percent / 100.0 * profile.service_time_ms / 1000.0 * cost
+    origin = evaluated_start.timestamp() - history.duration_s
+    wall = origin + times
+    slots = np.floor(wall / SLOT_S)
+    edges = np.flatnonzero(np.diff(slots)) + 1
+    peaks = np.maximum.reduceat(in_flight, np.concatenate([[0], edges]))
+    firsts = wall[np.concatenate([[0], edges])]
+    return list(zip(firsts.tolist(), peaks.tolist(), strict=True))
+
+
 def warmup_steps(profile: Profile) -> int:
     """Long enough for a pod to start twice and the scale-down window to pass."""
     return 600 + 2 * math.ceil(profile.startup_s)
@@ -98,6 +132,11 @@ def simulate(
     settings = settings or Settings()
     rng = np.random.default_rng(settings.seed)
     warmup = warmup_steps(profile) if settings.warmup_s is None else int(settings.warmup_s)
+    start = settings.start or trace.start or DEFAULT_START
+    history: Trace | None = None
+    if settings.history_s > 0:
+        history, trace = trace.split(settings.history_s)
+        start += timedelta(seconds=settings.history_s)
     times = np.arange(0.0, math.floor(trace.duration_s) + 1.0)
     rate, cost = trace.sample(times)
     rate = np.concatenate([np.full(warmup, rate[0]), rate])
@@ -117,7 +156,6 @@ def simulate(
         rate_window_s=settings.rate_window_s or RATE_WINDOW_S,
     )
     fixed_target = settings.fixed_target or FIXED_TARGET_FRACTION * profile.replica_capacity
-    start = settings.start or trace.start or DEFAULT_START
     steps = upward_steps(trace)
     runs: dict[str, Run] = {}
     summaries: dict[str, dict[str, Any]] = {}
@@ -126,19 +164,29 @@ def simulate(
         target: tuple[float, float] | None = None
         run_inputs = inputs
         if name == "apa":
+            forecast = None
+            if settings.forecast:
+                forecast = DemandProfile()
+                if history is not None:
+                    forecast.learn(history_demand(history, system, profile, start))
             apa = apa_policy(
                 system,
                 (phases[0], phases[1], phases[2]),
                 start,
                 rate_range_s=float(inputs.rate_window_s),
+                forecast=forecast,
+                lead_s=profile.startup_s,
+                origin_s=start.timestamp() - warmup,
                 initial_target=settings.initial_target,
             )
             policy = apa
         elif name == "fixed":
-            policy = FixedPolicy(system, fixed_target, (phases[0], phases[1]))
+            policy = FixedPolicy(
+                with_default_scale_up(system), fixed_target, (phases[0], phases[1])
+            )
             target = (fixed_target, fixed_target)
         elif name == "cpu":
-            policy = CpuPolicy(system, fixed_target, phases[1])
+            policy = CpuPolicy(with_default_scale_up(system), fixed_target, phases[1])
         elif name == "oracle":
             policy = OraclePolicy(system, true_replicas(rate, cost, profile), settings.headroom)
         elif name == "oracle-hpa":

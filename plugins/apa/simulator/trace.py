@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +47,32 @@ class Trace:
 
     def scaled(self, factor: float) -> Trace:
         return Trace(self.name, self.t, self.rps * factor, self.cost, self.start)
+
+    def split(self, at_s: float) -> tuple[Trace, Trace]:
+        """(before, after) `at_s` seconds from the start: the history a forecast learns from
+        and the part evaluated, which starts at 0 again (its wall clock `at_s` later)."""
+        if not 0 < at_s < self.duration_s:
+            raise ValueError(f"cannot split a {self.duration_s:g} s trace at {at_s:g} s")
+        cut = self.t[0] + at_s
+        rps, cost = self.sample(np.array([cut]))
+        inside = self.t < cut
+        before = Trace(
+            self.name,
+            np.append(self.t[inside], cut) - self.t[0],
+            np.append(self.rps[inside], rps),
+            np.append(self.cost[inside], cost),
+            self.start,
+        )
+        later = self.t > cut
+        start = None if self.start is None else self.start + timedelta(seconds=at_s)
+        after = Trace(
+            self.name,
+            np.insert(self.t[later], 0, cut) - cut,
+            np.insert(self.rps[later], 0, rps),
+            np.insert(self.cost[later], 0, cost),
+            start,
+        )
+        return before, after
 
     def summary(self) -> dict[str, Any]:
         return {

@@ -28,7 +28,10 @@ local group(expr) =
     queries: {
       requests: backend('rate(haproxy_backend_http_requests_total' + range + ')'),
       concurrency: backend('avg_over_time(haproxy_backend_current_sessions' + range + ')'),
-      latency: backend('haproxy_backend_total_time_average_seconds') + ' * 1000',
+      // Queue + response time (Tw + Tr): HAProxy's total time (Tt) also counts the idle time of
+      // a keep-alive connection before its request (Ti), which is the client's, not latency.
+      latency: '(' + backend('haproxy_backend_queue_time_average_seconds') + ' + ' +
+               backend('haproxy_backend_response_time_average_seconds') + ') * 1000',
       replicas: backend('haproxy_backend_active_servers'),
       queue: backend('haproxy_backend_current_queue') + ' / ' +
              backend('haproxy_backend_active_servers > 0'),
