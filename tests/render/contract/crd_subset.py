@@ -21,6 +21,40 @@ LABEL_VALUE = r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$"
 DNS_SUBDOMAIN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
 
 
+METADATA: dict[str, Any] = {
+    "type": "object",
+    "required": ["name", "namespace"],
+    "additionalProperties": False,
+    "properties": {
+        "name": {
+            "type": "string",
+            "maxLength": 253,
+            "pattern": r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$",
+        },
+        "namespace": {
+            "type": "string",
+            "maxLength": 63,
+            "pattern": r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$",
+        },
+        "labels": {
+            "type": "object",
+            "propertyNames": {"pattern": LABEL_KEY, "maxLength": 317},
+            "additionalProperties": {
+                "type": "string",
+                "maxLength": 63,
+                "pattern": r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$",
+            },
+        },
+        "annotations": {
+            "type": "object",
+            "propertyNames": {"pattern": LABEL_KEY},
+            "additionalProperties": {"type": "string"},
+        },
+    },
+}
+"""ObjectMeta as the subsets render it: name, namespace, labels, annotations."""
+
+
 def closed(schema: dict[str, Any]) -> dict[str, Any]:
     """The subtree whole, minus CEL rules (restated elsewhere when they matter), every object closed."""
     out = {k: v for k, v in schema.items() if k != "x-kubernetes-validations"}

@@ -22,7 +22,7 @@ from typing import Any
 
 import yaml
 
-from tests.render.contract.crd_subset import KEEP, LABEL_KEY, cut
+from tests.render.contract.crd_subset import KEEP, METADATA, cut
 
 CRDS = Path(__file__).resolve().parents[3] / "schemas" / "crds"
 UPSTREAM = {
@@ -47,37 +47,6 @@ SUBSETS: dict[str, dict[str, Any]] = {
 OUTPUT = {
     "PodMonitor": "monitoring-podmonitor.schema.json",
     "AppProject": "argocd-appproject.schema.json",
-}
-METADATA = {
-    "type": "object",
-    "required": ["name", "namespace"],
-    "additionalProperties": False,
-    "properties": {
-        "name": {
-            "type": "string",
-            "maxLength": 253,
-            "pattern": r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$",
-        },
-        "namespace": {
-            "type": "string",
-            "maxLength": 63,
-            "pattern": r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$",
-        },
-        "labels": {
-            "type": "object",
-            "propertyNames": {"pattern": LABEL_KEY, "maxLength": 317},
-            "additionalProperties": {
-                "type": "string",
-                "maxLength": 63,
-                "pattern": r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$",
-            },
-        },
-        "annotations": {
-            "type": "object",
-            "propertyNames": {"pattern": LABEL_KEY},
-            "additionalProperties": {"type": "string"},
-        },
-    },
 }
 
 

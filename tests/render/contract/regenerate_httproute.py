@@ -1,6 +1,6 @@
 """Regenerate schemas/crds/gateway-httproute.schema.json from the Gateway API HTTPRoute CRD.
 
-    python tests/render/contract/regenerate_httproute.py \
+    python -m tests.render.contract.regenerate_httproute \
         ../shared/reference/gateway-api/gateway.networking.k8s.io_httproutes.yaml
 
 The CRD is kubernetes-sigs/gateway-api v1.6.1, standard channel,
@@ -21,6 +21,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
+from tests.render.contract.crd_subset import METADATA
 
 OUTPUT = Path(__file__).resolve().parents[3] / "schemas" / "crds" / "gateway-httproute.schema.json"
 PROVENANCE = (
@@ -51,42 +53,6 @@ DROP = (
     "x-kubernetes-list-type",
     "x-kubernetes-list-map-keys",
 )
-
-_LABEL_KEY = (
-    "^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?"
-    "[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$"
-)
-METADATA = {
-    "type": "object",
-    "required": ["name", "namespace"],
-    "additionalProperties": False,
-    "properties": {
-        "name": {
-            "type": "string",
-            "maxLength": 253,
-            "pattern": "^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$",
-        },
-        "namespace": {
-            "type": "string",
-            "maxLength": 63,
-            "pattern": "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$",
-        },
-        "labels": {
-            "type": "object",
-            "propertyNames": {"pattern": _LABEL_KEY, "maxLength": 317},
-            "additionalProperties": {
-                "type": "string",
-                "maxLength": 63,
-                "pattern": "^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$",
-            },
-        },
-        "annotations": {
-            "type": "object",
-            "propertyNames": {"pattern": _LABEL_KEY},
-            "additionalProperties": {"type": "string"},
-        },
-    },
-}
 
 # CEL on HTTPPathMatch, for types Exact and PathPrefix: absolute, no '//', '/./', '/../', '%2f',
 # '%2F', '#', not ending in '/..' or '/.', and only URL path characters.
