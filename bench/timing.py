@@ -7,13 +7,20 @@ import os
 import subprocess
 import tempfile
 import time
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from pathlib import Path
 
 
-def timed(command: list[str], cwd: Path, *, ok: Collection[int] = (0,)) -> tuple[float, int, str]:
+def timed(
+    command: list[str],
+    cwd: Path,
+    *,
+    ok: Collection[int] = (0,),
+    env: Mapping[str, str] | None = None,
+) -> tuple[float, int, str]:
     """Wall seconds, peak RSS in MiB of that child alone (wait4), and its last stderr line.
-    CI=1 keeps progress bars out; an exit code not in `ok` stops the benchmark."""
+    CI=1 keeps progress bars out; `env` is laid over this process's environment; an exit code
+    not in `ok` stops the benchmark."""
     with tempfile.TemporaryFile() as errors:
         start = time.perf_counter()
         process = subprocess.Popen(
@@ -21,7 +28,7 @@ def timed(command: list[str], cwd: Path, *, ok: Collection[int] = (0,)) -> tuple
             cwd=cwd,
             stdout=subprocess.DEVNULL,
             stderr=errors,
-            env={**os.environ, "CI": "1"},
+            env={**os.environ, **(env or {}), "CI": "1"},
         )
         _pid, status, usage = os.wait4(process.pid, 0)
         elapsed = time.perf_counter() - start
