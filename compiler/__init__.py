@@ -11,7 +11,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from compiler.context import (
+    from compiler.context import (  # noqa: F401 (EnvironmentContext: deprecated, not in __all__)
         EndpointContext,
         EnvironmentContext,
         Origin,
@@ -38,7 +38,6 @@ _PUBLIC: dict[str, str] = {
     "EndpointContext": "compiler.context",
     "EndpointSummary": "compiler.summary",
     "Environment": "compiler.models.environment",
-    "EnvironmentContext": "compiler.context",
     "InputError": "compiler.errors",
     "KnoblessError": "compiler.errors",
     "LintRule": "compiler.review.lint",
@@ -56,12 +55,14 @@ _PUBLIC: dict[str, str] = {
 }
 """Public name -> the module that defines it (the same names as __all__)."""
 
+_DEPRECATED: dict[str, str] = {"EnvironmentContext": "compiler.context"}
+"""Names that still import, with a warning each time (compiler.deprecation); not in __all__."""
+
 __all__ = [
     "Diagnostic",
     "EndpointContext",
     "EndpointSummary",
     "Environment",
-    "EnvironmentContext",
     "InputError",
     "KnoblessError",
     "LintRule",
@@ -80,6 +81,8 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
+    if name in _DEPRECATED:
+        return getattr(importlib.import_module(_DEPRECATED[name]), name)  # warns, every time
     module = _PUBLIC.get(name)
     if module is None:
         raise AttributeError(f"module 'compiler' has no attribute {name!r}")

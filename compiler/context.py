@@ -1,10 +1,16 @@
-"""What the render hooks receive: resolved, frozen views of an endpoint in one environment."""
+"""What the render hooks receive: resolved, frozen views of an endpoint in one environment.
+
+Every hook's `environment` argument, and `EndpointContext.environment`, is an Environment (the
+validated settings; `environment.source` is its file). `EnvironmentContext`, which wrapped it
+for the environment-wide hooks, is deprecated: the name still imports, warns, and stands for
+Environment (see compiler.deprecation).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from compiler.models.endpoint import EndpointSpec, ServedModel
 from compiler.models.environment import Environment
@@ -83,19 +89,6 @@ class ServedContext:
 
 
 @dataclass(frozen=True)
-class EnvironmentContext:
-    """One environment, validated."""
-
-    environment: Environment
-    source: str
-    """Path of the environment file relative to the repository root."""
-
-    @property
-    def name(self) -> str:
-        return self.environment.name
-
-
-@dataclass(frozen=True)
 class EndpointContext:
     """One endpoint in one environment: the merged, validated spec and its resolved parts."""
 
@@ -128,3 +121,36 @@ class EndpointContext:
     @property
     def namespace(self) -> str:
         return self.environment.namespace_for(self.spec.name)
+
+
+if TYPE_CHECKING:
+    EnvironmentContext: TypeAlias = Environment
+    """Deprecated: hooks receive the Environment itself."""
+else:
+
+    class _EnvironmentContextType(type):
+        """What old plugins do with the name: annotate with it, test isinstance(x, it), build
+        one from an Environment and its file (`EnvironmentContext(environment, source)`)."""
+
+        def __instancecheck__(cls, instance: object) -> bool:
+            return isinstance(instance, Environment)
+
+        def __call__(cls, environment: Environment, source: str | None = None) -> Environment:
+            return environment
+
+    class _EnvironmentContext(metaclass=_EnvironmentContextType):
+        """Deprecated: hooks receive the Environment itself (compiler.Environment)."""
+
+    _EnvironmentContext.__name__ = _EnvironmentContext.__qualname__ = "EnvironmentContext"
+
+    def __getattr__(name: str) -> Any:
+        if name == "EnvironmentContext":
+            from compiler.deprecation import warn_deprecated
+
+            warn_deprecated(
+                "`EnvironmentContext` is deprecated: hooks receive the Environment itself; "
+                "import `Environment` from compiler instead (`environment.environment.X` "
+                "becomes `environment.X`); see docs/contributing/plugins.md#deprecations"
+            )
+            return _EnvironmentContext
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -3,7 +3,9 @@
 Built-in features (plugins/) and third-party plugins implement these with `compiler.hookimpl`.
 Hooks receive frozen inputs and return new values (or nothing); they never mutate what they get.
 When several plugins implement a collecting hook, results are put in a stable order by the caller
-(plugin priority, then plugin name), never pluggy's registration order.
+(plugin priority, then plugin name), never pluggy's registration order. An `environment`
+argument is always an `Environment` (the validated settings of `environments/<env>.jsonnet`;
+`environment.source` is that file), as is `EndpointContext.environment`.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 if TYPE_CHECKING:
-    from compiler.context import EndpointContext, EnvironmentContext, RuntimeChoice
+    from compiler.context import EndpointContext, RuntimeChoice
     from compiler.diagnostics import Diagnostic
     from compiler.manifest import Manifest
     from compiler.models.endpoint import EndpointSpec, ServedModel
@@ -67,7 +69,7 @@ def knobless_render_endpoint(endpoint: EndpointContext) -> Iterable[Manifest] | 
 
 @hookspec
 def knobless_render_environment(
-    environment: EnvironmentContext,
+    environment: Environment,
     summaries: Sequence[EndpointSummary],
     endpoints: Sequence[EndpointContext],
 ) -> Iterable[Manifest] | None:
@@ -84,7 +86,7 @@ def knobless_render_environment(
 
 @hookspec
 def knobless_postprocess(
-    manifests: tuple[Manifest, ...], environment: EnvironmentContext
+    manifests: tuple[Manifest, ...], environment: Environment
 ) -> tuple[Manifest, ...] | None:
     """Called per batch of one environment's manifests, plugin after plugin (a chain, in
     priority then name order): each receives the previous plugin's output and returns a new tuple,
@@ -99,7 +101,7 @@ def knobless_postprocess(
 
 @hookspec
 def knobless_check(
-    manifests: tuple[Manifest, ...], environment: EnvironmentContext
+    manifests: tuple[Manifest, ...], environment: Environment
 ) -> Iterable[Diagnostic] | None:
     """Called once per endpoint with its final objects, and once with the environment-wide
     objects (collect; as for knobless_postprocess): policy checks and schema validation. Any
@@ -128,7 +130,7 @@ def knobless_lint_endpoint(endpoint: EndpointContext) -> Iterable[Diagnostic] | 
 
 @hookspec
 def knobless_lint_environment(
-    environment: EnvironmentContext,
+    environment: Environment,
     summaries: Sequence[EndpointSummary],
     endpoints: Sequence[EndpointContext],
     endpoint_names: Sequence[str],

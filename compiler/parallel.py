@@ -17,7 +17,7 @@ from multiprocessing.connection import Connection
 
 import pluggy
 
-from compiler.context import EndpointContext, EnvironmentContext
+from compiler.context import EndpointContext
 from compiler.diagnostics import Diagnostic
 from compiler.errors import InputError
 from compiler.pipeline import LazyEndpoints, Sources, lint_endpoints, lint_whole_environment
@@ -196,12 +196,11 @@ def validate_sources(
     if selected is None:  # environment-wide rules judge an environment against all its endpoints
         for env_name in sorted(sources.environments):
             environment, env_source = sources.environments[env_name]
-            context = EnvironmentContext(environment, env_source.path)
             deployed = [name for r in results for name in r.deployed[env_name]]
             summaries = {s.name: s for r in results for s in r.summaries[env_name]}
             endpoints = LazyEndpoints((), deployed, _resolver(sources, env_name, manager))
             findings |= lint_whole_environment(
-                manager, context, env_source, summaries, endpoints, sources.names, False
+                manager, environment, env_source, summaries, endpoints, sources.names, False
             )
     if problems:  # every problem of the run, lint findings of the endpoints that resolved too
         raise InputError(problems | apply_strict(findings, strict))

@@ -20,7 +20,7 @@ from typing import Protocol, cast, overload
 import pluggy
 
 from compiler.config import load_config
-from compiler.context import EndpointContext, EnvironmentContext
+from compiler.context import EndpointContext
 from compiler.diagnostics import Diagnostic, Severity
 from compiler.environments import EnvironmentSource, Evaluations, load_environment
 from compiler.errors import InputError, UsageError
@@ -80,7 +80,7 @@ class CompileResult:
     """Rendered files by path relative to rendered/ (`<env>/<folder>/<kind>-<name>.yaml`)."""
     manifests: dict[str, tuple[Manifest, ...]]
     endpoints: dict[str, tuple[EndpointContext, ...]]
-    environments: dict[str, EnvironmentContext]
+    environments: dict[str, Environment]
     diagnostics: tuple[Diagnostic, ...] = field(default=())
     """Warnings (errors raise InputError instead)."""
 
@@ -390,12 +390,12 @@ BATCH = 250
 batch so memory stays flat."""
 
 
-def _sorted(environment: EnvironmentContext, manifests: list[Manifest]) -> tuple[Manifest, ...]:
+def _sorted(environment: Environment, manifests: list[Manifest]) -> tuple[Manifest, ...]:
     return tuple(sorted(manifests, key=lambda m: m.path(environment.name)))
 
 
 def postprocess(
-    manager: pluggy.PluginManager, environment: EnvironmentContext, manifests: tuple[Manifest, ...]
+    manager: pluggy.PluginManager, environment: Environment, manifests: tuple[Manifest, ...]
 ) -> tuple[Manifest, ...]:
     """Each plugin's knobless_postprocess in (priority, name) order, each on the previous output."""
     # A chain, not one pluggy call (each plugin gets the previous output); so each
@@ -419,7 +419,7 @@ def postprocess(
 
 
 def check(
-    manager: pluggy.PluginManager, environment: EnvironmentContext, manifests: tuple[Manifest, ...]
+    manager: pluggy.PluginManager, environment: Environment, manifests: tuple[Manifest, ...]
 ) -> list[Diagnostic]:
     problems = []
     seen: dict[str, Manifest] = {}
@@ -461,15 +461,15 @@ class Unit:
 
 def compile_objects(
     manager: pluggy.PluginManager,
-    context: EnvironmentContext,
+    environment: Environment,
     manifests: list[Manifest],
     writer: YamlWriter,
 ) -> tuple[tuple[Manifest, ...], dict[str, bytes], list[Diagnostic]]:
     """5. post-process, 6. check and serialize the objects of one endpoint (or of the
     environment as a whole)."""
-    final = postprocess(manager, context, _sorted(context, manifests))
-    checked = check(manager, context, final)
-    return final, serialize(context.name, final, writer), checked
+    final = postprocess(manager, environment, _sorted(environment, manifests))
+    checked = check(manager, environment, final)
+    return final, serialize(environment.name, final, writer), checked
 
 
 # -- lint (shared with `validate`, compiler.parallel) ------------------------------------------------
@@ -487,7 +487,7 @@ def lint_endpoints(
 
 def lint_whole_environment(
     manager: pluggy.PluginManager,
-    context: EnvironmentContext,
+    environment: Environment,
     env_source: EnvironmentSource,
     summaries: Mapping[str, EndpointSummary],
     endpoints: Sequence[EndpointContext],
@@ -497,7 +497,7 @@ def lint_whole_environment(
     """The environment's findings as a whole (knobless_lint_environment): judged against every
     endpoint it deploys (`summaries`), with every endpoint file's name (`names`)."""
     ordered = [summaries[n] for n in sorted(summaries)]
-    found = lint_environment(manager, context, ordered, endpoints, names, env_source)
+    found = lint_environment(manager, environment, ordered, endpoints, names, env_source)
     return apply_strict(found, strict)
 
 
@@ -540,7 +540,7 @@ class EnvironmentOutput:
     manifests: tuple[Manifest, ...]
     endpoints: tuple[EndpointContext, ...]
     """Every endpoint the environment deploys that was resolved this run."""
-    context: EnvironmentContext
+    environment: Environment
     diagnostics: tuple[Diagnostic, ...]
     """Warnings of this batch (lint, checks); the first batch also carries the environment's and
     those replayed from the cache for reused endpoints."""
@@ -576,7 +576,7 @@ class _Environment:
     """One environment going through the stages."""
 
     name: str
-    context: EnvironmentContext
+    environment: Environment
     source: EnvironmentSource
     reused: Reuse | None
     fresh: list[str]
@@ -600,7 +600,7 @@ class _Environment:
             {path: data for unit in units for path, data in unit.files.items()},
             tuple(m for unit in units for m in unit.manifests),
             self.endpoints,
-            self.context,
+            self.environment,
             tuple(sorted({*carried, *(d for unit in units for d in unit.warnings)})),
             tuple(units),
         )
@@ -610,7 +610,7 @@ def start_environment(run: _Run, name: str, reused: Reuse | None) -> _Environmen
     environment, source = run.sources.environments[name]
     deployed = [n for n in run.sources.names if n not in environment.exclude]
     fresh = [n for n in deployed if reused is None or n not in reused]
-    return _Environment(name, EnvironmentContext(environment, source.path), source, reused, fresh)
+    return _Environment(name, environment, source, reused, fresh)
 
 
 def resolve_stage(run: _Run, env: _Environment) -> None:
@@ -639,7 +639,7 @@ def lint_stage(run: _Run, env: _Environment) -> None:
             env.summaries.update(env.reused.summaries())
         env.whole = lint_whole_environment(
             run.manager,
-            env.context,
+            env.environment,
             env.source,
             env.summaries,
             env.everything,
@@ -661,7 +661,9 @@ def render_stage(run: _Run, env: _Environment) -> Iterator[EnvironmentOutput]:
         units = []
         for endpoint in env.endpoints[start : start + BATCH]:
             rendered = _flatten(run.manager.hook.knobless_render_endpoint(endpoint=endpoint))
-            final, files, checked = compile_objects(run.manager, env.context, rendered, run.writer)
+            final, files, checked = compile_objects(
+                run.manager, env.environment, rendered, run.writer
+            )
             run.found(d for d in checked if d.severity is Severity.ERROR)
             warnings = tuple(sorted({*env.findings[endpoint.name], *checked}))
             units.append(Unit(endpoint.name, files, final, warnings, env.summaries[endpoint.name]))
@@ -680,10 +682,10 @@ def render_environment_stage(run: _Run, env: _Environment) -> Iterator[Environme
     ordered = [env.summaries[n] for n in sorted(env.summaries)]
     rendered = _flatten(
         run.manager.hook.knobless_render_environment(
-            environment=env.context, summaries=ordered, endpoints=env.everything
+            environment=env.environment, summaries=ordered, endpoints=env.everything
         )
     )
-    final, files, checked = compile_objects(run.manager, env.context, rendered, run.writer)
+    final, files, checked = compile_objects(run.manager, env.environment, rendered, run.writer)
     run.found(d for d in checked if d.severity is Severity.ERROR)
     if not run.problems:
         yield env.output([Unit(None, files, final, tuple(sorted({*env.whole, *checked})), None)])
@@ -772,15 +774,17 @@ def compile_repository(
             root, environments=environments, manager=manager, progress=progress, strict=strict
         )
     )
-    contexts = {out.name: out.context for out in outputs}
+    environments_by_name = {out.name: out.environment for out in outputs}
     manifests: dict[str, list[Manifest]] = {}
     for out in outputs:
         manifests.setdefault(out.name, []).extend(out.manifests)
     return CompileResult(
         files={path: data for out in outputs for path, data in out.files.items()},
-        manifests={name: _sorted(contexts[name], group) for name, group in manifests.items()},
+        manifests={
+            name: _sorted(environments_by_name[name], group) for name, group in manifests.items()
+        },
         endpoints={out.name: out.endpoints for out in outputs},
-        environments=contexts,
+        environments=environments_by_name,
         diagnostics=tuple(sorted({d for out in outputs for d in out.diagnostics})),
     )
 

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from compiler import hookimpl
-from compiler.context import EndpointContext, EnvironmentContext, ServedContext
+from compiler.context import EndpointContext, ServedContext
 from compiler.diagnostics import Diagnostic, Severity
 from compiler.manifest import Manifest
 from compiler.models.environment import Environment
@@ -116,16 +116,16 @@ def _pinned_pod(pod: dict[str, Any], environment: Environment) -> dict[str, Any]
 
 @hookimpl
 def knobless_postprocess(
-    manifests: tuple[Manifest, ...], environment: EnvironmentContext
+    manifests: tuple[Manifest, ...], environment: Environment
 ) -> tuple[Manifest, ...] | None:
-    settings = environment.environment.images
+    settings = environment.images
     if not settings.digests and not settings.pullSecrets:
         return None
     changed = []
     for manifest in manifests:
         body = manifest.body
         if manifest.kind in POD_TEMPLATE_KINDS and "template" in body.get("spec", {}):
-            template = _pinned_pod(body["spec"]["template"], environment.environment)
+            template = _pinned_pod(body["spec"]["template"], environment)
             manifest = manifest.replace({**body, "spec": {**body["spec"], "template": template}})
         changed.append(manifest)
     return tuple(changed)

@@ -23,7 +23,7 @@ from plugins.runtimes.base import HTTP_PORT_NAME, RuntimePod
 from plugins.workload.labels import namespace_of, selector, served_labels, workload_name
 
 if TYPE_CHECKING:
-    from compiler.context import EndpointContext, EnvironmentContext
+    from compiler.context import EndpointContext
     from compiler.models.environment import Environment
 
 API_VERSION = "monitoring.coreos.com/v1"
@@ -96,8 +96,8 @@ def knobless_render_endpoint(endpoint: EndpointContext) -> Iterable[Manifest]:
 
 
 @hookimpl
-def knobless_render_environment(environment: EnvironmentContext) -> Iterable[Manifest]:
-    env = environment.environment
+def knobless_render_environment(environment: Environment) -> Iterable[Manifest]:
+    env = environment
     if not env.observability.podMonitors:
         return []
     body = _monitor(

@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterable
 
-from compiler import Diagnostic, EnvironmentContext, Manifest, hookimpl
+from compiler import Diagnostic, Environment, Manifest, hookimpl
 from compiler.schemacheck import (
     CRD_SCHEMA_DIR,
     SchemaChecker,
@@ -76,10 +76,10 @@ def _checker(kubernetes_version: str) -> SchemaChecker:
 
 @hookimpl
 def knobless_check(
-    manifests: tuple[Manifest, ...], environment: EnvironmentContext
+    manifests: tuple[Manifest, ...], environment: Environment
 ) -> Iterable[Diagnostic]:
     try:
-        checker = _checker(environment.environment.kubernetesVersion)
+        checker = _checker(environment.kubernetesVersion)
     except UnsupportedKubernetesVersionError as error:
         return [Diagnostic(environment.source, 0, 0, f"kubernetesVersion: {error}")]
     except SchemaDefinitionError as error:

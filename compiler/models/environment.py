@@ -439,6 +439,25 @@ class Environment(StrictModel):
     kubernetesVersion: Annotated[str, Field(pattern=r"^1\.\d+$")] = KUBERNETES_VERSION
     """Kubernetes minor version rendered objects are validated against."""
 
+    @property
+    def source(self) -> str:
+        """The environment's file, relative to the repository root (its name is the file's)."""
+        return f"environments/{self.name}.jsonnet"
+
+    @property
+    def environment(self) -> Environment:
+        """Deprecated: hooks used to receive an EnvironmentContext wrapping the Environment;
+        they receive the Environment itself now (`environment.images`, not
+        `environment.environment.images`)."""
+        from compiler.deprecation import warn_deprecated
+
+        warn_deprecated(
+            "`environment.environment` is deprecated: hooks receive the Environment itself "
+            "(write `environment.images`, not `environment.environment.images`); "
+            "see docs/contributing/plugins.md#deprecations"
+        )
+        return self
+
     def namespace_for(self, endpoint: str) -> str:
         return f"{self.namespacePrefix}{endpoint}"
 

@@ -17,12 +17,13 @@ from typing import TYPE_CHECKING
 
 import pluggy
 
-from compiler.context import EndpointContext, EnvironmentContext, Origin
+from compiler.context import EndpointContext, Origin
 from compiler.diagnostics import Diagnostic, Severity
 from compiler.summary import EndpointSummary
 
 if TYPE_CHECKING:
     from compiler.environments import EnvironmentSource
+    from compiler.models.environment import Environment
 
 UNKNOWN_RULE = "lint-unknown-rule"
 
@@ -109,11 +110,11 @@ def _full_match(texts: Mapping[str, str], keys: list[str]) -> tuple[str, int, in
 
 
 def _environment_locator(
-    context: EnvironmentContext, source: EnvironmentSource | None
+    environment: Environment, source: EnvironmentSource | None
 ) -> Callable[[FieldPath], tuple[str, int, int]]:
     def locate(path: FieldPath) -> tuple[str, int, int]:
         if source is None:
-            return (context.source, 0, 0)
+            return (environment.source, 0, 0)
         keys = [str(p) for p in path if isinstance(p, str)]
         return _full_match(source.texts, keys) or source.position(path)
 
@@ -134,7 +135,7 @@ def lint_endpoint(
 
 def lint_environment(
     manager: pluggy.PluginManager,
-    context: EnvironmentContext,
+    environment: Environment,
     summaries: Sequence[EndpointSummary],
     endpoints: Sequence[EndpointContext],
     endpoint_names: Sequence[str],
@@ -143,11 +144,11 @@ def lint_environment(
     """An environment's findings as a whole (`endpoints` may be computed on first use)."""
     found: set[Diagnostic] = set()
     for batch in manager.hook.knobless_lint_environment(
-        environment=context,
+        environment=environment,
         summaries=summaries,
         endpoints=endpoints,
         endpoint_names=endpoint_names,
-        locate=_environment_locator(context, source),
+        locate=_environment_locator(environment, source),
     ):
         found.update(batch or ())
     return found

@@ -8,9 +8,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from compiler import hookimpl
-from compiler.context import EndpointContext, EnvironmentContext
+from compiler.context import EndpointContext
 from compiler.diagnostics import Diagnostic
 from compiler.manifest import Manifest
+from compiler.models.environment import Environment
 from compiler.summary import EndpointSummary
 from plugins.argocd.applications import (
     FOLDER,
@@ -33,23 +34,23 @@ def knobless_render_endpoint(endpoint: EndpointContext) -> list[Manifest]:
 
 @hookimpl
 def knobless_render_environment(
-    environment: EnvironmentContext, summaries: Sequence[EndpointSummary]
+    environment: Environment, summaries: Sequence[EndpointSummary]
 ) -> list[Manifest]:
-    project = app_project(environment.environment, summaries)
+    project = app_project(environment, summaries)
     extra = [] if project is None else [Manifest(FOLDER, project)]
     return [*render_environment_applications(environment), *extra]
 
 
 @hookimpl
 def knobless_postprocess(
-    manifests: tuple[Manifest, ...], environment: EnvironmentContext
+    manifests: tuple[Manifest, ...], environment: Environment
 ) -> tuple[Manifest, ...]:
     return with_sync_waves(manifests)
 
 
 @hookimpl
 def knobless_check(
-    manifests: tuple[Manifest, ...], environment: EnvironmentContext
+    manifests: tuple[Manifest, ...], environment: Environment
 ) -> Iterable[Diagnostic]:
     return forbidden_files(manifests, environment.name)
 

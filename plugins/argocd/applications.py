@@ -28,7 +28,7 @@ from compiler.argocd.naming import (
     platform_name,
     root_name,
 )
-from compiler.context import EndpointContext, EnvironmentContext
+from compiler.context import EndpointContext
 from compiler.manifest import PLATFORM as PLATFORM_FOLDER
 from compiler.manifest import Manifest
 from compiler.models.environment import ArgoCDSettings, Environment
@@ -65,10 +65,9 @@ IGNORE_REPLICAS: dict[str, Any] = {
 """KEDA's HPA sets the replicas; they must never show as drift (nor be reset by selfHeal)."""
 
 
-def render_environment_applications(environment: EnvironmentContext) -> list[Manifest]:
+def render_environment_applications(environment: Environment) -> list[Manifest]:
     """The root and platform Applications of one environment."""
-    env = environment.environment
-    return [Manifest(FOLDER, _root(env)), Manifest(FOLDER, _platform(env))]
+    return [Manifest(FOLDER, _root(environment)), Manifest(FOLDER, _platform(environment))]
 
 
 def render_endpoint_application(endpoint: EndpointContext) -> Manifest:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from compiler import Diagnostic, EndpointContext, EnvironmentContext, Manifest, hookimpl
+from compiler import Diagnostic, EndpointContext, Environment, Manifest, hookimpl
 from compiler.summary import EndpointSummary
 from plugins.autoscaling.capacity import Locate, check_scaler
 from plugins.autoscaling.scaledobject import render_scaled_object
@@ -34,13 +34,13 @@ def knobless_render_endpoint(endpoint: EndpointContext) -> Iterable[Manifest]:
 
 
 @hookimpl
-def knobless_render_environment(environment: EnvironmentContext) -> Iterable[Manifest]:
-    return render_platform(environment.environment)
+def knobless_render_environment(environment: Environment) -> Iterable[Manifest]:
+    return render_platform(environment)
 
 
 @hookimpl
 def knobless_lint_environment(
-    environment: EnvironmentContext, summaries: Sequence[EndpointSummary], locate: Locate
+    environment: Environment, summaries: Sequence[EndpointSummary], locate: Locate
 ) -> Iterable[Diagnostic]:
     """The shard count against every ScaledObject of the environment (one per served version)."""
     return check_scaler(environment, sum(len(s.served) for s in summaries), locate)

@@ -12,8 +12,8 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
-from compiler.context import EnvironmentContext
 from compiler.diagnostics import Diagnostic, Severity
+from compiler.models.environment import Environment
 from plugins.apa.queries import DEFAULT_QUERIES
 
 RPCS_PER_EVALUATION = 3
@@ -37,11 +37,9 @@ def shards_needed(scaled_objects: int, polling_interval: int) -> int:
     return max(1, math.ceil(calls_per_second(scaled_objects, polling_interval) / budget - 1e-9))
 
 
-def check_scaler(
-    environment: EnvironmentContext, scaled_objects: int, locate: Locate
-) -> list[Diagnostic]:
+def check_scaler(environment: Environment, scaled_objects: int, locate: Locate) -> list[Diagnostic]:
     """The environment's scaler setup against the `scaled_objects` it renders in total."""
-    scaler = environment.environment.scaler
+    scaler = environment.scaler
     problems = []
     needed = shards_needed(scaled_objects, scaler.pollingInterval)
     if scaler.shards < needed:
@@ -57,7 +55,7 @@ def check_scaler(
                 SHARDS_RULE,
             )
         )
-    for name in sorted(environment.environment.prometheus.queries):
+    for name in sorted(environment.prometheus.queries):
         if name not in DEFAULT_QUERIES:
             problems.append(
                 Diagnostic(

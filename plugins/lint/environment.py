@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 
 from compiler import hookimpl
-from compiler.context import EnvironmentContext
 from compiler.diagnostics import Diagnostic, Severity
+from compiler.models.environment import Environment
 from compiler.review.lint import LintRule
 from compiler.summary import EndpointSummary
 from plugins.lint._common import at_position, did_you_mean
@@ -52,16 +52,15 @@ def knobless_lint_rules() -> Iterable[LintRule]:
 
 @hookimpl
 def knobless_lint_environment(
-    environment: EnvironmentContext,
+    environment: Environment,
     summaries: Sequence[EndpointSummary],
     endpoint_names: Sequence[str],
     locate: Locate,
 ) -> Iterable[Diagnostic]:
-    settings = environment.environment
-    env = settings.name
+    env = environment.name
     known = set(endpoint_names)
     problems = []
-    for name in sorted(settings.overrides):
+    for name in sorted(environment.overrides):
         if name not in known:
             problems.append(
                 at_position(
@@ -72,7 +71,7 @@ def knobless_lint_environment(
                     OVERRIDE_UNKNOWN,
                 )
             )
-        elif name in settings.exclude:
+        elif name in environment.exclude:
             problems.append(
                 at_position(
                     locate(("overrides", name)),
@@ -82,7 +81,7 @@ def knobless_lint_environment(
                     OVERRIDE_EXCLUDED,
                 )
             )
-    for name in sorted(set(settings.exclude) - known):
+    for name in sorted(set(environment.exclude) - known):
         problems.append(
             at_position(
                 locate(("exclude",)),
@@ -93,7 +92,7 @@ def knobless_lint_environment(
             )
         )
     used = {s.workload for e in summaries for s in e.served if s.workload}
-    for name in sorted(set(settings.workloads) - used):
+    for name in sorted(set(environment.workloads) - used):
         where = locate(("workloads", name))
         if where[0] != environment.source:
             continue  # a shared catalog (*.libsonnet) serves several environments

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import yaml
 
-from compiler.context import EndpointContext, EnvironmentContext
+from compiler.context import EndpointContext
 from compiler.environments import load_environment
 from compiler.manifest import Manifest
 from compiler.models.endpoint import EndpointSpec
@@ -38,7 +38,6 @@ def endpoints(env: Environment) -> list[EndpointContext]:
 
 def render(env: Environment) -> list[Manifest]:
     """The root, platform and per-endpoint Applications of one environment, sorted by name."""
-    context = EnvironmentContext(env, f"environments/{env.name}.jsonnet")
-    manifests = render_environment_applications(context)
+    manifests = render_environment_applications(env)
     manifests += [render_endpoint_application(endpoint) for endpoint in endpoints(env)]
     return sorted(manifests, key=lambda m: m.name)

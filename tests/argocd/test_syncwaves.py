@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 import yaml
 
-from compiler.context import EnvironmentContext
 from compiler.manifest import Manifest
 from plugins.argocd import knobless_postprocess
 from plugins.argocd.syncwaves import SYNC_WAVE, with_sync_waves
@@ -69,8 +68,7 @@ def test_a_wave_already_set_is_kept_and_other_annotations_survive() -> None:
 def test_inputs_are_never_modified() -> None:
     inputs = (manifest("Namespace"), manifest("ScaledObject", keep="me"))
     before = copy.deepcopy([m.body for m in inputs])
-    context = EnvironmentContext(environment("dev"), "environments/dev.jsonnet")
-    outputs = knobless_postprocess(manifests=inputs, environment=context)
+    outputs = knobless_postprocess(manifests=inputs, environment=environment("dev"))
     assert [m.body for m in inputs] == before
     assert outputs[1].body["metadata"]["annotations"] == {SYNC_WAVE: "1", "keep": "me"}
     assert outputs[1].folder == "x"

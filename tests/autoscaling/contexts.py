@@ -17,7 +17,7 @@ import yaml
 
 import plugins.runtimes
 from compiler import hookspecs
-from compiler.context import EndpointContext, EnvironmentContext
+from compiler.context import EndpointContext
 from compiler.environments import EnvironmentSource
 from compiler.environments import load_environment as load_environment_file
 from compiler.loader import load_yaml
@@ -75,7 +75,3 @@ def all_contexts(environment: Environment) -> list[EndpointContext]:
         for name in ENDPOINT_NAMES
         if name not in environment.exclude
     ]
-
-
-def environment_context(environment: Environment) -> EnvironmentContext:
-    return EnvironmentContext(environment, f"environments/{environment.name}.jsonnet")

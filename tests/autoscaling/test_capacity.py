@@ -7,7 +7,7 @@ from compiler.summary import EndpointSummary, ServedSummary
 from plugins.autoscaling import knobless_lint_environment
 from plugins.autoscaling.capacity import calls_per_second, shards_needed
 
-from .contexts import environment_context, load_environment
+from .contexts import load_environment
 
 
 def summaries(count: int, served: int = 1) -> list[EndpointSummary]:
@@ -39,7 +39,7 @@ def test_boundaries() -> None:
 
 
 def test_too_few_shards_warns_with_the_number_to_set() -> None:
-    environment = environment_context(load_environment("prod"))
+    environment = load_environment("prod")
     assert lint(environment, summaries(13)) == []
     (warning,) = lint(environment, summaries(10_000))
     assert warning == Diagnostic(
@@ -52,15 +52,15 @@ def test_too_few_shards_warns_with_the_number_to_set() -> None:
         Severity.WARNING,
         "scaler-shards",
     )
-    enough = environment_context(load_environment("prod", scaler={"shards": 3}))
+    enough = load_environment("prod", scaler={"shards": 3})
     assert lint(enough, summaries(10_000)) == []
     # Every served version is one ScaledObject: 5,000 endpoints of two versions count 10,000.
     assert [d.rule for d in lint(environment, summaries(5_000, served=2))] == ["scaler-shards"]
 
 
 def test_an_unknown_query_signal_is_an_error_naming_the_key() -> None:
-    environment = environment_context(
-        load_environment("prod", prometheus={"queries": {"concurrency": "sum(x)", "qeue": "y"}})
+    environment = load_environment(
+        "prod", prometheus={"queries": {"concurrency": "sum(x)", "qeue": "y"}}
     )
     (error,) = lint(environment, [])
     assert error.path == "environments/prod.jsonnet" and error.line == 7 and error.col == 3

@@ -9,7 +9,7 @@ from compiler import hookspecs
 from compiler.manifest import Manifest
 from compiler.plugins import BUILTIN_PLUGINS
 
-from .contexts import all_contexts, endpoint_context, environment_context, load_environment
+from .contexts import all_contexts, endpoint_context, load_environment
 
 
 def manager() -> pluggy.PluginManager:
@@ -52,7 +52,7 @@ def test_platform_objects_rendered_once_per_environment() -> None:
     environment = load_environment("dev")
     manifests = flatten(
         manager().hook.knobless_render_environment(
-            environment=environment_context(environment),
+            environment=environment,
             summaries=(),
             endpoints=all_contexts(environment),
         )
@@ -112,7 +112,7 @@ def test_no_object_shares_a_dict_or_list_with_another() -> None:
         m.body
         for m in flatten(
             manager().hook.knobless_render_environment(
-                environment=environment_context(environment), summaries=(), endpoints=()
+                environment=environment, summaries=(), endpoints=()
             )
         )
     ]

@@ -12,7 +12,6 @@ PUBLIC = [
     "EndpointContext",
     "EndpointSummary",
     "Environment",
-    "EnvironmentContext",
     "InputError",
     "KnoblessError",
     "LintRule",

@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from types import SimpleNamespace
 
-from compiler import Diagnostic, EndpointContext, EnvironmentContext, Severity, hookimpl
+from compiler import Diagnostic, EndpointContext, Environment, Severity, hookimpl
 from compiler.parallel import validate_sources
 from compiler.pipeline import load
 from compiler.plugins import build_plugin_manager
@@ -33,7 +33,7 @@ def make_plugin(seen: list[tuple[str, int, tuple[str, ...]]]) -> SimpleNamespace
 
     @hookimpl
     def knobless_lint_environment(
-        environment: EnvironmentContext,
+        environment: Environment,
         endpoints: Sequence[EndpointContext],
         endpoint_names: Sequence[str],
         locate: Callable[[tuple[str | int, ...]], tuple[str, int, int]],

@@ -69,7 +69,6 @@ def test_every_rule_is_documented() -> None:
 
 
 def test_partial_runs_skip_environment_rules(repo: Path) -> None:
-    from compiler.context import EnvironmentContext
     from compiler.parallel import validate_sources
     from compiler.pipeline import lint_whole_environment, load
     from compiler.resolve import resolve_endpoint as resolve_loaded
@@ -78,12 +77,13 @@ def test_partial_runs_skip_environment_rules(repo: Path) -> None:
     manager = build_plugin_manager(root=repo, entry_points=False)
     sources = load(repo, None)
     environment, source = sources.environments["dev"]
-    context = EnvironmentContext(environment, source.path)
     names = ["fraud-scorer"]
     # Judged against one endpoint, dev's overrides and workloads look wrong...
     endpoint = resolve_loaded(sources.endpoint("fraud-scorer"), environment, source, manager)
     summaries = {endpoint.name: summarize(endpoint)}
-    found = lint_whole_environment(manager, context, source, summaries, [endpoint], names, False)
+    found = lint_whole_environment(
+        manager, environment, source, summaries, [endpoint], names, False
+    )
     assert {d.rule for d in found} == {
         "override-unknown-endpoint",
         "exclude-unknown-endpoint",

@@ -12,7 +12,7 @@ in the repository's knobless.toml: `plugins = ["knobless_cost_center"]`.
 
 from __future__ import annotations
 
-from compiler import Diagnostic, EnvironmentContext, Manifest, hookimpl
+from compiler import Diagnostic, Environment, Manifest, hookimpl
 
 LABEL = "cost-center"
 COST_CENTERS = {
@@ -34,7 +34,7 @@ def _owner_of(manifest: Manifest, owners: dict[str, str]) -> str | None:
 
 @hookimpl
 def knobless_postprocess(
-    manifests: tuple[Manifest, ...], environment: EnvironmentContext
+    manifests: tuple[Manifest, ...], environment: Environment
 ) -> tuple[Manifest, ...]:
     owners = {
         folder: owner
@@ -62,9 +62,7 @@ def knobless_postprocess(
 
 
 @hookimpl
-def knobless_check(
-    manifests: tuple[Manifest, ...], environment: EnvironmentContext
-) -> list[Diagnostic]:
+def knobless_check(manifests: tuple[Manifest, ...], environment: Environment) -> list[Diagnostic]:
     return [
         Diagnostic(
             f"endpoints/{m.folder}.yaml",

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from compiler import Diagnostic, EnvironmentContext, Manifest
+from compiler import Diagnostic, Environment, Manifest
 from compiler.environments import load_environment
 from compiler.plugins import build_plugin_manager
 from plugins import schemacheck
@@ -17,9 +17,9 @@ PROJECT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
-def dev() -> EnvironmentContext:
-    environment, source = load_environment(PROJECT, PROJECT / "environments" / "dev.jsonnet")
-    return EnvironmentContext(environment, source.path)
+def dev() -> Environment:
+    environment, _source = load_environment(PROJECT, PROJECT / "environments" / "dev.jsonnet")
+    return environment
 
 
 def test_the_plugin_is_built_in() -> None:
@@ -27,12 +27,12 @@ def test_the_plugin_is_built_in() -> None:
     assert manager.get_plugin("knobless.schemacheck") is schemacheck
 
 
-def test_valid_manifests_give_no_diagnostics(dev: EnvironmentContext) -> None:
+def test_valid_manifests_give_no_diagnostics(dev: Environment) -> None:
     manifests = tuple(Manifest("fraud-scorer", valid(kind)) for kind in KINDS)
     assert list(schemacheck.knobless_check(manifests=manifests, environment=dev)) == []
 
 
-def test_each_problem_names_file_object_field_and_schema(dev: EnvironmentContext) -> None:
+def test_each_problem_names_file_object_field_and_schema(dev: Environment) -> None:
     deployment = valid("Deployment")
     deployment["spec"]["replica"] = 1
     del deployment["spec"]["template"]["spec"]["containers"][0]["name"]
@@ -89,11 +89,9 @@ def test_each_problem_names_file_object_field_and_schema(dev: EnvironmentContext
 
 
 def test_an_unsupported_kubernetes_version_points_at_the_environment(
-    dev: EnvironmentContext,
+    dev: Environment,
 ) -> None:
-    old = EnvironmentContext(
-        dev.environment.model_copy(update={"kubernetesVersion": "1.9"}), dev.source
-    )
+    old = dev.model_copy(update={"kubernetesVersion": "1.9"})
     assert list(schemacheck.knobless_check(manifests=(), environment=old)) == [
         Diagnostic(
             "environments/dev.jsonnet",
@@ -105,7 +103,7 @@ def test_an_unsupported_kubernetes_version_points_at_the_environment(
     ]
 
 
-def test_the_version_of_the_environment_is_used(dev: EnvironmentContext) -> None:
+def test_the_version_of_the_environment_is_used(dev: Environment) -> None:
     # ValidatingAdmissionPolicy became admissionregistration.k8s.io/v1 in Kubernetes 1.30.
     policy = {
         "apiVersion": "admissionregistration.k8s.io/v1",
@@ -115,9 +113,7 @@ def test_the_version_of_the_environment_is_used(dev: EnvironmentContext) -> None
     }
     manifests = (Manifest("platform", policy),)
     assert list(schemacheck.knobless_check(manifests=manifests, environment=dev)) == []
-    older = EnvironmentContext(
-        dev.environment.model_copy(update={"kubernetesVersion": "1.29"}), dev.source
-    )
+    older = dev.model_copy(update={"kubernetesVersion": "1.29"})
     assert list(schemacheck.knobless_check(manifests=manifests, environment=older)) == [
         Diagnostic(
             "rendered/dev/platform/validatingadmissionpolicy-p.yaml",
