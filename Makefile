@@ -58,9 +58,11 @@ mlflow-venv: $(MLFLOW_STAMP)
 test: $(STAMP) system-deps $(MLFLOW_STAMP)
 	$(BIN)/python -m pytest
 
+# Every Python file of the repository and the Python code blocks of the Markdown pages (ruff
+# formats both); mypy's files are listed in pyproject.toml.
 lint: $(STAMP)
-	$(BIN)/ruff check compiler plugins tests bench docs/generate.py
-	$(BIN)/ruff format --check compiler plugins tests bench docs/generate.py
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
 # The documentation site: regenerate the reference pages from the code, then build site/ strictly

@@ -391,12 +391,12 @@ def main(argv: list[str] | None = None) -> int:
                 ]
                 steps = bare_sim.summaries["apa"]["time_to_capacity_s"]
                 reached = steps[0] if steps else None
-                met, phases = ramp_phases(bare, profile, trace)
+                ramps_met, phases = ramp_phases(bare, profile, trace)
                 verdicts.append(
                     (
                         f"ramp 10 -> 10,000 rps, 10 s pods: capacity within "
                         f"{RAMP_LIMIT_S:g} s in 10 of 10 phases",
-                        met == len(RAMP_SEEDS),
+                        ramps_met == len(RAMP_SEEDS),
                         f"apa reached capacity {reached}s after the ramp started (no floor); "
                         f"{sim.summaries['apa']['time_to_capacity_s']} with prod's floor; "
                         + phases,

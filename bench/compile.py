@@ -36,18 +36,11 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.synthetic import SHAPES, make_repository, name_of
-from bench.timing import timed
+from bench.timing import Measured as Run
+from bench.timing import measure, timed
 
 PROJECT = Path(__file__).resolve().parent.parent
 KNOBLESS = [sys.executable, "-m", "compiler"]
-
-
-@dataclass(frozen=True)
-class Run:
-    seconds: float
-    rss: int
-    said: str
-    """The command's last stderr line."""
 
 
 @dataclass
@@ -61,8 +54,7 @@ class Compiler:
 
     def run(self, *arguments: str) -> Run:
         # `compile --check` exits 1 when stale: timed all the same, the step reads what it says
-        seconds, rss, said = timed([*KNOBLESS, *arguments], self.repo, ok=(0, 1), env=self.env)
-        return Run(seconds, rss, said)
+        return measure([*KNOBLESS, *arguments], self.repo, ok=(0, 1), env=self.env)
 
 
 def checkout(ref: str, into: Path) -> Path:
@@ -180,18 +172,20 @@ def measure_floor(work: Path, endpoints: int) -> tuple[float, int]:
     return time.perf_counter() - start, files
 
 
-def measure(
+def measure_steps(
     compilers: list[Compiler], steps: list[Step], repeat: int, repeat_full: int
-) -> dict[str, list[Run]]:
-    """Each step on every compiler in turn: results[label][i] is compilers[i]'s best run."""
-    results: dict[str, list[Run]] = {}
+) -> dict[str, list[list[Run]]]:
+    """Each step on every compiler in turn: results[label][i] are compilers[i]'s runs."""
+    results: dict[str, list[list[Run]]] = {}
     for step in steps:
         runs: list[list[Run]] = [[] for _ in compilers]
         for _ in range(repeat_full if step.full else repeat):
             for index, compiler in enumerate(compilers):
                 runs[index].append(step.run(compiler))
-        results[step.label] = [min(r, key=lambda run: run.seconds) for r in runs]
-        every = "; ".join(", ".join(f"{run.seconds:.2f}" for run in r) for r in runs)
+        results[step.label] = runs
+        every = "; ".join(
+            ", ".join(f"{run.seconds:.2f} ({run.cpu_seconds:.2f} cpu)" for run in r) for r in runs
+        )
         print(f"  {step.label}: {every} s", flush=True)
     return results
 
@@ -209,25 +203,32 @@ def differing_files(first: Path, second: Path) -> int:
 
 
 def report(
-    compilers: list[Compiler], results: dict[str, list[Run]], floor_s: float, rendered: int
+    compilers: list[Compiler], results: dict[str, list[list[Run]]], floor_s: float, files: int
 ) -> None:
-    per_file = lambda seconds: seconds / rendered * 1e6  # noqa: E731
-    header = f"{'step':44} {'seconds':>8} {'us/file':>8} {'x floor':>8} {'peak MiB':>9}"
+    """Best wall and best CPU time of each step (each the minimum over its runs)."""
+    header = (
+        f"{'step':44} {'seconds':>8} {'us/file':>8} {'x floor':>8} {'cpu s':>7} {'peak MiB':>9}"
+    )
     if len(compilers) > 1:
-        header += f" {compilers[1].label + ' s':>14} {'x ' + compilers[1].label:>12}"
+        base = compilers[1].label
+        header += f" {base + ' s':>12} {base + ' cpu':>12} {'x wall':>7} {'x cpu':>6}"
     print(header)
     for label, runs in results.items():
-        mine = runs[0]
+        wall = [min(r.seconds for r in mine) for mine in runs]
+        cpu = [min(r.cpu_seconds for r in mine) for mine in runs]
+        rss = max(r.rss for r in runs[0])
         line = (
-            f"{label:44} {mine.seconds:8.2f} {per_file(mine.seconds):8.0f} "
-            f"{mine.seconds / floor_s if floor_s else float('nan'):8.3f} {mine.rss:9d}"
+            f"{label:44} {wall[0]:8.2f} {wall[0] / files * 1e6:8.0f} "
+            f"{wall[0] / floor_s if floor_s else float('nan'):8.3f} {cpu[0]:7.2f} {rss:9d}"
         )
         if len(runs) > 1:
-            line += f" {runs[1].seconds:14.2f} {mine.seconds / runs[1].seconds:12.2f}"
+            line += (
+                f" {wall[1]:12.2f} {cpu[1]:12.2f} {wall[0] / wall[1]:7.2f} {cpu[0] / cpu[1]:6.2f}"
+            )
         print(line)
     last = list(results.values())[-1]
-    for compiler, run in zip(compilers, last, strict=True):
-        print(f"{compiler.label}'s last run said: {run.said}")
+    for compiler, compiler_runs in zip(compilers, last, strict=True):
+        print(f"{compiler.label}'s last run said: {compiler_runs[-1].said}")
 
 
 def main() -> None:
@@ -270,7 +271,7 @@ def main() -> None:
             f"floor (build + C-dump {files} files, no validation): {floor_s:.2f} s",
             flush=True,
         )
-        results = measure(compilers, steps, args.repeat, args.repeat_full)
+        results = measure_steps(compilers, steps, args.repeat, args.repeat_full)
         files = files or sum(len(f) for _, _, f in os.walk(repo / "rendered"))
         if args.baseline:
             differ = differing_files(repo / "rendered", work / "baseline-repo" / "rendered")

@@ -95,7 +95,7 @@ def jsonschema_validators(objects: list[dict[str, Any]]) -> dict[tuple[str, str]
 def rust_time(objects: list[dict[str, Any]], checker: SchemaChecker, repeat: int) -> float | None:
     """(e), only if jsonschema-rs is importable: a Rust validator on the same bundled schemas."""
     try:
-        import jsonschema_rs  # type: ignore[import-not-found]
+        import jsonschema_rs
     except ImportError:
         return None
     validators = {}

@@ -8,19 +8,32 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Collection, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 
-def timed(
+@dataclass(frozen=True)
+class Measured:
+    seconds: float
+    """Wall time."""
+    cpu_seconds: float
+    """User + system CPU of the child and the processes it waited for (its workers): steadier
+    than wall time on a shared machine, where waiting for a core counts as wall time."""
+    rss: int
+    """Peak RSS in MiB of the child alone (wait4)."""
+    said: str
+    """Its last stderr line."""
+
+
+def measure(
     command: list[str],
     cwd: Path,
     *,
     ok: Collection[int] = (0,),
     env: Mapping[str, str] | None = None,
-) -> tuple[float, int, str]:
-    """Wall seconds, peak RSS in MiB of that child alone (wait4), and its last stderr line.
-    CI=1 keeps progress bars out; `env` is laid over this process's environment; an exit code
-    not in `ok` stops the benchmark."""
+) -> Measured:
+    """Run `command` in a fresh process. CI=1 keeps progress bars out; `env` is laid over this
+    process's environment; an exit code not in `ok` stops the benchmark."""
     with tempfile.TemporaryFile() as errors:
         start = time.perf_counter()
         process = subprocess.Popen(
@@ -37,4 +50,11 @@ def timed(
     if os.waitstatus_to_exitcode(status) not in ok:
         raise SystemExit(f"{' '.join(command)} failed:\n{text}")
     last = text.strip().splitlines()[-1] if text.strip() else ""
-    return elapsed, usage.ru_maxrss // 1024, last
+    cpu = usage.ru_utime + usage.ru_stime
+    return Measured(elapsed, cpu, usage.ru_maxrss // 1024, last)
+
+
+def timed(command: list[str], cwd: Path, *, ok: Collection[int] = (0,)) -> tuple[float, int, str]:
+    """Wall seconds, peak RSS in MiB and the last stderr line (see measure)."""
+    run = measure(command, cwd, ok=ok)
+    return run.seconds, run.rss, run.said

@@ -34,7 +34,7 @@ def missing_binaries() -> list[str]:
 
 def _spawn(argv: list[str], log: Path, **kwargs: object) -> subprocess.Popen[bytes]:
     with log.open("ab") as out:
-        return subprocess.Popen(  # type: ignore[call-overload, no-any-return]
+        return subprocess.Popen(  # type: ignore[call-overload]
             argv, stdout=out, stderr=subprocess.STDOUT, start_new_session=True, **kwargs
         )
 

@@ -56,7 +56,7 @@ def learn(
             ground.trigger.polling_interval_s,
         )
         pollers.append((label, poller.start()))
-    phases = []
+    phases: list[tuple[float, float]] = []
     elapsed = 0.0
     while elapsed < seconds:
         fraction = LEARN_CYCLE[len(phases) % len(LEARN_CYCLE)]

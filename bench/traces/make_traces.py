@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import math
 import random
+from collections.abc import Sequence
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 
 
-def write(name: str, comment: str, rows: list[tuple[float, ...]], cost: bool = False) -> None:
+def write(name: str, comment: str, rows: Sequence[tuple[float, ...]], cost: bool = False) -> None:
     header = "t_seconds,rps,cost" if cost else "t_seconds,rps"
     lines = [f"# {line}" for line in comment.strip().splitlines()] + [header]
     for row in rows:

@@ -13,7 +13,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import grpc
 import httpx
@@ -31,7 +31,7 @@ T = TypeVar("T")
 REPO = Path(__file__).resolve().parents[2]
 PROMETHEUS = os.environ.get("KNOBLESS_PROMETHEUS", "/usr/bin/prometheus")
 RATE = "[3s]"  # a 1 s scrape interval: three samples per rate window
-TEST_CONFIG = {
+TEST_CONFIG: dict[str, Any] = {
     "intervalSeconds": 1,
     "lagSeconds": 2,
     "queryTimeoutSeconds": 0.8,

@@ -56,7 +56,7 @@ def scenarios() -> list[Series]:
     outlier[EVENT_S // SCRAPE_S] = (EVENT_S, 1e7)  # one scrape reads garbage, then normal
     reset = steady(5e7)  # a long-lived counter reads 0 for one scrape
     reset[EVENT_S // SCRAPE_S] = (EVENT_S, 0.0)
-    step = [(t, RPS * t if t <= EVENT_S else RPS * EVENT_S + 10 * RPS * (t - EVENT_S))
+    step: list[tuple[float, float]] = [(t, RPS * t if t <= EVENT_S else RPS * EVENT_S + 10 * RPS * (t - EVENT_S))
             for t in range(0, LENGTH_S + 1, SCRAPE_S)]  # fmt: skip
     twice = [(t, v) for t, v in steady(2000.0) if t >= EVENT_S]  # the same traffic, scraped twice
     return [

@@ -35,7 +35,7 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def run(fake: FakeArgoCD, clock: Clock):  # type: ignore[no-untyped-def]
+def run(fake: FakeArgoCD, clock: Clock):
     def knobless(*argv: str, environ: dict[str, str] = ENV, network: bool = False) -> int:
         """Like compiler.cli.main, with the fake's transport (or the network) and a fake clock."""
         parser = argparse.ArgumentParser(prog="knobless")

@@ -223,7 +223,7 @@ def test_redirect_to_https_is_explained() -> None:
 
 def test_options_are_keyword_only_and_validated(tmp_path: object) -> None:
     with pytest.raises(TypeError):
-        ArgoCDClient("https://a", TOKEN)  # type: ignore[misc]
+        ArgoCDClient("https://a", TOKEN)  # type: ignore[call-arg]
     with pytest.raises(UsageError, match="no Argo CD credentials"):
         ArgoCDClient(server="https://a")
     with pytest.raises(UsageError, match="no Argo CD server"):

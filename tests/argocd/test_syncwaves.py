@@ -92,7 +92,7 @@ def test_the_compiled_repository_has_waves_the_goldens_and_no_tool_files() -> No
         for p in result.files
         if re.search(r"(?i)/(kustomization\.ya?ml|kustomization|chart\.yaml)$", p)
     ] == []
-    waves = {}
+    waves: dict[str, set[str | None]] = {}
     for content in result.files.values():
         body = yaml.safe_load(content)
         waves.setdefault(body["kind"], set()).add(

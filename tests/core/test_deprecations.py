@@ -14,6 +14,7 @@ import sys
 import textwrap
 import warnings
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -123,7 +124,7 @@ def test_the_old_names_still_work_and_warn_at_the_callers_line() -> None:
     environment, _source = load_environment(PROJECT, PROJECT / "environments" / "dev.jsonnet")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        old = compiler.EnvironmentContext
+        old: Any = compiler.EnvironmentContext  # for mypy an alias of Environment
         wrapped = old(environment, "environments/dev.jsonnet")
         unwrapped = environment.environment
     assert wrapped is environment and unwrapped is environment

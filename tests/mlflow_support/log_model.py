@@ -80,7 +80,7 @@ def _onnx(params: dict[str, Any]) -> Any:
     return mlflow.onnx.log_model(model, name="model", **kwargs)
 
 
-class _Sleepy(mlflow.pyfunc.PythonModel):  # type: ignore[misc]
+class _Sleepy(mlflow.pyfunc.PythonModel):
     """Answers input x 2 after `seconds`: a request that stays in flight long enough to watch."""
 
     def __init__(self, seconds: float) -> None:

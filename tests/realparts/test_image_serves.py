@@ -92,7 +92,7 @@ def test_the_generated_build_installs_the_runtimes_pins(image: tuple[Path, Built
 def _model_container(repo: Path) -> dict[str, object]:
     path = repo / "rendered" / "prod" / "churn" / "deployment-churn-v1.yaml"
     pod = yaml.safe_load(path.read_text())["spec"]["template"]["spec"]
-    return next(c for c in pod["containers"] if c["name"] == "model")  # type: ignore[no-any-return]
+    return next(c for c in pod["containers"] if c["name"] == "model")
 
 
 def _direct_predictions(registry: MlflowRegistry, uri: str) -> object:
@@ -144,10 +144,10 @@ def _rendered_server(
     """The rendered model container's argv and env, on a free loopback port, from `built`."""
     model = _model_container(repo)
     port = free_port()
-    command = argv(model)  # type: ignore[arg-type]
+    command = argv(model)
     command[command.index("--port") + 1] = str(port)  # a shared machine: not the pod's 8080
     command[command.index("--host") + 1] = "127.0.0.1"
-    process_env_ = process_env(model, registry, scratch, PATH=f"{built.bin}:/usr/bin:/bin", **env)  # type: ignore[arg-type]
+    process_env_ = process_env(model, registry, scratch, PATH=f"{built.bin}:/usr/bin:/bin", **env)
     return command, {**process_env_, **built.env}, port
 
 

@@ -92,7 +92,7 @@ def repo(tmp_path: Path, images_registry: MlflowRegistry) -> Path:
 def _containers(root: Path, env: str, endpoint: str, served: str) -> dict[str, object]:
     path = root / "rendered" / env / endpoint / f"deployment-{endpoint}-{served}.yaml"
     pod = yaml.safe_load(path.read_text())["spec"]["template"]["spec"]
-    return pod  # type: ignore[no-any-return]
+    return pod
 
 
 def test_resolve_locks_real_requirements_and_shares_images(
@@ -145,7 +145,7 @@ def test_compile_renders_locked_images_byte_identically(repo: Path) -> None:
     assert model["image"] == image
     # the runtime's own command still fetches this version from the registry
     assert "models:/churn/1" in json.dumps(model)
-    assert pod["imagePullSecrets"] == [{"name": "registry-pull"}]  # type: ignore[index]
+    assert pod["imagePullSecrets"] == [{"name": "registry-pull"}]
     fraud = _containers(repo, "prod", "fraud", "v1")["containers"][0]  # type: ignore[index]
     assert fraud["image"] == lock.environments["prod"].models["models:/fraud/1"].image
 

@@ -114,7 +114,7 @@ def sides() -> tuple[Side, Side]:
     return before, after
 
 
-def review():  # type: ignore[no-untyped-def]
+def review():
     before, after = sides()
     return summarize(before, after, base="origin/main", base_commit="0123456789abcdef0123")
 

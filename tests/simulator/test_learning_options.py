@@ -42,13 +42,13 @@ def test_converged_is_when_the_target_stays_within_15_percent_of_the_true_capaci
     assert converged_s([(0.0, 12.0), (6.0, 6.0)], drift) == 6.0
 
 
-def simulate_json(repo: Path, capsys: pytest.CaptureFixture[str], *extra: str) -> dict:  # type: ignore[type-arg]
+def simulate_json(repo: Path, capsys: pytest.CaptureFixture[str], *extra: str) -> dict:
     trace = repo / "constant.csv"
     trace.write_text(CONSTANT)
     args = ["simulate", "fraud-scorer", "--env", "prod", "--trace", str(trace)]
     args += ["--root", str(repo), "--format", "json", "--policy", "apa", *extra]
     assert main(args) == 0
-    return json.loads(capsys.readouterr().out)  # type: ignore[no-any-return]
+    return json.loads(capsys.readouterr().out)
 
 
 def test_warmup_and_initial_target_options(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -16,6 +16,7 @@ Not carried over: TestAutoscalerStartMetrics / TestAutoscalerMetrics* assert Ope
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import pytest
 
@@ -293,7 +294,7 @@ def test_autoscaler_scale_table(
     ebc: int,
 ) -> None:
     """TestAutoscalerScale, every row."""
-    spec_changes = {
+    spec_changes: dict[str, Any] = {
         k: v for k, v in prep.items() if k in ("max_scale_up_rate", "max_scale_down_rate")
     }
     if "reachable" in prep:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import replace
+from typing import Any
 
 import pytest
 
@@ -131,7 +132,7 @@ def run_upscale_downscale_flow(
 FACTOR_CHOICES = [(True, True), (True, False), (False, True)]
 
 
-def factors(upscale: bool, deprecated: bool, new: bool, value: float) -> dict[str, float | None]:
+def factors(upscale: bool, deprecated: bool, new: bool, value: float) -> dict[str, Any]:
     prefix = "up" if upscale else "down"
     return {
         f"{prefix}scale_smoothing_factor": value if deprecated else None,
