@@ -43,6 +43,7 @@ BUILTIN_PLUGINS: tuple[tuple[str, str], ...] = (
     ("knobless.lint.capacity", "plugins.lint.capacity"),
     ("knobless.lint.coldstart", "plugins.lint.coldstart"),
     ("knobless.lint.environment", "plugins.lint.environment"),
+    ("knobless.lint.envoygateway", "plugins.lint.envoygateway"),
     ("knobless.lint.ownership", "plugins.lint.ownership"),
     ("knobless.lint.schedule", "plugins.lint.schedule"),
     ("knobless.lint.traffic", "plugins.lint.traffic"),

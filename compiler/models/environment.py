@@ -166,6 +166,12 @@ class GatewaySettings(StrictModel):
     internalPort: Annotated[int, Field(ge=1, le=65535)] | None = None
     """Container port of the proxy pods behind `internalUrl` (NetworkPolicies match pod ports:
     Envoy Gateway serves Service port 80 on 10080); default: `internalUrl`'s port."""
+    mergeBackends: bool = False
+    """Envoy Gateway: the Gateway's EnvoyProxy sets `spec.mergeBackends: {}` (v1.9+,
+    experimental), so each served version has an Envoy cluster, and series, of its own. Without
+    it the versions of a split endpoint share their rule's cluster: the scaler sees their
+    requests but not their concurrency, answers their floor and reports them degraded (lint
+    `envoy-split-unmeasured`). Declares what the cluster does; renders nothing."""
 
 
 class Workload(StrictModel):

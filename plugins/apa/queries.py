@@ -58,35 +58,84 @@ DEFAULT_QUERIES: dict[str, str] = {
 }
 """Defaults: an Istio gateway, cAdvisor + kube-state-metrics, DCGM, vLLM and Triton."""
 
-# Envoy Gateway's proxies name cluster stats by route rule; with the EnvoyProxy's
-# `telemetry.metrics.clusterStatName: "%BACKEND_REFS%"` a rule with one backend is named
-# `<namespace>/<service>`, which maps onto the scaler's labels. A rule splitting traffic over
-# several backends is one cluster named `ns/a|ns/b`: it matches no version (see docs/reference/scaler.md).
-_ENVOY = (
-    'label_replace(label_replace({m}, "namespace", "$1", "envoy_cluster_name", '
-    '"^([a-z0-9-]+)/[a-z0-9-]+$"), "service", "$1", "envoy_cluster_name", '
-    '"^[a-z0-9-]+/([a-z0-9-]+)$")'
+# Envoy Gateway's proxies report per Envoy cluster (`envoy_cluster_name`); which cluster a
+# version's traffic goes through depends on the EnvoyProxy (docs/reference/scaler.md):
+# - `mergeBackends: {}` (v1.9+): one cluster per Service, `service/<ns>/<svc>/<port>/<proto>`,
+#   shared by every rule naming it, the weighted split included: exact per version;
+# - otherwise one cluster per route rule, named by `telemetry.metrics.clusterStatName:
+#   "%BACKEND_REFS%"` as its backends `<ns>/<svc>|<ns>/<svc>...`, a 0%-weight backend leaving
+#   its entry empty (`ns/a|`): exact where one entry is set, while a split's cluster mixes its
+#   versions' traffic.
+# Names per envoyproxy/gateway d32f282: internal/gatewayapi/helpers.go irBackendClusterName,
+# route.go buildStatName (tests/apa/test_envoy_gateway_names.py pins them).
+ENVOY_EXACT = r"[|]*(?:service/)?([a-z0-9-]+)/([a-z0-9-]+)(?:/[0-9]+(?:/[a-z0-9]+)?)?[|]*"
+"""A cluster carrying one version's traffic alone: merged, or a rule with one weighted backend."""
+ENVOY_SPLIT = ".*/.*[|].*/.*"
+"""A rule's cluster with two weighted backends or more (`%BACKEND_REFS%`, merging off)."""
+ENVOY_MAX_BACKENDS = 16
+"""Gateway API's limit on backendRefs per rule (and knobless' on served versions)."""
+
+
+def _envoy_member(position: int) -> str:
+    """The Service at `position` (counting empty entries) of a `%BACKEND_REFS%` name."""
+    skip = "" if position == 0 else f"(?:[^|]*[|]){{{position}}}"
+    rest = "[|].*" if position == 0 else "(?:[|].*)?"
+    return f"{skip}[a-z0-9-]+/([a-z0-9-]+){rest}"
+
+
+def _envoy_exact(metric: str) -> str:
+    expr = f'rate({metric}{{envoy_cluster_name=~"{ENVOY_EXACT}"}}[30s])'
+    return (
+        f'label_replace(label_replace({expr}, "namespace", "$1", "envoy_cluster_name", '
+        f'"{ENVOY_EXACT}"), "service", "$2", "envoy_cluster_name", "{ENVOY_EXACT}")'
+    )
+
+
+def _envoy_split(metric: str, rate: bool = True) -> str:
+    """One series per version named in a split rule's cluster, each with the whole rule's
+    value: `<ns>/a|<ns>/b` counts for a and for b (a route's backends share its namespace)."""
+    terms = []
+    for position in range(ENVOY_MAX_BACKENDS):
+        member = _envoy_member(position)
+        matchers = f'envoy_cluster_name=~"{ENVOY_SPLIT}", envoy_cluster_name=~"{member}"'
+        series = f"{metric}{{{matchers}}}"
+        expr = f"rate({series}[30s])" if rate else series
+        terms.append(f'label_replace({expr}, "service", "$1", "envoy_cluster_name", "{member}")')
+    return (
+        f"label_replace({' or '.join(terms)}, "
+        '"namespace", "$1", "envoy_cluster_name", "([a-z0-9-]+)/.*")'
+    )
+
+
+def _by_version(expr: str) -> str:
+    return f"sum by (namespace, service) ({expr})"
+
+
+# A version named in a split rule's cluster has no series of its own (its header rule's cluster
+# holds only the pinned requests): its concurrency and latency are left out, so the scaler
+# reports it degraded (requests but no concurrency) instead of scaling it on a part of its load.
+_IN_A_SPLIT = " unless on (namespace, service) " + _envoy_split(
+    "envoy_cluster_upstream_rq_total", rate=False
 )
-
-
-def _envoy(expr: str) -> str:
-    return "sum by (namespace, service) (" + _ENVOY.format(m=expr) + ")"
+_ENVOY_TIME = _by_version(_envoy_exact("envoy_cluster_upstream_rq_time_sum"))
 
 
 GATEWAY_QUERIES: dict[str, dict[str, str]] = {
     "istio": {},
     "envoy-gateway": {
-        "concurrency": _envoy("rate(envoy_cluster_upstream_rq_time_sum[30s])") + " / 1000",
-        # A backend without a ready endpoint is answered 503 without an upstream request:
-        # counted as `upstream_cx_none_healthy`, so traffic still wakes a version at zero.
-        # Both counters, added where both exist (`or`: either alone where one is missing).
-        "requests": "({a} + {b}) or {a} or {b}".format(
-            a=_envoy("rate(envoy_cluster_upstream_rq_total[30s])"),
-            b=_envoy("rate(envoy_cluster_upstream_cx_none_healthy[30s])"),
+        "concurrency": f"{_ENVOY_TIME} / 1000{_IN_A_SPLIT}",
+        # Every request a cluster takes; a split rule's count for each of its versions (the
+        # whole rule's rate: more than the version's share, never less). A version with no
+        # ready endpoint has no cluster at all: Envoy Gateway answers its share directly (500
+        # up to v1.5, 503 since v1.6), so nothing counts requests to a version at zero.
+        "requests": _by_version(
+            _envoy_exact("envoy_cluster_upstream_rq_total")
+            + " or "
+            + _envoy_split("envoy_cluster_upstream_rq_total")
         ),
-        "latency": _envoy("rate(envoy_cluster_upstream_rq_time_sum[30s])")
-        + " / "
-        + _envoy("rate(envoy_cluster_upstream_rq_time_count[30s])"),
+        "latency": f"{_ENVOY_TIME} / "
+        + _by_version(_envoy_exact("envoy_cluster_upstream_rq_time_count"))
+        + _IN_A_SPLIT,
     },
 }
 """Gateway-side templates by gateway, laid over DEFAULT_QUERIES (the environment's

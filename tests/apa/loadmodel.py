@@ -60,6 +60,7 @@ class LoadModel(Collector):
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._served: dict[tuple[str, str], Served] = {}
+        self._envoy: dict[str, Served] = {}  # Envoy Gateway clusters by `envoy_cluster_name`
 
     def set(self, namespace: str, service: str, **values: float) -> None:
         """Change a served version's load or health from now on."""
@@ -75,12 +76,22 @@ class LoadModel(Collector):
                     raise AttributeError(name)
                 setattr(served, name, value)
 
+    def set_envoy_cluster(self, name: str, concurrency: float, latency_ms: float = 100.0) -> None:
+        """An Envoy Gateway proxy's cluster named `name` (however the EnvoyProxy names it)
+        carrying `concurrency` requests in flight at `latency_ms` from now on."""
+        with self._lock:
+            now = time.time()
+            cluster = self._envoy.setdefault(name, Served("", name, since=now))
+            cluster.advance(now)
+            cluster.concurrency, cluster.latency_ms = concurrency, latency_ms
+
     def collect(self) -> Iterator[Metric]:
         with self._lock:
             now = time.time()
-            for served in self._served.values():
+            for served in [*self._served.values(), *self._envoy.values()]:
                 served.advance(now)
             snapshot = list(self._served.values())
+            clusters = list(self._envoy.values())
         istio = ["reporter", "destination_service_namespace", "destination_service_name"]
         pod = ["namespace", "pod", "container"]
         families = {
@@ -91,7 +102,8 @@ class LoadModel(Collector):
                 "istio_request_duration_milliseconds_count", "", labels=istio
             ),
             "gateway": UnknownMetricFamily("istio_requests_total", "", labels=istio),
-            # Envoy Gateway's proxy, cluster stats named `%BACKEND_REFS%` (docs/reference/scaler.md).
+            # Envoy Gateway's proxy: a version's own cluster stats named `%BACKEND_REFS%`
+            # (`<ns>/<svc>`); `set_envoy_cluster` adds clusters named any other way.
             "envoy_time_sum": UnknownMetricFamily(
                 "envoy_cluster_upstream_rq_time_sum", "", labels=["envoy_cluster_name"]
             ),
@@ -100,9 +112,6 @@ class LoadModel(Collector):
             ),
             "envoy_total": UnknownMetricFamily(
                 "envoy_cluster_upstream_rq_total", "", labels=["envoy_cluster_name"]
-            ),
-            "envoy_none_healthy": UnknownMetricFamily(
-                "envoy_cluster_upstream_cx_none_healthy", "", labels=["envoy_cluster_name"]
             ),
             "ready": UnknownMetricFamily(
                 "kube_deployment_status_replicas_ready", "", labels=["namespace", "deployment"]
@@ -129,15 +138,13 @@ class LoadModel(Collector):
                 key = ["destination", s.namespace, s.service]
                 families["duration_sum"].add_metric(key, s.duration_ms_sum)
                 families["duration_count"].add_metric(key, s.requests)
-            cluster = [f"{s.namespace}/{s.service}"]
-            served_total = s.requests if s.replicas > 0 else 0.0
-            families["envoy_time_sum"].add_metric(cluster, s.duration_ms_sum)
-            families["envoy_time_count"].add_metric(cluster, served_total)
-            families["envoy_total"].add_metric(cluster, served_total)
-            # No endpoint: answered 503 without an upstream request, counted as none-healthy.
-            families["envoy_none_healthy"].add_metric(
-                cluster, s.gateway_requests - served_total if s.replicas == 0 else 0.0
-            )
+            if s.replicas > 0:
+                # Envoy Gateway (v1.1+) builds no cluster for a Service without a ready
+                # endpoint: its requests are answered directly and counted nowhere per version.
+                cluster = [f"{s.namespace}/{s.service}"]
+                families["envoy_time_sum"].add_metric(cluster, s.duration_ms_sum)
+                families["envoy_time_count"].add_metric(cluster, s.requests)
+                families["envoy_total"].add_metric(cluster, s.requests)
             families["ready"].add_metric([s.namespace, s.service], s.replicas)
             for name in s.pods():
                 labels = [s.namespace, name, "model"]
@@ -146,6 +153,10 @@ class LoadModel(Collector):
                 families["limits"].add_metric([*labels, "memory"], 1e9)
                 families["memory"].add_metric(labels, s.memory * 1e9)
                 families["waiting"].add_metric([s.namespace, name], s.queue)
+        for c in clusters:
+            families["envoy_time_sum"].add_metric([c.service], c.duration_ms_sum)
+            families["envoy_time_count"].add_metric([c.service], c.requests)
+            families["envoy_total"].add_metric([c.service], c.requests)
         yield from families.values()
 
 

@@ -37,8 +37,8 @@ def test_templates_read_each_version_from_the_gateway_alone(
     gateway: str, prometheus: PrometheusServer, exporter: Exporter
 ) -> None:
     # 12 in flight at 60 ms = 200 rps; a version scaled to zero gets 20 rps the gateway answers
-    # 503; no sidecar on any model pod. A split rule's cluster (Envoy Gateway: `ns/a|ns/b`)
-    # names no single version.
+    # 503; no sidecar on any model pod. Envoy Gateway without mergeBackends: a split rule's
+    # cluster `ns/a|ns/b` (50 rps) counts for both versions' requests, neither's concurrency.
     exporter.set(NS, "busy-v1", concurrency=12.0, latency_ms=60.0, replicas=2)
     exporter.set(NS, "zero-v1", concurrency=0.0, replicas=0, gateway_rps=20.0)
     exporter.set(NS, f"split-v1|{NS}/split-v2", concurrency=5.0, replicas=1)
@@ -55,10 +55,16 @@ def test_templates_read_each_version_from_the_gateway_alone(
     latency = values(prometheus, queries["latency"])
     assert requests[(NS, "busy-v1")] == pytest.approx(200.0, rel=0.05)
     assert latency[(NS, "busy-v1")] == pytest.approx(60.0, rel=0.05)
-    assert requests[(NS, "zero-v1")] == pytest.approx(20.0, rel=0.05)
-    assert concurrency[(NS, "zero-v1")] == 0.0  # present: not "requests without concurrency"
     split = {key for key in concurrency if key[1].startswith("split-v")}
     if gateway == "envoy-gateway":
-        assert split == set()  # one cluster for the split rule: no per-version series
+        # No ready endpoint, no cluster: Envoy Gateway answers directly and counts nothing.
+        assert (NS, "zero-v1") not in requests
+        assert (NS, "zero-v1") not in concurrency
+        assert split == set()
+        assert requests[(NS, "split-v1")] == pytest.approx(50.0, rel=0.05)
+        assert requests[(NS, "split-v2")] == pytest.approx(50.0, rel=0.05)
+        assert {key for key in latency if key[1].startswith("split-v")} == set()
     else:
+        assert requests[(NS, "zero-v1")] == pytest.approx(20.0, rel=0.05)
+        assert concurrency[(NS, "zero-v1")] == 0.0  # present: not "requests without concurrency"
         assert split == {(NS, f"split-v1|{NS}/split-v2")}

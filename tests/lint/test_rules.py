@@ -308,3 +308,49 @@ def test_an_env_value_naming_another_endpoints_service(repo: Path, lint: Lint) -
         "call it through the gateway; if intended, say why: lint: {ignore: {env-direct-service: "
         '"..."}} [env-direct-service]',
     ]  # once, though both environments find it
+
+
+ENVOY = "  prometheus+: { gateway: 'envoy-gateway' },\n  minReplicas: 2,"
+
+
+def no_wake(file: str, line: int, col: int, until: str = "") -> str:
+    return (
+        f"{file}:{line}:{col}: error: scaling.concurrency.min is 0 in `prod`, whose gateway is "
+        "Envoy Gateway: it answers requests to a version with no ready pod itself and counts "
+        f"them for no cluster, so once at zero the version stays there{until}, answering 503; "
+        "keep a floor (min >= 1) or set a `requests` template that counts them "
+        "(`prometheus.queries`); if intended, say why: lint: {ignore: "
+        '{envoy-no-wake-from-zero: "..."}} [envoy-no-wake-from-zero]'
+    )
+
+
+def test_envoy_gateway_split_and_scale_to_zero(repo: Path, lint: Lint) -> None:
+    edit(repo, "environments/prod.jsonnet", "  minReplicas: 2,", ENVOY)
+    # churn-classifier scales to zero in prod (its callers retry 503s while a pod starts): on
+    # Envoy Gateway no series counts those requests, so it would never start.
+    assert lint() == [
+        no_wake("endpoints/churn-classifier.yaml", 10, 22),
+        "endpoints/feed-ranker.yaml:14:10: warning: v12, v13 split one HTTPRoute rule, which "
+        "Envoy Gateway serves through one Envoy cluster in `prod`: the scaler sees no "
+        "concurrency per version, answers their floor whatever the load and reports them "
+        "degraded; set `spec.mergeBackends: {}` on the Gateway's EnvoyProxy (Envoy Gateway >= "
+        "1.9) and `gateway+: { mergeBackends: true }` in the environment file of `prod`; if "
+        'intended, say why: lint: {ignore: {envoy-split-unmeasured: "..."}} '
+        "[envoy-split-unmeasured]",
+    ]
+    merged = ENVOY + "\n  gateway+: { mergeBackends: true },"
+    edit(repo, "environments/prod.jsonnet", ENVOY, merged)
+    edit(repo, "endpoints/feed-ranker.yaml", "{min: 32, max: 4000}", "{min: 0, max: 4000}")
+    assert lint() == [
+        no_wake("endpoints/churn-classifier.yaml", 10, 22),
+        no_wake("endpoints/feed-ranker.yaml", 16, 22, " until a schedule window opens"),
+        "endpoints/feed-ranker.yaml:16:22: warning: scaling.concurrency.min is 0 in `prod`: "
+        "after an idle period nothing holds requests while the first pod starts, so the "
+        "gateway answers 503 until it is ready (that takes the pod's whole start-up); keep a "
+        "floor (min >= 1) in production; if intended, say why: lint: {ignore: "
+        '{prod-min-zero-cold-start: "..."}} [prod-min-zero-cold-start]',
+    ]
+    # An environment counting those requests its own way (e.g. from access logs).
+    counted = merged.replace("gateway: ", "queries: { requests: 'sum(r)' }, gateway: ", 1)
+    edit(repo, "environments/prod.jsonnet", merged, counted)
+    assert [f for f in lint() if "envoy-" in f] == []
