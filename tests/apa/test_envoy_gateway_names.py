@@ -100,8 +100,8 @@ def test_one_template_set_reads_both_naming_schemes(
         wide: (2.0, 100.0),
         f"httproute/{NS}/other/rule/0": (7.0, 100.0),
     }
-    for name, (concurrency, latency_ms) in {**merged, **refs}.items():
-        exporter.model.set_envoy_cluster(name, concurrency, latency_ms)
+    for name, (in_flight_set, latency_ms) in {**merged, **refs}.items():
+        exporter.model.set_envoy_cluster(name, in_flight_set, latency_ms)
     queries = templates()
     time.sleep(4)  # a whole rate range of samples since the load was set
 
