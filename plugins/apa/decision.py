@@ -109,6 +109,10 @@ class VerticalConfig:
     max_extrapolation: float = 30.0  # a fit says at most this x the mean load it saw
     probe_factor: float = 1.5  # without a resource signal: grow to at most this x the healthy load
     evidence_margin: float = 1.2  # with one: at most this x what the evidence supports
+    # Replicas carrying less than this share of the target say nothing about it: at 10 rps on
+    # a floor of 8 replicas (0.02 in flight each, the CPU at its idle use) the line through the
+    # origin read 0.64 a replica and took a right target from 8 to 1 in 150 s (64 replicas).
+    min_support_share: float = 0.02
     knee_memory_s: float = 3600.0  # a latency knee caps growth this long (or until healthier)
 
     def __post_init__(self) -> None:
@@ -318,6 +322,7 @@ def _evidence(
     healthy_load: float,
     sample: Signals | None,
     config: VerticalConfig,
+    target: float,
 ) -> _Evidence:
     # Per fitted resource what its line says a replica takes (exact or a lower bound), folded
     # as found (this runs for every sample of every ScaledObject): the least exact estimate,
@@ -355,7 +360,7 @@ def _evidence(
     # line allows, with a probe's margin. A target far above it (a start 10x too high, held by
     # a provisioned floor or the HPA's scale-down window where nothing stresses) comes down.
     support = healthy_load if least is None else max(healthy_load, least)
-    if support > 0:
+    if support > 0 and healthy_load >= config.min_support_share * target:
         # Without a resource line (latency alone) this is the probe: a bounded step past the
         # load already seen healthy, kept only while latency stays healthy (past the knee, the
         # knee decides).
@@ -485,7 +490,7 @@ def decide(
                 baseline += config.baseline_alpha * (latency - baseline)
         healthy = (not mixed or grew) and not stress_now and _healthy(sample, config, baseline)
         fresh = load is not None and load > 0
-        evidence = _evidence(fit, knee, knee_resources, healthy_load, sample, config)
+        evidence = _evidence(fit, knee, knee_resources, healthy_load, sample, config, state.target)
         target = state.target
         ceiling, grow_to = evidence.ceiling, evidence.grow_to
         if not mixed and (load is not None or known):

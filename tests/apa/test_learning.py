@@ -124,7 +124,8 @@ def test_from_ten_times_too_low_the_target_grows_by_capped_steps_to_the_fit() ->
 
 def test_from_ten_times_too_high_without_stress_the_fit_brings_it_down() -> None:
     # A provisioned floor holds replicas at a few requests each: nothing is stressed, yet the
-    # CPU per request in flight says a replica takes 94.4, not 1000.
+    # CPU per request in flight says a replica takes 94.4, not 1000. (Loads of 0.5-1% of the
+    # target are too little for the "no claim past the evidence" cap: the fit decides.)
     model = Replica(capacity=100.0)
     loads = [5.0, 5.0, 10.0, 10.0, 10.0, 10.0, 10.0, 10.0, 10.0, 10.0]
     samples = [model.sample(30.0 * (k + 1), n) for k, n in enumerate(loads)]
@@ -132,10 +133,31 @@ def test_from_ten_times_too_high_without_stress_the_fit_brings_it_down() -> None
     downs = [d for d in decisions if d.action == "decrease"]
     assert downs[0].code == "estimate_down"
     assert downs[0].reason == (
-        "decrease target 1000 -> 700: the evidence so far says a replica takes 56.8 (for 2 samples)"
+        "decrease target 1000 -> 700: cpu fit says a replica takes 94.4 (for 2 samples)"
     )
     assert [d.target for d in downs][-1] == pytest.approx(model.limit)
     assert all(d.target >= 0.7 * p.target for d, p in zip(decisions[1:], decisions, strict=False))
+
+
+def test_idle_replicas_on_a_floor_do_not_drag_a_right_target_down() -> None:
+    # The ramp's first minutes in prod: 10 rps on a floor of 8 replicas, 0.02 in flight each,
+    # the CPU at its idle use. The CPU line through the origin reads 0.02 x 0.8 / 0.05 = 0.32 a
+    # replica; taken as the evidence it took a right target from 80 to the minimum (8x the
+    # replicas). At 0.02% of the target the load says nothing about it: the target holds.
+    model = Replica(capacity=100.0)
+    samples = [model.sample(30.0 * (k + 1), 0.02) for k in range(20)]
+    decisions = replay(VerticalState(target=80.0), samples)
+    assert {d.action for d in decisions} == {"hold"}
+    assert [d.target for d in decisions] == [80.0] * 20
+    # Without the share (the rule before) the same samples bring it down by capped steps.
+    state, targets = VerticalState(target=80.0), []
+    for sample in samples[:4]:
+        decision = decide(
+            state, (sample,), BOUNDS, replace(CONFIG, min_support_share=0.0), sample.t
+        )
+        state = decision.state
+        targets.append(decision.target)
+    assert targets == pytest.approx([80.0, 56.0, 39.2, 27.44])
 
 
 def test_within_the_deadband_the_target_holds() -> None:
