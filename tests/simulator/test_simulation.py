@@ -153,3 +153,19 @@ def test_the_arrival_estimate_reads_the_range_of_the_requests_query() -> None:
     assert rate_range('rate(x{a="b"}[1m])') == 60.0
     assert rate_range("sum(up)") is None
     assert rate_window("sum(up)") == 60
+
+
+def test_peer_target_tunes_kpa_and_ray() -> None:
+    """`peer_target` sets kpa's soft target (at 100% utilization) and ray's
+    target_ongoing_requests; by default they keep their documented 100 x 70% and 2."""
+    profile = runtime_profile("mlflow")
+    trace = Trace("flat", np.array([0.0, 600.0]), np.array([50.0, 50.0]), np.ones(2))
+    default = simulate(system(), profile, trace, ["kpa", "ray"], Settings(warmup_s=0))
+    tuned = simulate(
+        system(), profile, trace, ["kpa", "ray"], Settings(warmup_s=0, peer_target=5.0)
+    )
+    assert default.summaries["kpa"]["per_replica_target"]["initial"] == 70.0
+    assert default.summaries["ray"]["per_replica_target"]["initial"] == 2.0
+    for name in ("kpa", "ray"):
+        assert tuned.summaries[name]["per_replica_target"]["initial"] == 5.0
+    assert policies.KpaPolicy(system(), 3, 8.0, 0.0, target=5.0).target == 3.0
