@@ -272,8 +272,15 @@ class KpaPolicy:
         container_concurrency: int | None,
         fixed_target: float,
         phase: float,
+        *,
+        target: float | None = None,
     ):
+        """`target`: a tuned soft target at 100% utilization (still capped by a hard
+        containerConcurrency); None: the defaults."""
         self.target, total = knative.resolve_target(container_concurrency)
+        if target is not None:
+            total = min(target, float(container_concurrency or target))
+            self.target = total
         self.spec = knative.DeciderSpec(target_value=self.target, total_value=total)
         self.decider: knative.Decider | None = None
         self.history: deque[float] = deque(maxlen=knative.STABLE_WINDOW_S)
@@ -320,14 +327,24 @@ class RayPolicy:
 
     name = "ray"
 
-    def __init__(self, system: ServedSystem, fixed_target: float, phase: float):
+    def __init__(
+        self,
+        system: ServedSystem,
+        fixed_target: float,
+        phase: float,
+        *,
+        target: float | None = None,
+    ):
+        """`target`: a tuned target_ongoing_requests; None: the default (2)."""
         floor = _floor_replicas(system, fixed_target)
+        self.target = rayserve.TARGET_ONGOING_REQUESTS if target is None else target
         self.controller = rayserve.Controller(
             rayserve.AutoscalingConfig(
-                min_replicas=floor, max_replicas=max(system.max_replicas, floor, 1)
+                min_replicas=floor,
+                max_replicas=max(system.max_replicas, floor, 1),
+                target_ongoing_requests=self.target,
             )
         )
-        self.target = rayserve.TARGET_ONGOING_REQUESTS
         look_back = int(rayserve.LOOK_BACK_PERIOD_S)
         self.history: deque[float] = deque(maxlen=look_back)
         self.push_phase = _phase(phase, rayserve.METRICS_PUSH_INTERVAL_S)

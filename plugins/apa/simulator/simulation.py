@@ -53,6 +53,10 @@ class Settings:
     initial_target: float | None = None
     """The APA's starting per-replica target (default the rendered initial one; clamped into
     the per-replica bounds as the scaler does)."""
+    peer_target: float | None = None
+    """Tune the peers as a team would: `kpa`'s soft target (autoscaling.knative.dev/target,
+    at target-utilization 100%) and `ray`'s target_ongoing_requests set to this many in-flight
+    requests per replica (default: their documented defaults, 100 x 70% and 2)."""
 
 
 @dataclass(frozen=True)
@@ -193,12 +197,15 @@ def simulate(
             needed = true_replicas(rate, cost, profile)
             policy = OracleHpaPolicy(system, needed, (phases[0], phases[1]), settings.headroom)
         elif name == "kpa":
-            kpa = KpaPolicy(system, profile.container_concurrency, fixed_target, phases[3])
+            kpa = KpaPolicy(
+                system, profile.container_concurrency, fixed_target, phases[3],
+                target=settings.peer_target,
+            )  # fmt: skip
             policy = kpa
             target = (kpa.target, kpa.target)
             run_inputs = Inputs(**{**inputs.__dict__, "buffers_at_zero": True})
         elif name == "ray":
-            ray = RayPolicy(system, fixed_target, phases[3])
+            ray = RayPolicy(system, fixed_target, phases[3], target=settings.peer_target)
             policy = ray
             target = (ray.target, ray.target)
             # Serve's handles queue requests while a deployment has no replica.

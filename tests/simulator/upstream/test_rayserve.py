@@ -12,8 +12,12 @@ Upstream passes `ctx.policy_state` to every call; where its test does not thread
 state back, every call starts from an empty state, and so do we (a fresh DelayState).
 
 Not carried over: test_callable_and_direct_values (AutoscalingContext's lazy attributes, API
-plumbing) and TestAppLevelPolicyWithDefaultParameters (application-level policies over several
-deployments; the simulator runs one deployment).
+plumbing), test_exclude_early_partial_period_in_timeseries_aggregation (metrics_utils'
+time-weighted merge of replica series; the simulator averages one series per deployment),
+TestAppLevelPolicyWithDefaultParameters and TestAppLevelPolicyStateIsolation (application-level
+policies over several deployments; the simulator runs one deployment) and
+TestGangSchedulingAutoscalingPolicy (gang scheduling; knobless renders no gangs). Checked
+against ray-project/ray at 01624ad4bacd.
 """
 
 from __future__ import annotations
@@ -279,6 +283,39 @@ def test_apply_delay_logic_downscale() -> None:
     for i in range(wait_ticks(0.4)):
         assert apply_delay(0, 1, config, state, clock()) == 1, f"to zero on tick {i}"
     assert apply_delay(0, 1, config, state, clock()) == 0
+
+
+def test_upscale_delay_respected_with_slow_loop_steps() -> None:
+    """test_upscale_delay_respected_with_slow_loop_steps: the delay is wall-clock time, so a
+    loop that takes 0.6 s a step (0.5 s of work + CONTROL_LOOP_INTERVAL_S) scales up after
+    upscale_delay_s of elapsed time, within one step, not after ceil(D x 10) calls (6x later)."""
+    upscale_delay_s, step_s = 100.0, 0.5 + 0.1
+    config = AutoscalingConfig(min_replicas=1, max_replicas=10, upscale_delay_s=upscale_delay_s)
+    state, now = DelayState(), 0.0
+    while apply_delay(5, 1, config, state, now) == 1:
+        now += step_s
+    assert upscale_delay_s <= now <= upscale_delay_s + step_s
+    assert now / upscale_delay_s < 1.1
+
+
+@pytest.mark.parametrize("upscaling_factor", [0.5, 1.0, 1.5, 2.0, 10.0])
+def test_no_runaway_scaling_during_warmup(upscaling_factor: float) -> None:
+    """TestWarmupScalingFeedbackLoop.test_no_runaway_scaling_during_warmup: replicas scheduled
+    but none running yet and no traffic: the target holds at min_replicas for 100 calls, for
+    any upscaling_factor (upstream's regression of a feedback loop to max_replicas)."""
+    config = AutoscalingConfig(
+        min_replicas=2,
+        max_replicas=10,
+        target_ongoing_requests=0.2,
+        upscaling_factor=upscaling_factor,
+        upscale_delay_s=5.0,
+        downscale_delay_s=30.0,
+    )
+    state, clock, target = DelayState(), Clock(), config.min_replicas
+    for tick in range(100):
+        new_target = default_policy(config, state, clock(), 0, target, 0.0)
+        assert new_target == target, f"tick {tick}: {target} -> {new_target}"
+    assert target == config.min_replicas
 
 
 # --- TestCustomPolicyWithDefaultParameters ---------------------------------------------------
