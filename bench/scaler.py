@@ -248,6 +248,9 @@ def wait_grpc(address: str, timeout: float = 30) -> None:
     raise RuntimeError(f"{address} did not start")
 
 
+FIRST_WINDOW_S = 600.0
+
+
 async def register(address: str, reqs: list[pb.GetMetricsRequest]) -> None:
     async with grpc.aio.insecure_channel(address) as channel:
         stub = pb_grpc.ExternalScalerStub(channel)
@@ -258,8 +261,9 @@ async def register(address: str, reqs: list[pb.GetMetricsRequest]) -> None:
                     for r in reqs[start : start + 500]
                 )
             )
-        # Every answer exists once a tick has backfilled the new objects.
-        deadline = time.monotonic() + 60
+        # Every answer exists once a tick has backfilled the new objects; the first window
+        # (20 points for every series) took 132 s at 10,000 series, so wait well past that.
+        deadline = time.monotonic() + FIRST_WINDOW_S
         while time.monotonic() < deadline:
             try:
                 await stub.GetMetrics(reqs[-1], timeout=30)
