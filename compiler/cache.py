@@ -414,37 +414,64 @@ def verify(rendered: Path, environment: str, cache: EnvironmentCache) -> Verific
     changed = [f for f, stat in cache.folders.items() if folder_stat(rendered / f) != stat]
     if not changed:
         return Verification(frozenset(dirty))
-    owners: dict[str, str | None] = {}
-    expected: dict[str, str] = {}
-    for name, entry in cache.entries.items():
-        for path, file_digest in entry.foreign.items():
-            owners[path], expected[path] = name, file_digest
-    for path, file_digest in cache.environment_files.items():
-        owners[path], expected[path] = None, file_digest
-    children: dict[str, set[str]] = {environment: set(cache.entries)}
-    for folder in [*expected, *cache.folders]:
-        parent, _, name = folder.rpartition("/")
-        if parent:
-            children.setdefault(parent, set()).add(name)
+    layout = _SharedLayout.of(environment, cache)
     stray: list[str] = []
     for folder in sorted(changed):
+        stray.extend(layout.compare(rendered, folder, dirty))
+    return Verification(frozenset(dirty), tuple(stray), shared=True)
+
+
+@dataclass(frozen=True)
+class _SharedLayout:
+    """What the cache says the shared folders of rendered/<env>/ hold."""
+
+    owners: dict[str, str | None]
+    """Each file an endpoint writes outside its own folder, by path: that endpoint (None: the
+    environment's own files)."""
+    expected: dict[str, str]
+    """Each such file's digest, by path."""
+    children: dict[str, set[str]]
+    """The names each folder holds."""
+
+    @classmethod
+    def of(cls, environment: str, cache: EnvironmentCache) -> _SharedLayout:
+        owners: dict[str, str | None] = {}
+        expected: dict[str, str] = {}
+        for name, entry in cache.entries.items():
+            for path, file_digest in entry.foreign.items():
+                owners[path], expected[path] = name, file_digest
+        for path, file_digest in cache.environment_files.items():
+            owners[path], expected[path] = None, file_digest
+        children: dict[str, set[str]] = {environment: set(cache.entries)}
+        for folder in [*expected, *cache.folders]:
+            parent, _, name = folder.rpartition("/")
+            if parent:
+                children.setdefault(parent, set()).add(name)
+        return cls(owners, expected, children)
+
+    def compare(self, rendered: Path, folder: str, dirty: set[str]) -> list[str]:
+        """The stray names in one changed folder; the endpoints whose files in it were changed
+        or removed are added to `dirty`."""
         try:
             present = set(os.listdir(rendered / folder))
         except OSError:
             present = set()
-        wanted = children.get(folder, set())
-        stray.extend(f"{folder}/{name}" for name in sorted(present - wanted))
+        wanted = self.children.get(folder, set())
         for name in sorted(wanted & present):
             path = f"{folder}/{name}"
-            if path in expected and owners[path] is not None:
-                try:
-                    same = digest((rendered / path).read_bytes()) == expected[path]
-                except OSError:
-                    same = False
-                if not same:
-                    dirty.add(owners[path])  # type: ignore[arg-type]
+            owner = self.owners.get(path)
+            if owner is not None and not _holds(rendered / path, self.expected[path]):
+                dirty.add(owner)
         for name in sorted(wanted - present):
-            owner = owners.get(f"{folder}/{name}")
+            owner = self.owners.get(f"{folder}/{name}")
             if owner is not None:
                 dirty.add(owner)
-    return Verification(frozenset(dirty), tuple(stray), shared=True)
+        return [f"{folder}/{name}" for name in sorted(present - wanted)]
+
+
+def _holds(file: Path, expected: str) -> bool:
+    """Whether the file is there with the content of that digest."""
+    try:
+        return digest(file.read_bytes()) == expected
+    except OSError:
+        return False
