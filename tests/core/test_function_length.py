@@ -10,8 +10,6 @@ COMPILER = Path(__file__).resolve().parents[2] / "compiler"
 LIMIT = 40
 
 NOT_YET_SPLIT = {
-    "review/markdown.py::_summary",
-    "review/summary.py::summarize",
     "schemacheck/bundle.py::convert",
     "schemacheck/explain.py::_describe",
 }
