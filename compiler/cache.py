@@ -40,7 +40,8 @@ from compiler.summary import EndpointSummary, ServedSummary
 from compiler.writer import RENDERED, write_atomically
 
 if TYPE_CHECKING:
-    from compiler.pipeline import EndpointText, Stamp, Unit
+    from compiler.pipeline import Unit
+    from compiler.sources import EndpointText, Stamp
 
 VERSION = 2
 CACHE_DIR = Path(".knobless") / "cache"
@@ -331,7 +332,7 @@ STAMPS = "endpoints.json"
 
 def load_stamps(root: Path) -> dict[str, tuple[Stamp, str]]:
     """(stamp, text digest) of the endpoint files as last read, by path: files whose stamp is
-    unchanged need not be read again (see compiler.pipeline.read_endpoint)."""
+    unchanged need not be read again (see compiler.sources.read_endpoint)."""
     try:
         raw = orjson.loads((cache_dir(root) / STAMPS).read_bytes())
         if raw.get("version") != VERSION:

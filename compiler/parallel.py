@@ -21,9 +21,10 @@ import pluggy
 from compiler.context import EndpointContext
 from compiler.diagnostics import Diagnostic
 from compiler.errors import InputError
-from compiler.pipeline import LazyEndpoints, Sources, lint_endpoints, lint_whole_environment
+from compiler.pipeline import LazyEndpoints, lint_endpoints, lint_whole_environment
 from compiler.resolve import resolve_endpoint, rough_summary
 from compiler.review.lint import apply_strict, known_rules
+from compiler.sources import Sources
 from compiler.summary import EndpointSummary, summarize
 
 PAIRS_PER_EXTRA_PROCESS = 3000

@@ -27,17 +27,9 @@ from compiler.commands._common import EXIT_CODES, ProgressBar, add_root, reposit
 from compiler.diagnostics import Diagnostic
 from compiler.errors import InputError, StaleOutputError
 from compiler.incremental import Plan, compile_changed, plan, recorder, worthwhile
-from compiler.pipeline import (
-    EnvironmentOutput,
-    Progress,
-    Sources,
-    iter_compile,
-    load,
-    parse_all,
-    repository_plugins,
-    select_environments,
-)
+from compiler.pipeline import EnvironmentOutput, Progress, iter_compile, repository_plugins
 from compiler.report import print_diagnostics
+from compiler.sources import Sources, load, parse_all, select_environments
 from compiler.writer import (
     RENDERED,
     RenderedTree,

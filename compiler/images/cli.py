@@ -9,7 +9,7 @@ from pathlib import Path
 from compiler.commands._common import EXIT_CODES, add_root, repository_root
 from compiler.errors import StaleOutputError
 from compiler.images.lock import LOCK_FILE, dump_lock, load_lock, write_lock
-from compiler.pipeline import select_environments
+from compiler.sources import select_environments
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

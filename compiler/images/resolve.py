@@ -31,8 +31,9 @@ from compiler.images.registry import (
     credentials_from_environment,
 )
 from compiler.models.environment import Environment
-from compiler.pipeline import Sources, load, parse_all, resolve_environment
+from compiler.pipeline import resolve_environment
 from compiler.plugins import build_plugin_manager
+from compiler.sources import Sources, load, parse_all
 
 LOCKED_RUNTIMES = frozenset({"mlflow"})
 TAG_LENGTH = 16
