@@ -194,9 +194,9 @@ def check(
 
 
 def serialize(
-    environment: str, manifests: tuple[Manifest, ...], writer: YamlWriter
+    env_name: str, manifests: tuple[Manifest, ...], writer: YamlWriter
 ) -> dict[str, bytes]:
-    return {m.path(environment): dump(m.body, writer) for m in manifests}
+    return {m.path(env_name): dump(m.body, writer) for m in manifests}
 
 
 @dataclass(frozen=True)
@@ -542,7 +542,7 @@ def compile_repository(
     )
 
 
-def resolve_endpoint(root: Path, environment: str, endpoint: str) -> EndpointContext:
+def resolve_endpoint(root: Path, env_name: str, endpoint: str) -> EndpointContext:
     """One endpoint resolved in one environment (for `explain` and `simulate`): read as
     `compile` reads it, so two files for one endpoint are the same error here."""
     root = root.resolve()
@@ -553,14 +553,14 @@ def resolve_endpoint(root: Path, environment: str, endpoint: str) -> EndpointCon
         raise UsageError(
             f"unknown endpoint `{endpoint}`{did_you_mean(endpoint, names)} (endpoints: {listed})"
         )
-    env_file = select_environments(root, [environment])[0]
-    env_model, env_source = load_environment(root, env_file)
-    env_source = replace(env_source, locked=load_lock(root).environment(environment))
-    if endpoint in env_model.exclude:
-        raise UsageError(f"endpoint `{endpoint}` is excluded from environment `{environment}`")
+    env_file = select_environments(root, [env_name])[0]
+    environment, env_source = load_environment(root, env_file)
+    env_source = replace(env_source, locked=load_lock(root).environment(env_name))
+    if endpoint in environment.exclude:
+        raise UsageError(f"endpoint `{endpoint}` is excluded from environment `{env_name}`")
     files = [
         f"{ENDPOINTS_DIR}/{n}" for n in endpoint_file_names(root) if n.startswith(f"{endpoint}.")
     ]
     if len(files) > 1:
         raise InputError([_defined_twice(endpoint, files[0], files[1])])
-    return resolve_one(load_endpoint(root, root / files[0]), env_model, env_source, manager)
+    return resolve_one(load_endpoint(root, root / files[0]), environment, env_source, manager)

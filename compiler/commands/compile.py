@@ -250,20 +250,20 @@ class _Staged:
     """What the compile cache keeps of this environment (None: nothing may be cached)."""
 
 
-def _stage_environment(root: Path, environment: str, strict: bool, staging: Path) -> _Staged:
+def _stage_environment(root: Path, env_name: str, strict: bool, staging: Path) -> _Staged:
     """In a child process: compile one environment straight into the shared staging folder."""
     stager = Stager(staging, root / RENDERED)
     manager = repository_plugins(root)
     try:
-        sources = parse_all(load(root, [environment]))
+        sources = parse_all(load(root, [env_name]))
         plans = None if sources.problems else plan(root, manager, sources, strict=strict)
         record = recorder(plans) if plans is not None else None
         outputs = iter_compile(root, manager=manager, sources=sources, strict=strict)
         collected = _collect(outputs, stager.add, record)
     except InputError as error:  # returned, not raised: it must cross the process boundary
-        return _Staged(environment, (), (), (), (), (), error.diagnostics)
+        return _Staged(env_name, (), (), (), (), (), error.diagnostics)
     return _Staged(
-        environment,
+        env_name,
         tuple(sorted(collected.endpoints)),
         tuple(sorted(stager.written)),
         tuple(stager.added),
