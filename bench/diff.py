@@ -26,12 +26,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.synthetic import make_repository
 from compiler.parallel import validate_sources
-from compiler.pipeline import compile_repository, load, parse_all
+from compiler.pipeline import compile_repository
 from compiler.plugins import build_plugin_manager
 from compiler.review.jsonout import render_json
 from compiler.review.markdown import render_markdown
 from compiler.review.runner import review
 from compiler.review.text import render_text
+from compiler.sources import load, parse_all
 
 
 def git(root: Path, *args: str) -> None:

@@ -40,7 +40,8 @@ from compiler.summary import EndpointSummary, ServedSummary
 from compiler.writer import RENDERED, write_atomically
 
 if TYPE_CHECKING:
-    from compiler.pipeline import EndpointText, Stamp, Unit
+    from compiler.pipeline import Unit
+    from compiler.sources import EndpointText, Stamp
 
 VERSION = 2
 CACHE_DIR = Path(".knobless") / "cache"
@@ -114,8 +115,8 @@ def names_digest(names: Iterable[str]) -> str:
     return digest("\n".join(sorted(names)).encode())
 
 
-def endpoint_key(environment: str, display: str, text_digest: str) -> str:
-    return digest(f"{environment}\n{display}\n{text_digest}".encode())
+def endpoint_key(env_name: str, display: str, text_digest: str) -> str:
+    return digest(f"{env_name}\n{display}\n{text_digest}".encode())
 
 
 # -- the cache of one environment --------------------------------------------------------------------
@@ -236,20 +237,20 @@ def _write(directory: Path, name: str, data: bytes) -> None:
     write_atomically(directory / name, data)
 
 
-def load_cache(root: Path, environment: str) -> EnvironmentCache | None:
+def load_cache(root: Path, env_name: str) -> EnvironmentCache | None:
     try:
-        data = (cache_dir(root) / f"{environment}.json").read_bytes()
+        data = (cache_dir(root) / f"{env_name}.json").read_bytes()
     except OSError:
         return None
     return EnvironmentCache.from_bytes(data)
 
 
-def save_cache(root: Path, environment: str, cache: EnvironmentCache) -> None:
-    _write(cache_dir(root), f"{environment}.json", cache.to_bytes())
+def save_cache(root: Path, env_name: str, cache: EnvironmentCache) -> None:
+    _write(cache_dir(root), f"{env_name}.json", cache.to_bytes())
 
 
 def save_environment(
-    root: Path, environment: str, cache: EnvironmentCache, shared: Iterable[str]
+    root: Path, env_name: str, cache: EnvironmentCache, shared: Iterable[str]
 ) -> None:
     """Write an environment's cache, with its shared folders stamped as they are now (after the
     write to rendered/)."""
@@ -257,11 +258,11 @@ def save_environment(
     cache.folders = {
         f: folder_stat(rendered / f) for f in sorted(shared) if (rendered / f).is_dir()
     }
-    save_cache(root, environment, cache)
+    save_cache(root, env_name, cache)
 
 
 def entry_of(
-    environment: str,
+    env_name: str,
     endpoint: str,
     key: str,
     files: Mapping[str, bytes],
@@ -270,7 +271,7 @@ def entry_of(
     folder: FolderStat = None,
 ) -> Entry:
     """What the cache keeps of one compiled endpoint: digests of its files outside its folder."""
-    own = own_folder(environment, endpoint) + "/"
+    own = own_folder(env_name, endpoint) + "/"
     foreign = {p: digest(d) for p, d in files.items() if not p.startswith(own)}
     return Entry.new(key, foreign, warnings, summary, folder)
 
@@ -286,17 +287,17 @@ class Recorder:
         self.environment_files: dict[str, dict[str, str]] = {}
         self.environment_warnings: dict[str, tuple[Diagnostic, ...]] = {}
 
-    def add(self, environment: str, units: Iterable[Unit]) -> None:
-        entries = self.entries.setdefault(environment, {})
-        keys = self.keys[environment][2]
+    def add(self, env_name: str, units: Iterable[Unit]) -> None:
+        entries = self.entries.setdefault(env_name, {})
+        keys = self.keys[env_name][2]
         for unit in units:
             if unit.endpoint is None:
-                self.environment_files[environment] = {p: digest(d) for p, d in unit.files.items()}
-                self.environment_warnings[environment] = unit.warnings
+                self.environment_files[env_name] = {p: digest(d) for p, d in unit.files.items()}
+                self.environment_warnings[env_name] = unit.warnings
             else:
                 assert unit.summary is not None
                 entries[unit.endpoint] = entry_of(
-                    environment,
+                    env_name,
                     unit.endpoint,
                     keys[unit.endpoint],
                     unit.files,
@@ -321,9 +322,9 @@ class Recorder:
             save_environment(root, name, cache, folders_of(name, [*environment_files, *foreign]))
 
 
-def drop_cache(root: Path, environment: str) -> None:
+def drop_cache(root: Path, env_name: str) -> None:
     with contextlib.suppress(FileNotFoundError):
-        (cache_dir(root) / f"{environment}.json").unlink()
+        (cache_dir(root) / f"{env_name}.json").unlink()
 
 
 STAMPS = "endpoints.json"
@@ -331,7 +332,7 @@ STAMPS = "endpoints.json"
 
 def load_stamps(root: Path) -> dict[str, tuple[Stamp, str]]:
     """(stamp, text digest) of the endpoint files as last read, by path: files whose stamp is
-    unchanged need not be read again (see compiler.pipeline.read_endpoint)."""
+    unchanged need not be read again (see compiler.sources.read_endpoint)."""
     try:
         raw = orjson.loads((cache_dir(root) / STAMPS).read_bytes())
         if raw.get("version") != VERSION:
@@ -381,9 +382,9 @@ def _stat(path: str) -> FolderStat:
     return (stat.st_mtime_ns, stat.st_ino)
 
 
-def folders_of(environment: str, paths: Iterable[str]) -> set[str]:
+def folders_of(env_name: str, paths: Iterable[str]) -> set[str]:
     """Every folder holding one of `paths` (relative to rendered/), up to rendered/<env>."""
-    folders = {environment}
+    folders = {env_name}
     for path in paths:
         folder = path.rpartition("/")[0]
         while folder and folder not in folders:
@@ -392,8 +393,8 @@ def folders_of(environment: str, paths: Iterable[str]) -> set[str]:
     return folders
 
 
-def own_folder(environment: str, endpoint: str) -> str:
-    return f"{environment}/{endpoint}"
+def own_folder(env_name: str, endpoint: str) -> str:
+    return f"{env_name}/{endpoint}"
 
 
 @dataclass(frozen=True)
@@ -406,45 +407,72 @@ class Verification:
     """Whether a folder that is no endpoint's own changed since knobless wrote it."""
 
 
-def verify(rendered: Path, environment: str, cache: EnvironmentCache) -> Verification:
+def verify(rendered: Path, env_name: str, cache: EnvironmentCache) -> Verification:
     """Compare rendered/<env>/ with the cache: every endpoint's own folder by (mtime, inode); the
     shared folders likewise, and when one changed, its files by content."""
-    base = f"{rendered}/{environment}/"  # strings: pathlib costs more than the stat here
+    base = f"{rendered}/{env_name}/"  # strings: pathlib costs more than the stat here
     dirty = {name for name, entry in cache.entries.items() if _stat(base + name) != entry.folder}
     changed = [f for f, stat in cache.folders.items() if folder_stat(rendered / f) != stat]
     if not changed:
         return Verification(frozenset(dirty))
-    owners: dict[str, str | None] = {}
-    expected: dict[str, str] = {}
-    for name, entry in cache.entries.items():
-        for path, file_digest in entry.foreign.items():
-            owners[path], expected[path] = name, file_digest
-    for path, file_digest in cache.environment_files.items():
-        owners[path], expected[path] = None, file_digest
-    children: dict[str, set[str]] = {environment: set(cache.entries)}
-    for folder in [*expected, *cache.folders]:
-        parent, _, name = folder.rpartition("/")
-        if parent:
-            children.setdefault(parent, set()).add(name)
+    layout = _SharedLayout.of(env_name, cache)
     stray: list[str] = []
     for folder in sorted(changed):
+        stray.extend(layout.compare(rendered, folder, dirty))
+    return Verification(frozenset(dirty), tuple(stray), shared=True)
+
+
+@dataclass(frozen=True)
+class _SharedLayout:
+    """What the cache says the shared folders of rendered/<env>/ hold."""
+
+    owners: dict[str, str | None]
+    """Each file an endpoint writes outside its own folder, by path: that endpoint (None: the
+    environment's own files)."""
+    expected: dict[str, str]
+    """Each such file's digest, by path."""
+    children: dict[str, set[str]]
+    """The names each folder holds."""
+
+    @classmethod
+    def of(cls, env_name: str, cache: EnvironmentCache) -> _SharedLayout:
+        owners: dict[str, str | None] = {}
+        expected: dict[str, str] = {}
+        for name, entry in cache.entries.items():
+            for path, file_digest in entry.foreign.items():
+                owners[path], expected[path] = name, file_digest
+        for path, file_digest in cache.environment_files.items():
+            owners[path], expected[path] = None, file_digest
+        children: dict[str, set[str]] = {env_name: set(cache.entries)}
+        for folder in [*expected, *cache.folders]:
+            parent, _, name = folder.rpartition("/")
+            if parent:
+                children.setdefault(parent, set()).add(name)
+        return cls(owners, expected, children)
+
+    def compare(self, rendered: Path, folder: str, dirty: set[str]) -> list[str]:
+        """The stray names in one changed folder; the endpoints whose files in it were changed
+        or removed are added to `dirty`."""
         try:
             present = set(os.listdir(rendered / folder))
         except OSError:
             present = set()
-        wanted = children.get(folder, set())
-        stray.extend(f"{folder}/{name}" for name in sorted(present - wanted))
+        wanted = self.children.get(folder, set())
         for name in sorted(wanted & present):
             path = f"{folder}/{name}"
-            if path in expected and owners[path] is not None:
-                try:
-                    same = digest((rendered / path).read_bytes()) == expected[path]
-                except OSError:
-                    same = False
-                if not same:
-                    dirty.add(owners[path])  # type: ignore[arg-type]
+            owner = self.owners.get(path)
+            if owner is not None and not _holds(rendered / path, self.expected[path]):
+                dirty.add(owner)
         for name in sorted(wanted - present):
-            owner = owners.get(f"{folder}/{name}")
+            owner = self.owners.get(f"{folder}/{name}")
             if owner is not None:
                 dirty.add(owner)
-    return Verification(frozenset(dirty), tuple(stray), shared=True)
+        return [f"{folder}/{name}" for name in sorted(present - wanted)]
+
+
+def _holds(file: Path, expected: str) -> bool:
+    """Whether the file is there with the content of that digest."""
+    try:
+        return digest(file.read_bytes()) == expected
+    except OSError:
+        return False

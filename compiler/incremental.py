@@ -41,7 +41,8 @@ from compiler.cache import (
 )
 from compiler.config import CONFIG_FILE
 from compiler.diagnostics import Diagnostic
-from compiler.pipeline import Progress, Sources, Unit, iter_compile
+from compiler.pipeline import Progress, Unit, iter_compile
+from compiler.sources import Sources
 from compiler.summary import EndpointSummary
 from compiler.writer import RENDERED, Journal, changed
 

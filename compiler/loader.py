@@ -280,91 +280,88 @@ def _build(text: str, display: str) -> LoadedYaml:
     a syntax error or absurd nesting anywhere, then an undefined or duplicate anchor, then a
     second document, then anything refused while building the first document."""
     builder = _Builder()
-    composer_error: _Problem | None = None
-    documents = 0
-    second: _Position | None = None
-    depth = 0
-    seen_anchors: dict[str, _Position] = {}
     loader = yaml.CSafeLoader(text)
-    next_event = loader.get_event
     try:
-        while True:
-            event: Any = next_event()
-            kind = type(event)  # exact types: the C parser makes only these
-            step: Callable[[Any], None]  # the builder's handler of this kind of event
-            if kind is yaml.ScalarEvent:
-                step = builder.scalar
-            elif kind is yaml.MappingStartEvent or kind is yaml.SequenceStartEvent:
-                depth += 1
-                if depth > MAX_DEPTH:
-                    line, col = _at(event)
-                    raise InputError(
-                        [
-                            Diagnostic(
-                                display,
-                                line,
-                                col,
-                                f"nested more than {MAX_DEPTH} levels deep; a spec is a few levels",
-                            )
-                        ]
-                    )
-                step = builder.start
-            elif kind is yaml.MappingEndEvent or kind is yaml.SequenceEndEvent:
-                depth -= 1
-                step = builder.end
-            elif kind is yaml.AliasEvent:
-                step = builder.alias
-            elif kind is yaml.DocumentStartEvent:
-                documents += 1
-                continue
-            elif kind is yaml.StreamEndEvent or event is None:
-                break
-            else:
-                continue
-            if (
-                composer_error is None
-                and kind is not yaml.MappingEndEvent
-                and kind is not yaml.SequenceEndEvent
-                and event.anchor is not None
-            ):
-                composer_error = _anchor_problem(event, seen_anchors)
-            if documents > 1:
-                if second is None:
-                    second = _at(event)
-                continue
-            if builder.problem is not None or composer_error is not None:
-                continue
-            try:
-                step(event)
-            except _Problem as problem:
-                builder.problem = problem
+        scan = _scan(loader.get_event, builder, display)
     except yaml.YAMLError as error:
         raise _yaml_problem(display, text, error) from None
     finally:
         loader.dispose()
-    if composer_error is not None:
-        raise InputError(
-            [Diagnostic(display, composer_error.line, composer_error.col, composer_error.message)]
-        )
-    if documents == 0:
-        raise InputError(
-            [
-                Diagnostic(
-                    display,
-                    1,
-                    1,
-                    "file is empty; an endpoint needs at least name, owner, served and scaling",
-                )
-            ]
-        )
-    if second is not None:
-        raise InputError(
-            [Diagnostic(display, *second, "one endpoint per file: remove the second YAML document")]
-        )
-    if builder.problem is not None:
-        refused = builder.problem
-        raise InputError([Diagnostic(display, refused.line, refused.col, refused.message)])
+    _raise_refused(display, scan, builder.problem)
     return LoadedYaml(display, builder.root, builder.values, builder.keys)
+
+
+@dataclass(frozen=True)
+class _Scan:
+    """What one pass over the event stream found besides the document itself."""
+
+    documents: int
+    second: _Position | None
+    """Where the second document starts, if there is one."""
+    composer_error: _Problem | None
+    """The first undefined or duplicate anchor."""
+
+
+def _scan(next_event: Callable[[], Any], builder: _Builder, display: str) -> _Scan:
+    """Feed the first document's events to the builder (until it refuses one); raises only for
+    absurd nesting (and the parser's YAMLError)."""
+    composer_error: _Problem | None = None
+    documents, depth, second = 0, 0, None
+    seen_anchors: dict[str, _Position] = {}
+    while True:
+        event: Any = next_event()
+        kind = type(event)  # exact types: the C parser makes only these
+        step: Callable[[Any], None]  # the builder's handler of this kind of event
+        closing = kind is yaml.MappingEndEvent or kind is yaml.SequenceEndEvent
+        if kind is yaml.ScalarEvent:
+            step = builder.scalar
+        elif kind is yaml.MappingStartEvent or kind is yaml.SequenceStartEvent:
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise _too_deep(display, event)
+            step = builder.start
+        elif closing:
+            depth -= 1
+            step = builder.end
+        elif kind is yaml.AliasEvent:
+            step = builder.alias
+        elif kind is yaml.DocumentStartEvent:
+            documents += 1
+            continue
+        elif kind is yaml.StreamEndEvent or event is None:
+            return _Scan(documents, second, composer_error)
+        else:
+            continue
+        if composer_error is None and not closing and event.anchor is not None:
+            composer_error = _anchor_problem(event, seen_anchors)
+        if documents > 1:
+            second = second or _at(event)
+        elif builder.problem is None and composer_error is None:
+            try:
+                step(event)
+            except _Problem as problem:
+                builder.problem = problem
+
+
+def _too_deep(display: str, event: yaml.Event) -> InputError:
+    line, col = _at(event)
+    message = f"nested more than {MAX_DEPTH} levels deep; a spec is a few levels"
+    return InputError([Diagnostic(display, line, col, message)])
+
+
+def _raise_refused(display: str, scan: _Scan, refused: _Problem | None) -> None:
+    """The first problem of the pass, in the composer's order of precedence."""
+    if scan.composer_error is not None:
+        error = scan.composer_error
+        raise InputError([Diagnostic(display, error.line, error.col, error.message)])
+    if scan.documents == 0:
+        message = "file is empty; an endpoint needs at least name, owner, served and scaling"
+        raise InputError([Diagnostic(display, 1, 1, message)])
+    if scan.second is not None:
+        message = "one endpoint per file: remove the second YAML document"
+        raise InputError([Diagnostic(display, *scan.second, message)])
+    if refused is not None:
+        raise InputError([Diagnostic(display, refused.line, refused.col, refused.message)])
 
 
 def _anchor_problem(event: yaml.NodeEvent, seen: dict[str, _Position]) -> _Problem | None:

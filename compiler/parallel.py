@@ -14,15 +14,17 @@ import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
 
 import pluggy
 
 from compiler.context import EndpointContext
 from compiler.diagnostics import Diagnostic
 from compiler.errors import InputError
-from compiler.pipeline import LazyEndpoints, Sources, lint_endpoints, lint_whole_environment
+from compiler.pipeline import LazyEndpoints, lint_endpoints, lint_whole_environment
 from compiler.resolve import resolve_endpoint, rough_summary
 from compiler.review.lint import apply_strict, known_rules
+from compiler.sources import Sources
 from compiler.summary import EndpointSummary, summarize
 
 PAIRS_PER_EXTRA_PROCESS = 3000
@@ -142,9 +144,29 @@ def run_shares(
     parts = shares(sources.names, jobs)
     if len(parts) <= 1:
         return [check_share(sources, sources.names, selected, manager)]
+    children = _fork_children(sources, parts[1:], selected, manager)
+    try:
+        first = check_share(sources, parts[0], selected, manager)
+    except BaseException:  # a bug (or ^C) here: the children's work is moot, stop them
+        _stop_children(children)
+        raise
+    return [first, *_hear_children(children)]
+
+
+_Child = tuple[BaseProcess, Connection]
+"""A forked child and the end of the pipe its result comes through."""
+
+
+def _fork_children(
+    sources: Sources,
+    parts: Sequence[Sequence[str]],
+    selected: set[str] | None,
+    manager: pluggy.PluginManager,
+) -> list[_Child]:
+    """One forked child per share, each checking it and sending its result back."""
     context = multiprocessing.get_context("fork")
-    children = []
-    for part in parts[1:]:
+    children: list[_Child] = []
+    for part in parts:
         receiver, sender = context.Pipe(duplex=False)
         child = context.Process(
             target=_child, args=(sender, sources, part, selected, manager), daemon=True
@@ -152,16 +174,22 @@ def run_shares(
         child.start()
         sender.close()
         children.append((child, receiver))
-    try:
-        results = [check_share(sources, parts[0], selected, manager)]
-    except BaseException:  # a bug (or ^C) here: the children's work is moot, stop them
-        for child, receiver in children:
-            child.terminate()
-            child.join()
-            receiver.close()
-        raise
+    return children
+
+
+def _stop_children(children: Sequence[_Child]) -> None:
+    for child, receiver in children:
+        child.terminate()
+        child.join()
+        receiver.close()
+
+
+def _hear_children(children: Sequence[_Child]) -> list[ShareResult]:
+    """Every child's result in order; every child is heard and joined, failed or not, and the
+    first failure raised after."""
+    results = []
     failures = []
-    for child, receiver in children:  # every child is heard and joined, failed or not
+    for child, receiver in children:
         try:
             result, failure = receiver.recv()
         except EOFError:  # it died without a word (killed, out of memory)

@@ -251,20 +251,7 @@ def resolve_endpoint(
     layers = endpoint_layers(loaded, environment, env_source, name)
     merged = merge_data(layers)
     origins = LazyOrigins(lambda: layer_origins(layers, merged))
-
-    def locate(path: FieldPath) -> Origin:
-        probe = path
-        while probe:
-            if probe in origins:
-                return origins[probe]
-            # an inner node: the first leaf below it tells which layer wrote it
-            below = [o for p, o in origins.items() if p[: len(probe)] == probe]
-            if below:
-                return min(below, key=lambda o: (o.layer != "endpoint", o.line))
-            probe = probe[:-1]
-        line, col = loaded.position(())
-        return Origin(loaded.path, line, col, "endpoint")
-
+    locate = _locator(loaded, origins)
     try:
         spec = _validated(loaded, layers, merged, locate)
     except InputError as error:
@@ -290,6 +277,25 @@ def resolve_endpoint(
     return endpoint
 
 
+def _locator(loaded: LoadedYaml, origins: LazyOrigins) -> Callable[[FieldPath], Origin]:
+    """Where a field of the merged endpoint was written (a layer's file, line and column)."""
+
+    def locate(path: FieldPath) -> Origin:
+        probe = path
+        while probe:
+            if probe in origins:
+                return origins[probe]
+            # an inner node: the first leaf below it tells which layer wrote it
+            below = [o for p, o in origins.items() if p[: len(probe)] == probe]
+            if below:
+                return min(below, key=lambda o: (o.layer != "endpoint", o.line))
+            probe = probe[:-1]
+        line, col = loaded.position(())
+        return Origin(loaded.path, line, col, "endpoint")
+
+    return locate
+
+
 def _served_contexts(
     spec: EndpointSpec,
     environment: Environment,
@@ -311,13 +317,7 @@ def _served_contexts(
             served=served, spec=spec, environment=environment
         )
         if runtime is None:
-            problems.append(
-                _positioned(
-                    locate(("served", index)),
-                    f"served[{index}]: no runtime can serve this model; set `runtime:` "
-                    "(mlflow, vllm, triton or custom)",
-                )
-            )
+            problems.append(_no_runtime(locate, index))
             continue
         if served.runtime is None:
             origins.defer(_runtime_origin(index))
@@ -331,6 +331,14 @@ def _served_contexts(
             )
         )
     return tuple(served_contexts), problems
+
+
+def _no_runtime(locate: Callable[[FieldPath], Origin], index: int) -> Diagnostic:
+    return _positioned(
+        locate(("served", index)),
+        f"served[{index}]: no runtime can serve this model; set `runtime:` "
+        "(mlflow, vllm, triton or custom)",
+    )
 
 
 def _plugin_validation(

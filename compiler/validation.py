@@ -112,19 +112,25 @@ def _kind(value: Any) -> str:
     return f"`{_show(value)}`"
 
 
+def _unknown_key(key: str, allowed: list[str]) -> str:
+    close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
+    if close:
+        return f"unknown key `{key}`; did you mean `{close[0]}`?"
+    return f"unknown key `{key}`" + (f"; allowed keys: {', '.join(allowed)}" if allowed else "")
+
+
+def _not_one_of(value: Any, expected: str) -> str:
+    options = [o.strip(" '") for o in expected.replace(" or ", ", ").split(",")]
+    close = difflib.get_close_matches(str(value), options, n=1, cutoff=0.6)
+    hint = f"; did you mean `{close[0]}`?" if close else ""
+    return f"`{_show(value)}` is not one of: {', '.join(options)}{hint}"
+
+
 def _message(error: ErrorDetails, path: FieldPath, model: type[BaseModel]) -> str:
     kind = error["type"]
     value = error.get("input")
     if kind == "extra_forbidden":
-        key = str(path[-1])
-        allowed = sorted(_fields_at(model, path[:-1]))
-        close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
-        hint = (
-            f"; did you mean `{close[0]}`?"
-            if close
-            else (f"; allowed keys: {', '.join(allowed)}" if allowed else "")
-        )
-        return f"unknown key `{key}`{hint}"
+        return _unknown_key(str(path[-1]), sorted(_fields_at(model, path[:-1])))
     if kind == "missing":
         return f"missing required key `{path[-1]}`"
     if kind in ("value_error", "assertion_error"):
@@ -134,11 +140,7 @@ def _message(error: ErrorDetails, path: FieldPath, model: type[BaseModel]) -> st
     if kind in ("tuple_type", "list_type"):
         return f"expected a list, got {_kind(value)}"
     if kind == "literal_error":
-        expected = str(error.get("ctx", {}).get("expected", ""))
-        options = [o.strip(" '") for o in expected.replace(" or ", ", ").split(",")]
-        close = difflib.get_close_matches(str(value), options, n=1, cutoff=0.6)
-        hint = f"; did you mean `{close[0]}`?" if close else ""
-        return f"`{_show(value)}` is not one of: {', '.join(options)}{hint}"
+        return _not_one_of(value, str(error.get("ctx", {}).get("expected", "")))
     if kind in ("too_short", "too_long"):
         limit = error.get("ctx", {}).get("min_length" if kind == "too_short" else "max_length")
         which = "at least" if kind == "too_short" else "at most"

@@ -90,36 +90,39 @@ def register(subparsers: argparse._SubParsersAction[Any], *, deps: Deps | None =
         )
         _common(parser, needs_endpoint=needs_endpoint)
         parser.set_defaults(handler=partial(handler, deps=deps))
-        if name != "diff":
-            parser.add_argument(
-                "--format", choices=("table", "json"), default="table", help="output format"
-            )
-        if name in ("sync", "rollback"):
-            parser.add_argument("--prune", action="store_true", help="delete objects not in git")
-            parser.add_argument(
-                "--dry-run", action="store_true", help="only show what would change"
-            )
-        if name == "sync":
-            parser.add_argument("--revision", metavar="REV", help="git revision to sync to")
-        if name == "rollback":
-            parser.add_argument(
-                "--to", type=int, metavar="ID", help="history id (default: the previous deployment)"
-            )
-        if name == "diff":
-            parser.add_argument(
-                "--exit-code", action="store_true", help="exit 1 when there are differences"
-            )
-        if name in ("sync", "wait", "rollback"):
-            if name != "wait":
-                parser.add_argument("--wait", action="store_true", help="then wait like `wait`")
-            parser.add_argument(
-                "--timeout",
-                type=_duration,
-                default=600.0,
-                metavar="DURATION",
-                help="give up after this long (e.g. 90s, 10m, 1h; default 10m)",
-            )
-            parser.add_argument("--health", action="store_true", help="also wait until Healthy")
+        _command_options(parser, name)
+
+
+def _command_options(parser: argparse.ArgumentParser, name: str) -> None:
+    """The options of one `argocd` subcommand beyond the common ones."""
+    if name != "diff":
+        parser.add_argument(
+            "--format", choices=("table", "json"), default="table", help="output format"
+        )
+    if name in ("sync", "rollback"):
+        parser.add_argument("--prune", action="store_true", help="delete objects not in git")
+        parser.add_argument("--dry-run", action="store_true", help="only show what would change")
+    if name == "sync":
+        parser.add_argument("--revision", metavar="REV", help="git revision to sync to")
+    if name == "rollback":
+        parser.add_argument(
+            "--to", type=int, metavar="ID", help="history id (default: the previous deployment)"
+        )
+    if name == "diff":
+        parser.add_argument(
+            "--exit-code", action="store_true", help="exit 1 when there are differences"
+        )
+    if name in ("sync", "wait", "rollback"):
+        if name != "wait":
+            parser.add_argument("--wait", action="store_true", help="then wait like `wait`")
+        parser.add_argument(
+            "--timeout",
+            type=_duration,
+            default=600.0,
+            metavar="DURATION",
+            help="give up after this long (e.g. 90s, 10m, 1h; default 10m)",
+        )
+        parser.add_argument("--health", action="store_true", help="also wait until Healthy")
 
 
 def _common(parser: argparse.ArgumentParser, *, needs_endpoint: bool) -> None:
@@ -279,6 +282,22 @@ def _wait(args: argparse.Namespace, deps: Deps) -> int:
     return 0
 
 
+class _ChangeReporter:
+    """Prints an application's state on stderr each time it changes while waiting."""
+
+    def __init__(self) -> None:
+        self._seen: dict[str, str] = {}
+
+    def __call__(self, app: Application) -> None:
+        state = app.status.operationState
+        line = f"{app.status.sync.status}/{app.status.health.status}" + (
+            f", operation {state.phase}" if state and state.phase else ""
+        )
+        if self._seen.get(app.name) != line:
+            self._seen[app.name] = line
+            print(f"{app.name}: {line}", file=sys.stderr)
+
+
 def _wait_for(
     args: argparse.Namespace,
     deps: Deps,
@@ -289,17 +308,7 @@ def _wait_for(
     refresh_first: bool,
     synced: bool,
 ) -> None:
-    seen: dict[str, str] = {}
-
-    def report(app: Application) -> None:
-        state = app.status.operationState
-        line = f"{app.status.sync.status}/{app.status.health.status}" + (
-            f", operation {state.phase}" if state and state.phase else ""
-        )
-        if seen.get(app.name) != line:
-            seen[app.name] = line
-            print(f"{app.name}: {line}", file=sys.stderr)
-
+    report = _ChangeReporter()
     # Apps of two projects (root and the rest) are waited for in separate rounds.
     apps: list[Application] = []
     for project in dict.fromkeys(scope.project_of(n) for n in names):

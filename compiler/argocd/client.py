@@ -280,15 +280,7 @@ class ArgoCDClient:
                 "pass that URL (usually https://) as --server"
             )
         if response.is_success:
-            try:
-                return response.json()
-            except ValueError:
-                raise ServerError(
-                    "the answer is not JSON (a proxy or login page in front of Argo CD?)",
-                    status=response.status_code,
-                    method=method,
-                    path=path,
-                ) from None
+            return _json_of(response, method, path)
         failure = error_for(response.status_code, _message(response), method=method, path=path)
         if response.status_code >= 500 and (
             method == "GET" or response.status_code in _RETRYABLE_WRITE_STATUS
@@ -341,3 +333,15 @@ def _segment(name: str) -> str:
 
 
 __all__ = ["APIError", "ArgoCDClient"]
+
+
+def _json_of(response: httpx.Response, method: str, path: str) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        raise ServerError(
+            "the answer is not JSON (a proxy or login page in front of Argo CD?)",
+            status=response.status_code,
+            method=method,
+            path=path,
+        ) from None

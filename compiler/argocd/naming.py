@@ -24,21 +24,21 @@ _INVALID = re.compile(r"[^A-Za-z0-9_.-]+")
 _EDGES = re.compile(r"^[^A-Za-z0-9]+|[^A-Za-z0-9]+$")
 
 
-def application_name(environment: str, endpoint: str) -> str:
+def application_name(env_name: str, endpoint: str) -> str:
     """`<env>-<endpoint>`: the Argo CD Application of one endpoint."""
-    return f"{environment}-{endpoint}"
+    return f"{env_name}-{endpoint}"
 
 
-def root_name(environment: str) -> str:
-    return f"{environment}-{ROOT}"
+def root_name(env_name: str) -> str:
+    return f"{env_name}-{ROOT}"
 
 
-def platform_name(environment: str) -> str:
-    return f"{environment}-{PLATFORM}"
+def platform_name(env_name: str) -> str:
+    return f"{env_name}-{PLATFORM}"
 
 
-def env_selector(environment: str) -> str:
-    return f"{ENV_LABEL}={environment}"
+def env_selector(env_name: str) -> str:
+    return f"{ENV_LABEL}={env_name}"
 
 
 def label_value(text: str) -> str:

@@ -120,24 +120,8 @@ def wait(
     final: dict[str, Application] = {}
     polls = 0
     while True:
-        failures = []
-        for name in list(pending):
-            app = client.get_application(
-                name,
-                project=target.project,
-                app_namespace=target.app_namespace,
-                refresh="normal" if refresh_first and polls == 0 else None,
-            )
-            final[name] = app
-            if on_poll is not None:
-                on_poll(app)
-            outcome = verdict(
-                app, health=target.health, dry_run=target.dry_run, synced=target.synced
-            )
-            if outcome == "":
-                pending.remove(name)
-            elif outcome is not None:
-                failures.append(outcome)
+        refresh = refresh_first and polls == 0
+        failures = _poll(client, target, pending, final, refresh=refresh, on_poll=on_poll)
         if failures:
             raise OperationFailed("\n".join(failures))
         if not pending:
@@ -150,3 +134,33 @@ def wait(
             )
         sleep(min(POLL_INTERVALS[min(polls, len(POLL_INTERVALS) - 1)], remaining))
         polls += 1
+
+
+def _poll(
+    client: ArgoCDClient,
+    target: Target,
+    pending: list[str],
+    final: dict[str, Application],
+    *,
+    refresh: bool,
+    on_poll: Callable[[Application], None] | None,
+) -> list[str]:
+    """Poll every pending app once: those done leave `pending`, each one's latest state goes
+    into `final`; the failure reports of those that failed."""
+    failures = []
+    for name in list(pending):
+        app = client.get_application(
+            name,
+            project=target.project,
+            app_namespace=target.app_namespace,
+            refresh="normal" if refresh else None,
+        )
+        final[name] = app
+        if on_poll is not None:
+            on_poll(app)
+        outcome = verdict(app, health=target.health, dry_run=target.dry_run, synced=target.synced)
+        if outcome == "":
+            pending.remove(name)
+        elif outcome is not None:
+            failures.append(outcome)
+    return failures

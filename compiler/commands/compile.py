@@ -7,10 +7,10 @@ import gc
 import multiprocessing
 import os
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pluggy
@@ -27,17 +27,17 @@ from compiler.commands._common import EXIT_CODES, ProgressBar, add_root, reposit
 from compiler.diagnostics import Diagnostic
 from compiler.errors import InputError, StaleOutputError
 from compiler.incremental import Plan, compile_changed, plan, recorder, worthwhile
-from compiler.pipeline import (
-    EnvironmentOutput,
-    Sources,
-    iter_compile,
-    load,
-    parse_all,
-    repository_plugins,
-    select_environments,
-)
+from compiler.pipeline import EnvironmentOutput, Progress, iter_compile, repository_plugins
 from compiler.report import print_diagnostics
-from compiler.writer import RENDERED, RenderedTree, Stager, list_tree, unified_diff
+from compiler.sources import Sources, load, parse_all, select_environments
+from compiler.writer import (
+    RENDERED,
+    RenderedTree,
+    Stager,
+    TreeDifference,
+    list_tree,
+    unified_diff,
+)
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -168,39 +168,71 @@ def _compile_all(
 ) -> None:
     """Every endpoint, in this process, into a new tree swapped in at the end."""
     record = recorder(plans) if plans is not None else None
-    existing = {p.split("/", 1)[0] for p in list_tree(root / RENDERED)}
-    compiled: list[str] = []
-    endpoints: set[str] = set()
-    files = 0
-    warnings: list[Diagnostic] = []
+    existing = _environments_on_disk(root)
     with ProgressBar() as progress, RenderedTree(root) as tree:
         outputs = iter_compile(
             root, manager=manager, sources=sources, progress=progress, strict=args.strict
         )
-        for output in outputs:  # one environment at a time: memory stays flat
-            tree.add(output.files)
-            if record is not None:
-                record.add(output.name, output.units)
-            if output.name not in compiled:
-                compiled.append(output.name)
-            endpoints.update(e.name for e in output.endpoints)
-            files += len(output.files)
-            warnings.extend(output.diagnostics)
-            del output  # let this batch go before the next one is computed
-        if args.env:
-            tree.keep = existing - set(compiled)
-        for name in compiled:
-            drop_cache(root, name)  # until the new tree is in place
-        difference = tree.commit()
+        collected = _collect(outputs, tree.add, record)
+        difference = _swap_in(root, tree, collected.environments, existing if args.env else None)
     if record is not None:
         record.save(root)
-    print_diagnostics(sorted(set(warnings)))
+    print_diagnostics(sorted(set(collected.warnings)))
     print(
-        f"compiled {len(endpoints)} endpoints into {len(compiled)} environments "
-        f"({', '.join(compiled)}): {files} files, {len(difference.changed)} changed, "
-        f"{len(difference.added)} added, {len(difference.removed)} removed",
+        f"compiled {len(collected.endpoints)} endpoints into {len(collected.environments)} "
+        f"environments ({', '.join(collected.environments)}): {collected.files} files, "
+        f"{len(difference.changed)} changed, {len(difference.added)} added, "
+        f"{len(difference.removed)} removed",
         file=sys.stderr,
     )
+
+
+@dataclass
+class _Collected:
+    """What the outputs of a compile add up to, as they stream past."""
+
+    environments: list[str] = field(default_factory=list)
+    """In the order they were compiled."""
+    endpoints: set[str] = field(default_factory=set)
+    files: int = 0
+    warnings: list[Diagnostic] = field(default_factory=list)
+
+
+def _collect(
+    outputs: Iterable[EnvironmentOutput],
+    add: Callable[[dict[str, bytes]], object],
+    record: Recorder | None,
+) -> _Collected:
+    """Hand every output's files to `add` (and its units to the cache's `record`) as it comes;
+    what they added up to."""
+    collected = _Collected()
+    for output in outputs:  # one environment at a time: memory stays flat
+        add(output.files)
+        if record is not None:
+            record.add(output.name, output.units)
+        if output.name not in collected.environments:
+            collected.environments.append(output.name)
+        collected.endpoints.update(e.name for e in output.endpoints)
+        collected.files += len(output.files)
+        collected.warnings.extend(output.diagnostics)
+        del output  # let this batch go before the next one is computed
+    return collected
+
+
+def _environments_on_disk(root: Path) -> set[str]:
+    return {p.split("/", 1)[0] for p in list_tree(root / RENDERED)}
+
+
+def _swap_in(
+    root: Path, tree: RenderedTree, compiled: Sequence[str], existing: set[str] | None
+) -> TreeDifference:
+    """Swap the new tree in; with `existing` (a compile of some environments only) the other
+    environments on disk are kept."""
+    if existing is not None:
+        tree.keep = existing - set(compiled)
+    for name in compiled:
+        drop_cache(root, name)  # until the new tree is in place
+    return tree.commit()
 
 
 @dataclass(frozen=True)
@@ -218,81 +250,91 @@ class _Staged:
     """What the compile cache keeps of this environment (None: nothing may be cached)."""
 
 
-def _stage_environment(root: Path, environment: str, strict: bool, staging: Path) -> _Staged:
+def _stage_environment(root: Path, env_name: str, strict: bool, staging: Path) -> _Staged:
     """In a child process: compile one environment straight into the shared staging folder."""
     stager = Stager(staging, root / RENDERED)
-    endpoints: set[str] = set()
-    warnings: list[Diagnostic] = []
     manager = repository_plugins(root)
     try:
-        sources = parse_all(load(root, [environment]))
+        sources = parse_all(load(root, [env_name]))
         plans = None if sources.problems else plan(root, manager, sources, strict=strict)
         record = recorder(plans) if plans is not None else None
-        for output in iter_compile(root, manager=manager, sources=sources, strict=strict):
-            stager.add(output.files)
-            if record is not None:
-                record.add(output.name, output.units)
-            endpoints.update(e.name for e in output.endpoints)
-            warnings.extend(output.diagnostics)
-            del output
+        outputs = iter_compile(root, manager=manager, sources=sources, strict=strict)
+        collected = _collect(outputs, stager.add, record)
     except InputError as error:  # returned, not raised: it must cross the process boundary
-        return _Staged(environment, (), (), (), (), (), error.diagnostics)
+        return _Staged(env_name, (), (), (), (), (), error.diagnostics)
     return _Staged(
-        environment,
-        tuple(sorted(endpoints)),
+        env_name,
+        tuple(sorted(collected.endpoints)),
         tuple(sorted(stager.written)),
         tuple(stager.added),
         tuple(stager.changed),
-        tuple(warnings),
+        tuple(collected.warnings),
         (),
         record,
     )
+
+
+@dataclass
+class _Merged:
+    """What the child processes staged, merged."""
+
+    problems: set[Diagnostic] = field(default_factory=set)
+    warnings: set[Diagnostic] = field(default_factory=set)
+    endpoints: set[str] = field(default_factory=set)
+    recorders: list[Recorder] = field(default_factory=list)
 
 
 def _compile_in_parallel(args: argparse.Namespace, root: Path, jobs: int, sources: Sources) -> None:
     """One process per environment (up to `jobs` at once), all staging into one tree that is
     swapped in only when every environment succeeded."""
     environments = [f.stem for f in select_environments(root, args.env)]
-    existing = {p.split("/", 1)[0] for p in list_tree(root / RENDERED)}
-    problems: set[Diagnostic] = set()
-    warnings: set[Diagnostic] = set()
-    endpoints: set[str] = set()
-    recorders: list[Recorder | None] = []
+    existing = _environments_on_disk(root)
     with RenderedTree(root) as tree, ProgressBar() as progress:
-        context = multiprocessing.get_context("fork")
-        with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
-            results = pool.map(
-                _stage_environment,
-                [root] * len(environments),
-                environments,
-                [args.strict] * len(environments),
-                [tree.staging] * len(environments),
-            )
-            for done, staged in enumerate(results, start=1):
-                progress("environments", done, len(environments))
-                problems.update(staged.problems)
-                warnings.update(staged.warnings)
-                endpoints.update(staged.endpoints)
-                tree.merge(staged.written, staged.added, staged.changed)
-                recorders.append(staged.cache)
-        if problems:
-            raise InputError(problems)
-        if args.env:
-            tree.keep = existing - set(environments)
-        for name in environments:
-            drop_cache(root, name)  # until the new tree is in place
-        difference = tree.commit()
-    for record in recorders:
-        if record is not None:
-            record.save(root)
-    print_diagnostics(sorted(warnings))
+        merged = _stage_in_children(root, environments, args.strict, tree, jobs, progress)
+        if merged.problems:
+            raise InputError(merged.problems)
+        difference = _swap_in(root, tree, environments, existing if args.env else None)
+    for record in merged.recorders:
+        record.save(root)
+    print_diagnostics(sorted(merged.warnings))
     print(
-        f"compiled {len(endpoints)} endpoints into {len(environments)} environments "
+        f"compiled {len(merged.endpoints)} endpoints into {len(environments)} environments "
         f"({', '.join(environments)}) with {jobs} processes: {len(tree.stager.written)} files, "
         f"{len(difference.changed)} changed, {len(difference.added)} added, "
         f"{len(difference.removed)} removed",
         file=sys.stderr,
     )
+
+
+def _stage_in_children(
+    root: Path,
+    environments: Sequence[str],
+    strict: bool,
+    tree: RenderedTree,
+    jobs: int,
+    progress: Progress,
+) -> _Merged:
+    """Each environment compiled by a child process into the tree's staging folder, merged."""
+    merged = _Merged()
+    context = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+        count = len(environments)
+        results = pool.map(
+            _stage_environment,
+            [root] * count,
+            environments,
+            [strict] * count,
+            [tree.staging] * count,
+        )
+        for done, staged in enumerate(results, start=1):
+            progress("environments", done, count)
+            merged.problems.update(staged.problems)
+            merged.warnings.update(staged.warnings)
+            merged.endpoints.update(staged.endpoints)
+            tree.merge(staged.written, staged.added, staged.changed)
+            if staged.cache is not None:
+                merged.recorders.append(staged.cache)
+    return merged
 
 
 def _check(root: Path, outputs: Iterable[EnvironmentOutput], *, whole_tree: bool) -> int:

@@ -12,9 +12,9 @@ from compiler.config import load_config
 from compiler.diagnostics import Severity
 from compiler.errors import InputError
 from compiler.parallel import default_jobs, validate_sources
-from compiler.pipeline import ENDPOINTS_DIR, ENVIRONMENTS_DIR, load
 from compiler.plugins import build_plugin_manager
 from compiler.report import print_diagnostics
+from compiler.sources import ENDPOINTS_DIR, ENVIRONMENTS_DIR, load
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

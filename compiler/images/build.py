@@ -86,42 +86,29 @@ class Builder:
     ) -> list[list[str]]:
         """The commands that build (and push) one image; the digest lands in digest_file."""
         dockerfile = str(context / "Dockerfile")
+        if self.name == "kaniko":  # it builds and pushes in one step
+            return [self._kaniko(context, dockerfile, reference, push, digest_file)]
+        build = [self.executable, "build", "--file", dockerfile, "--tag", reference, str(context)]
         if self.name == "docker":
-            build = [
-                self.executable,
-                "build",
-                "--file",
-                dockerfile,
-                "--tag",
-                reference,
-                str(context),
-            ]
-            return [build, [self.executable, "push", reference]] if push else [build]
-        if self.name == "buildah":
-            build = [
-                self.executable,
-                "build",
-                "--file",
-                dockerfile,
-                "--tag",
-                reference,
-                str(context),
-            ]
+            push_command = [self.executable, "push", reference]
+        else:  # buildah
             push_command = [self.executable, "push", "--digestfile", str(digest_file), reference]
-            return [build, push_command] if push else [build]
-        return [  # kaniko builds and pushes in one step
-            [
-                self.executable,
-                "--context",
-                str(context),
-                "--dockerfile",
-                dockerfile,
-                "--destination",
-                reference,
-                "--digest-file",
-                str(digest_file),
-                *([] if push else ["--no-push"]),
-            ]
+        return [build, push_command] if push else [build]
+
+    def _kaniko(
+        self, context: Path, dockerfile: str, reference: str, push: bool, digest_file: Path
+    ) -> list[str]:
+        return [
+            self.executable,
+            "--context",
+            str(context),
+            "--dockerfile",
+            dockerfile,
+            "--destination",
+            reference,
+            "--digest-file",
+            str(digest_file),
+            *([] if push else ["--no-push"]),
         ]
 
 
@@ -208,21 +195,26 @@ def build_images(
     for reference, digest in images.items():
         context = base / reference.rsplit(":", 1)[1]
         generate_dockerfile(cli, lock.dependencies[digest], context)
-        result = Built(reference, context)
-        if builder is not None:
-            digest_file = context / ".digest"
-            for command in builder.commands(context, reference, push, digest_file):
-                done = subprocess.run(command, check=False)
-                if done.returncode != 0:
-                    raise ImagesError(
-                        f"`{' '.join(command[:2])} ...` failed (exit {done.returncode}) for "
-                        f"{reference}; images.lock was left as it was (run it again once fixed)"
-                    )
-            if push:
-                result.digest = _pushed_digest(builder, reference, digest_file)
-                assert IMAGE_DIGEST.match(result.digest)
-        built.append(result)
+        pushed = None if builder is None else _build_one(builder, context, reference, push)
+        built.append(Built(reference, context, pushed))
     return built
+
+
+def _build_one(builder: Builder, context: Path, reference: str, push: bool) -> str | None:
+    """Build (and push) one image from its context; the digest it was pushed with."""
+    digest_file = context / ".digest"
+    for command in builder.commands(context, reference, push, digest_file):
+        done = subprocess.run(command, check=False)
+        if done.returncode != 0:
+            raise ImagesError(
+                f"`{' '.join(command[:2])} ...` failed (exit {done.returncode}) for "
+                f"{reference}; images.lock was left as it was (run it again once fixed)"
+            )
+    if not push:
+        return None
+    digest = _pushed_digest(builder, reference, digest_file)
+    assert IMAGE_DIGEST.match(digest)
+    return digest
 
 
 def with_digests(lock: ImageLock, built: Sequence[Built]) -> ImageLock:

@@ -9,7 +9,7 @@ from pathlib import Path
 from compiler.commands._common import EXIT_CODES, add_root, repository_root
 from compiler.errors import StaleOutputError
 from compiler.images.lock import LOCK_FILE, dump_lock, load_lock, write_lock
-from compiler.pipeline import select_environments
+from compiler.sources import select_environments
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -21,6 +21,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "Dockerfile (MLflow's generator) and builds/pushes it.",
     )
     commands = parser.add_subparsers(dest="images_command", metavar="COMMAND", required=True)
+    _register_resolve(commands)
+    _register_build(commands)
+
+
+def _register_resolve(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     resolve = commands.add_parser(
         "resolve",
         epilog=EXIT_CODES,
@@ -38,6 +43,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     add_root(resolve)
     resolve.set_defaults(handler=run_resolve)
+
+
+def _register_build(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     build = commands.add_parser(
         "build",
         epilog=EXIT_CODES,

@@ -211,65 +211,82 @@ def parse_lock(loaded: LoadedYaml) -> ImageLock:
             ("version",),
             f"version: expected {FORMAT_VERSION}, got {top.get('version')!r}; {STALE_HINT}",
         )
-    dependencies: dict[str, Dependencies] = {}
-    for digest, raw in reader.mapping(top.get("dependencies"), ("dependencies",)).items():
-        path: tuple[str | int, ...] = ("dependencies", digest)
-        entry = reader.mapping(raw, path)
-        reader.known_keys(
-            entry,
-            path,
-            {"mlflow", "python", "flavors", "build", "requirements", "constraints", "server"},
-        )
-        deps = Dependencies(
-            mlflow=reader.text(entry.get("mlflow"), (*path, "mlflow")),
-            python=reader.text(entry.get("python"), (*path, "python")),
-            flavors=reader.strings(entry.get("flavors", []), (*path, "flavors")),
-            build=reader.strings(entry.get("build", []), (*path, "build")),
-            requirements=reader.strings(entry.get("requirements"), (*path, "requirements")),
-            constraints=reader.strings(entry.get("constraints", []), (*path, "constraints")),
-            server=reader.strings(entry.get("server", []), (*path, "server")),
-        )
-        if not reader.problems and deps.digest != digest:
-            reader.problem(
-                path,
-                f"dependencies.{digest}: the entry's digest is {deps.digest}; edited by hand? {STALE_HINT}",
-            )
-        dependencies[digest] = deps
+    dependencies = {
+        digest: _dependencies(reader, raw, digest)
+        for digest, raw in reader.mapping(top.get("dependencies"), ("dependencies",)).items()
+    }
     pushed = {
         reader.text(ref, ("pushed", ref)): reader.text(digest, ("pushed", ref), IMAGE_DIGEST)
         for ref, digest in reader.mapping(top.get("pushed"), ("pushed",)).items()
     }
-    environments: dict[str, LockedEnvironment] = {}
-    for name, raw in reader.mapping(top.get("environments"), ("environments",)).items():
-        path = ("environments", name)
-        entry = reader.mapping(raw, path)
-        reader.known_keys(entry, path, {"registry", "models"})
-        models: dict[str, LockedModel] = {}
-        for uri, raw_model in reader.mapping(entry.get("models"), (*path, "models")).items():
-            model_path = (*path, "models", uri)
-            model = reader.mapping(raw_model, model_path)
-            reader.known_keys(model, model_path, {"dependencies", "image", "version"})
-            digest = reader.text(
-                model.get("dependencies"), (*model_path, "dependencies"), DEPENDENCY_DIGEST
-            )
-            if digest and digest not in dependencies:
-                reader.problem(
-                    (*model_path, "dependencies"),
-                    f"{_dotted((*model_path, 'dependencies'))}: no such entry under `dependencies`; {STALE_HINT}",
-                )
-            version = model.get("version")
-            models[uri] = LockedModel(
-                dependencies=digest,
-                image=reader.text(model.get("image"), (*model_path, "image")),
-                version=None if version is None else str(version),
-                position=loaded.position(model_path, key=True),
-            )
-        environments[name] = LockedEnvironment(
-            name, reader.text(entry.get("registry"), (*path, "registry")), models
-        )
+    environments = {
+        name: _environment(reader, raw, name, dependencies)
+        for name, raw in reader.mapping(top.get("environments"), ("environments",)).items()
+    }
     if reader.problems:
         raise InputError(reader.problems)
     return ImageLock(environments, dependencies, pushed)
+
+
+def _dependencies(reader: _Reader, raw: object, digest: str) -> Dependencies:
+    path: tuple[str | int, ...] = ("dependencies", digest)
+    entry = reader.mapping(raw, path)
+    reader.known_keys(
+        entry,
+        path,
+        {"mlflow", "python", "flavors", "build", "requirements", "constraints", "server"},
+    )
+    deps = Dependencies(
+        mlflow=reader.text(entry.get("mlflow"), (*path, "mlflow")),
+        python=reader.text(entry.get("python"), (*path, "python")),
+        flavors=reader.strings(entry.get("flavors", []), (*path, "flavors")),
+        build=reader.strings(entry.get("build", []), (*path, "build")),
+        requirements=reader.strings(entry.get("requirements"), (*path, "requirements")),
+        constraints=reader.strings(entry.get("constraints", []), (*path, "constraints")),
+        server=reader.strings(entry.get("server", []), (*path, "server")),
+    )
+    if not reader.problems and deps.digest != digest:
+        reader.problem(
+            path,
+            f"dependencies.{digest}: the entry's digest is {deps.digest}; edited by hand? {STALE_HINT}",
+        )
+    return deps
+
+
+def _environment(
+    reader: _Reader, raw: object, name: str, dependencies: Mapping[str, Dependencies]
+) -> LockedEnvironment:
+    path: tuple[str | int, ...] = ("environments", name)
+    entry = reader.mapping(raw, path)
+    reader.known_keys(entry, path, {"registry", "models"})
+    models = {
+        uri: _model(reader, raw_model, (*path, "models", uri), dependencies)
+        for uri, raw_model in reader.mapping(entry.get("models"), (*path, "models")).items()
+    }
+    return LockedEnvironment(name, reader.text(entry.get("registry"), (*path, "registry")), models)
+
+
+def _model(
+    reader: _Reader,
+    raw: object,
+    path: tuple[str | int, ...],
+    dependencies: Mapping[str, Dependencies],
+) -> LockedModel:
+    model = reader.mapping(raw, path)
+    reader.known_keys(model, path, {"dependencies", "image", "version"})
+    digest = reader.text(model.get("dependencies"), (*path, "dependencies"), DEPENDENCY_DIGEST)
+    if digest and digest not in dependencies:
+        reader.problem(
+            (*path, "dependencies"),
+            f"{_dotted((*path, 'dependencies'))}: no such entry under `dependencies`; {STALE_HINT}",
+        )
+    version = model.get("version")
+    return LockedModel(
+        dependencies=digest,
+        image=reader.text(model.get("image"), (*path, "image")),
+        version=None if version is None else str(version),
+        position=reader.loaded.position(path, key=True),
+    )
 
 
 def load_lock(root: Path) -> ImageLock:

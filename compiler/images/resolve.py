@@ -31,8 +31,9 @@ from compiler.images.registry import (
     credentials_from_environment,
 )
 from compiler.models.environment import Environment
-from compiler.pipeline import Sources, load, parse_all, resolve_environment
+from compiler.pipeline import resolve_environment
 from compiler.plugins import build_plugin_manager
+from compiler.sources import Sources, load, parse_all
 
 LOCKED_RUNTIMES = frozenset({"mlflow"})
 TAG_LENGTH = 16
@@ -90,87 +91,119 @@ def resolve_lock(
     sources: Sources = _unenforced(parse_all(load(root, environments)))
     config = load_config(root)
     manager = build_plugin_manager(root=root, local=config.plugins, blocked=config.block)
-    problems: set[Diagnostic] = set(sources.problems)
     old = load_lock(root)
     locked: dict[str, LockedEnvironment] = dict(old.environments)
-    dependencies: dict[str, Dependencies] = {}
-    fetched: dict[tuple[str, str], ModelFiles | Exception] = {}
-    clients: dict[str, RegistryClient] = {}
-    count = 0
+    asked = _Registries(client, set(sources.problems))
     try:
         for name, (environment, env_source) in sources.environments.items():
             endpoints, found = resolve_environment(sources, name, manager)
-            problems |= found
-            served = _served_models(endpoints)
-            if served and environment.images.repository is None:
-                problems.add(
-                    _environment_problem(
-                        environment,
-                        env_source.path,
-                        "set images.repository (where `knobless images build --push` pushes "
-                        "model images) before resolving them",
-                    )
-                )
-                continue
-            url = environment.mlflow.externalUri or environment.mlflow.trackingUri
-            registry = clients.setdefault(url, client(url))
-            models: dict[str, LockedModel] = {}
-            for endpoint, index, uri in served:
-                key = (url, uri)
-                if key not in fetched:
-                    try:
-                        fetched[key] = registry.model_files(uri)
-                    except ModelNotFound as error:
-                        fetched[key] = error
-                result = fetched[key]
-                origin = endpoint.locate(("served", index, "model"))
-                where = (origin.path, origin.line, origin.col)
-                if isinstance(result, Exception):
-                    problems.add(
-                        Diagnostic(
-                            *where,
-                            f"served[{index}].model: {uri}: the registry at {url} has no such "
-                            f"model ({result})",
-                        )
-                    )
-                    continue
-                try:
-                    deps = dependencies_of(result.files)
-                except ModelProblem as error:
-                    problems.add(
-                        Diagnostic(
-                            *where, f"served[{index}].model: {uri}: no image can be made: {error}"
-                        )
-                    )
-                    continue
-                digest = deps.digest
-                dependencies[digest] = deps
-                version = (
-                    result.version
-                    if result.version and not uri.endswith(f"/{result.version}")
-                    else None
-                )
-                models[uri] = LockedModel(
-                    digest, f"{environment.images.repository}:{image_tag(digest)}", version
-                )
-                count += 1
-            locked[name] = LockedEnvironment(name, environment.mlflow.trackingUri, models)
+            asked.problems |= found
+            entry = asked.lock_environment(name, environment, env_source.path, endpoints)
+            if entry is not None:
+                locked[name] = entry
     finally:
-        for registry in clients.values():
-            registry.__exit__()
-    if problems:
-        raise InputError(problems)
+        asked.close()
+    if asked.problems:
+        raise InputError(asked.problems)
+    lock = _assembled(root, old, locked, asked.dependencies, set(sources.environments))
+    used = {m.image for env in lock.environments.values() for m in env.models.values()}
+    return Resolved(lock, sorted(sources.environments), asked.count, len(used))
+
+
+def _assembled(
+    root: Path,
+    old: ImageLock,
+    locked: dict[str, LockedEnvironment],
+    dependencies: dict[str, Dependencies],
+    resolved: set[str],
+) -> ImageLock:
+    """The new lock: the environments resolved now, the others' entries kept as they were (for
+    the environments that still exist)."""
     for name, environment_lock in old.environments.items():  # kept: other environments' needs
-        if name in locked and name not in sources.environments:
+        if name in locked and name not in resolved:
             for model in environment_lock.models.values():
                 dependencies.setdefault(model.dependencies, old.dependencies[model.dependencies])
     known = {name for name in locked if (root / "environments" / f"{name}.jsonnet").is_file()}
     locked = {name: locked[name] for name in sorted(known)}
     used = {m.image for env in locked.values() for m in env.models.values()}
     wanted = {m.dependencies for env in locked.values() for m in env.models.values()}
-    lock = ImageLock(
+    return ImageLock(
         locked,
         {d: dependencies[d] for d in sorted(wanted)},
         {ref: digest for ref, digest in old.pushed.items() if ref in used},
     )
-    return Resolved(lock, sorted(sources.environments), count, len(used))
+
+
+class _Registries:
+    """Asks the registries (one client per URL, each model once) and collects what they say:
+    the dependency entries, the problems, how many models were locked."""
+
+    def __init__(self, client: ClientFactory, problems: set[Diagnostic]) -> None:
+        self._client = client
+        self._clients: dict[str, RegistryClient] = {}
+        self._fetched: dict[tuple[str, str], ModelFiles | Exception] = {}
+        self.problems = problems
+        self.dependencies: dict[str, Dependencies] = {}
+        self.count = 0
+
+    def close(self) -> None:
+        for registry in self._clients.values():
+            registry.__exit__()
+
+    def lock_environment(
+        self,
+        name: str,
+        environment: Environment,
+        source: str,
+        endpoints: Sequence[EndpointContext],
+    ) -> LockedEnvironment | None:
+        """One environment's lock entry (None: it cannot be resolved, the problem is noted)."""
+        served = _served_models(endpoints)
+        if served and environment.images.repository is None:
+            message = (
+                "set images.repository (where `knobless images build --push` pushes "
+                "model images) before resolving them"
+            )
+            self.problems.add(_environment_problem(environment, source, message))
+            return None
+        url = environment.mlflow.externalUri or environment.mlflow.trackingUri
+        models: dict[str, LockedModel] = {}
+        for endpoint, index, uri in served:
+            model = self._lock_model(environment, url, endpoint, index, uri)
+            if model is not None:
+                models[uri] = model
+        return LockedEnvironment(name, environment.mlflow.trackingUri, models)
+
+    def _files(self, url: str, uri: str) -> ModelFiles | Exception:
+        key = (url, uri)
+        if key not in self._fetched:
+            if url not in self._clients:
+                self._clients[url] = self._client(url)
+            try:
+                self._fetched[key] = self._clients[url].model_files(uri)
+            except ModelNotFound as error:
+                self._fetched[key] = error
+        return self._fetched[key]
+
+    def _lock_model(
+        self, environment: Environment, url: str, endpoint: EndpointContext, index: int, uri: str
+    ) -> LockedModel | None:
+        result = self._files(url, uri)
+        origin = endpoint.locate(("served", index, "model"))
+        where = (origin.path, origin.line, origin.col)
+        if isinstance(result, Exception):
+            message = f"the registry at {url} has no such model ({result})"
+            self.problems.add(Diagnostic(*where, f"served[{index}].model: {uri}: {message}"))
+            return None
+        try:
+            deps = dependencies_of(result.files)
+        except ModelProblem as error:
+            message = f"no image can be made: {error}"
+            self.problems.add(Diagnostic(*where, f"served[{index}].model: {uri}: {message}"))
+            return None
+        self.dependencies[deps.digest] = deps
+        version = result.version
+        pinned = version if version and not uri.endswith(f"/{version}") else None
+        self.count += 1
+        image = f"{environment.images.repository}:{image_tag(deps.digest)}"
+        return LockedModel(deps.digest, image, pinned)

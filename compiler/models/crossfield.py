@@ -65,22 +65,21 @@ def duplicate_served(names: Sequence[object]) -> list[Problem]:
     return problems
 
 
+def _traffic_required(served: Sequence[str]) -> Problem:
+    example = ", ".join(f"{n}: {p}" for n, p in zip(served[:2], (90, 10), strict=False))
+    return Problem(
+        ("served",),
+        f"`traffic` is required when more than one version is served (e.g. traffic: {{{example}}})",
+        at_key=True,
+    )
+
+
 def traffic_split(traffic: Mapping[Any, object] | None, names: Sequence[object]) -> list[Problem]:
     """Traffic naming versions that are not served, served versions it leaves out, percentages
     not adding up to 100, no traffic with several versions: all of them, not the first."""
     served = [n for n in names if isinstance(n, str)]
     if traffic is None:
-        if len(names) > 1:
-            example = ", ".join(f"{n}: {p}" for n, p in zip(served[:2], (90, 10), strict=False))
-            return [
-                Problem(
-                    ("served",),
-                    "`traffic` is required when more than one version is served "
-                    f"(e.g. traffic: {{{example}}})",
-                    at_key=True,
-                )
-            ]
-        return []
+        return [_traffic_required(served)] if len(names) > 1 else []
     problems = []
     listed = ", ".join(dict.fromkeys(served)) or "none"
     unclaimed = [n for n in served if n not in traffic]

@@ -188,40 +188,39 @@ def _origin_data(origin: Origin) -> dict[str, Any]:
     return {"path": origin.path, "line": origin.line, "col": origin.col, "layer": origin.layer}
 
 
+def _served_data(endpoint: EndpointContext, index: int) -> dict[str, Any]:
+    item = endpoint.served[index]
+    resources = item.resources
+    resource_path = ("served", index, "compute", "cpu" if resources.workload else "")
+    return {
+        "name": item.spec.name,
+        "runtime": {
+            "name": item.runtime.name,
+            "reason": item.runtime.reason,
+            "chosen": item.spec.runtime is None,
+            "origin": _origin_data(origin_of(endpoint, ("served", index, "runtime"))),
+        },
+        "resources": {
+            "cpu": resources.cpu,
+            "memory": resources.memory,
+            "gpu_count": resources.gpu_count,
+            "gpu_type": resources.gpu_type,
+            "workload": resources.workload,
+            "origin": _origin_data(origin_of(endpoint, tuple(p for p in resource_path if p != ""))),
+        },
+        "traffic_percent": item.traffic_percent,
+        "image": None
+        if item.image is None
+        else {
+            "reference": item.image.reference,
+            "dependencies": item.image.dependencies,
+            "origin": _origin_data(item.image.origin),
+        },
+    }
+
+
 def render_json(endpoint: EndpointContext) -> str:
-    served = []
-    for index, item in enumerate(endpoint.served):
-        resources = item.resources
-        resource_path = ("served", index, "compute", "cpu" if resources.workload else "")
-        served.append(
-            {
-                "name": item.spec.name,
-                "runtime": {
-                    "name": item.runtime.name,
-                    "reason": item.runtime.reason,
-                    "chosen": item.spec.runtime is None,
-                    "origin": _origin_data(origin_of(endpoint, ("served", index, "runtime"))),
-                },
-                "resources": {
-                    "cpu": resources.cpu,
-                    "memory": resources.memory,
-                    "gpu_count": resources.gpu_count,
-                    "gpu_type": resources.gpu_type,
-                    "workload": resources.workload,
-                    "origin": _origin_data(
-                        origin_of(endpoint, tuple(p for p in resource_path if p != ""))
-                    ),
-                },
-                "traffic_percent": item.traffic_percent,
-                "image": None
-                if item.image is None
-                else {
-                    "reference": item.image.reference,
-                    "dependencies": item.image.dependencies,
-                    "origin": _origin_data(item.image.origin),
-                },
-            }
-        )
+    served = [_served_data(endpoint, index) for index in range(len(endpoint.served))]
     data = {
         "format_version": 1,
         "endpoint": endpoint.spec.name,

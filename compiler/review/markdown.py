@@ -7,8 +7,10 @@ adding details before `MAX_CHARS` and says how many were left out.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from compiler.review.diff import ObjectChange
-from compiler.review.summary import EndpointSummary, Review
+from compiler.review.summary import EndpointSummary, EnvironmentSummary, Review
 from compiler.review.text import (
     MARKERS,
     capacity_text,
@@ -49,6 +51,32 @@ def _object_block(objects: tuple[ObjectChange, ...], endpoint: EndpointSummary |
     return _fence(lines)
 
 
+def _rows(changed: Sequence[EnvironmentSummary], budget: int) -> list[str]:
+    """The table's rows, one per endpoint and platform, as many as fit in `budget` characters."""
+    rows: list[str] = []
+    used = 0
+    for env in changed:
+        for endpoint in env.endpoints:
+            if used > budget:
+                break
+            cells = [
+                env.name,
+                f"{MARKERS[endpoint.status]} `{endpoint.name}`",
+                _cell(restart_text(endpoint)),
+                _cell(traffic_text(endpoint)),
+                _cell(concurrency_text(endpoint)),
+                _cell(gpus_text(endpoint)),
+                _cell(endpoint_worst_case(endpoint)),
+            ]
+            rows.append("| " + " | ".join(cells) + " |")
+            used += len(rows[-1]) + 1
+        if env.platform and used <= budget:
+            rows.append(
+                f"| {env.name} | platform | — | — | — | — | {len(env.platform)} object(s) |"
+            )
+    return rows
+
+
 def _summary(review: Review, budget: int) -> list[str]:
     changed = review.changed_environments
     title = header(review).removeprefix("knobless diff: ")
@@ -67,37 +95,13 @@ def _summary(review: Review, budget: int) -> list[str]:
         "| env | endpoint | pods | traffic | concurrency | GPUs/replica | worst case at max |",
         "|---|---|---|---|---|---|---|",
     ]
-    rows = 0
     total_rows = sum(len(e.endpoints) + bool(e.platform) for e in changed)
-    used = sum(len(line) + 1 for line in lines)
-    for env in changed:
-        for endpoint in env.endpoints:
-            if used > budget:
-                break
-            rows += 1
-            lines.append(
-                "| "
-                + " | ".join(
-                    [
-                        env.name,
-                        f"{MARKERS[endpoint.status]} `{endpoint.name}`",
-                        _cell(restart_text(endpoint)),
-                        _cell(traffic_text(endpoint)),
-                        _cell(concurrency_text(endpoint)),
-                        _cell(gpus_text(endpoint)),
-                        _cell(endpoint_worst_case(endpoint)),
-                    ]
-                )
-                + " |"
-            )
-            used += len(lines[-1]) + 1
-        if env.platform and used <= budget:
-            rows += 1
-            lines.append(
-                f"| {env.name} | platform | — | — | — | — | {len(env.platform)} object(s) |"
-            )
-    if rows < total_rows:
-        lines.append(f"| … | {total_rows - rows} more row(s) cut (comment size limit) | | | | | |")
+    rows = _rows(changed, budget - sum(len(line) + 1 for line in lines))
+    lines += rows
+    if len(rows) < total_rows:
+        lines.append(
+            f"| … | {total_rows - len(rows)} more row(s) cut (comment size limit) | | | | | |"
+        )
     lines += ["", "| env | worst case at max concurrency (whole environment) |", "|---|---|"]
     for env in changed:
         status = "" if env.status == "changed" else f" ({env.status})"

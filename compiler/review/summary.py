@@ -223,6 +223,31 @@ def _environment_names(before: Side, after: Side, diff: TreeDiff) -> list[str]:
     return sorted(set(before.endpoints) | set(after.endpoints) | set(diff.environments()))
 
 
+def _endpoint_summaries(
+    env: str,
+    old: Mapping[str, EndpointFacts],
+    new: Mapping[str, EndpointFacts],
+    changes: Sequence[ObjectChange],
+) -> list[EndpointSummary]:
+    """One summary per endpoint with changed objects in `env`, by name."""
+    by_endpoint: dict[str, list[ObjectChange]] = {}
+    for change in changes:
+        if change.endpoint is not None:
+            by_endpoint.setdefault(change.endpoint, []).append(change)
+    endpoints = []
+    for name in sorted(by_endpoint):
+        objects = tuple(by_endpoint[name])
+        status: Literal["added", "removed", "changed"] = (
+            "added" if name not in old else "removed" if name not in new else "changed"
+        )
+        endpoints.append(
+            EndpointSummary(
+                env, name, status, old.get(name), new.get(name), objects, _restarts(name, objects)
+            )
+        )
+    return endpoints
+
+
 def summarize(before: Side, after: Side, *, base: str, base_commit: str | None) -> Review:
     """Compare two sides: the object diff plus the per-endpoint summary."""
     diff = diff_trees(
@@ -233,27 +258,7 @@ def summarize(before: Side, after: Side, *, base: str, base_commit: str | None) 
         old = before.endpoints.get(env, {})
         new = after.endpoints.get(env, {})
         changes = diff.for_environment(env)
-        by_endpoint: dict[str, list[ObjectChange]] = {}
-        for change in changes:
-            if change.endpoint is not None:
-                by_endpoint.setdefault(change.endpoint, []).append(change)
-        endpoints = []
-        for name in sorted(by_endpoint):
-            objects = tuple(by_endpoint[name])
-            status: Literal["added", "removed", "changed"] = (
-                "added" if name not in old else "removed" if name not in new else "changed"
-            )
-            endpoints.append(
-                EndpointSummary(
-                    env,
-                    name,
-                    status,
-                    old.get(name),
-                    new.get(name),
-                    objects,
-                    _restarts(name, objects),
-                )
-            )
+        endpoints = _endpoint_summaries(env, old, new, changes)
         endpoints = _pair_renames(endpoints)
         platform = tuple(c for c in changes if c.endpoint is None)
         env_status: Literal["added", "removed", "changed", "unchanged"]

@@ -164,45 +164,10 @@ class _Bundler:
         for key, value in node.items():
             if key in _ANNOTATIONS or key.startswith("x-"):
                 continue
-            if key == "$id":
-                if where not in ("", "#"):  # a document's own $id is its base URI (the caller's)
-                    raise BundleError(f"{at}: nested $id is not supported")
-            elif key == "$ref":
+            if key == "$ref":
                 ref = value
-            elif key in _SCHEMA_MAPS:
-                out[key] = {
-                    name: self.convert(sub, base, f"{where}/{key}/{name}")
-                    for name, sub in value.items()
-                }
-            elif key in _SCHEMA_VALUES:
-                out[key] = self.convert(value, base, f"{where}/{key}")
-            elif key == "items":
-                if isinstance(value, list):
-                    raise BundleError(f"{at}: array-form `items` is not supported")
-                out[key] = self.convert(value, base, f"{where}/items")
-            elif key in _SCHEMA_LISTS:
-                out[key] = [
-                    self.convert(s, base, f"{where}/{key}/{i}") for i, s in enumerate(value)
-                ]
-            elif key == "dependentRequired":
-                out.setdefault("dependencies", {}).update(value)
-            elif key == "dependentSchemas":
-                deps = out.setdefault("dependencies", {})
-                for name, sub in value.items():
-                    deps[name] = self.convert(sub, base, f"{where}/dependentSchemas/{name}")
-            elif key == "dependencies":
-                deps = out.setdefault("dependencies", {})
-                for name, sub in value.items():
-                    deps[name] = sub if isinstance(sub, list) else self.convert(sub, base, where)
-            elif key == "const":
-                # Same meaning; fastjsonschema 2.22 cannot generate `const` without detailed
-                # exceptions (KeyError 'definition_rule').
-                out["enum"] = [value]
-            elif key in _DATA:
-                out[key] = value
             else:
-                # A keyword we do not know would be ignored by the validator: refuse instead.
-                raise BundleError(f"{at}: unsupported schema keyword `{key}`")
+                self._keyword(out, key, value, base, where)
         for keyword, exactly_one in (("oneOf", True), ("anyOf", False)):
             if keyword in out and "type" not in out:
                 types = _type_union(out[keyword], exactly_one)
@@ -216,6 +181,50 @@ class _Bundler:
         target = urljoin(base, ref)
         local = {"$ref": f"#/definitions/{self._definition_name(target)}"}
         return {"allOf": [local, out]} if out else local
+
+    def _keyword(self, out: dict[str, Any], key: str, value: Any, base: str, where: str) -> None:
+        """One keyword of a schema object converted into `out` (all but `$ref`)."""
+        at = where or "(root)"
+        if key == "$id":
+            if where not in ("", "#"):  # a document's own $id is its base URI (the caller's)
+                raise BundleError(f"{at}: nested $id is not supported")
+        elif key in _SCHEMA_MAPS:
+            out[key] = {
+                name: self.convert(sub, base, f"{where}/{key}/{name}")
+                for name, sub in value.items()
+            }
+        elif key in _SCHEMA_VALUES:
+            out[key] = self.convert(value, base, f"{where}/{key}")
+        elif key == "items":
+            if isinstance(value, list):
+                raise BundleError(f"{at}: array-form `items` is not supported")
+            out[key] = self.convert(value, base, f"{where}/items")
+        elif key in _SCHEMA_LISTS:
+            out[key] = [self.convert(s, base, f"{where}/{key}/{i}") for i, s in enumerate(value)]
+        elif key in ("dependentRequired", "dependentSchemas", "dependencies"):
+            self._dependencies(out.setdefault("dependencies", {}), key, value, base, where)
+        elif key == "const":
+            # Same meaning; fastjsonschema 2.22 cannot generate `const` without detailed
+            # exceptions (KeyError 'definition_rule').
+            out["enum"] = [value]
+        elif key in _DATA:
+            out[key] = value
+        else:
+            # A keyword we do not know would be ignored by the validator: refuse instead.
+            raise BundleError(f"{at}: unsupported schema keyword `{key}`")
+
+    def _dependencies(
+        self, deps: dict[str, Any], key: str, value: Any, base: str, where: str
+    ) -> None:
+        """2019-09's dependentRequired and dependentSchemas as draft-07's `dependencies`."""
+        if key == "dependentRequired":
+            deps.update(value)
+        elif key == "dependentSchemas":
+            for name, sub in value.items():
+                deps[name] = self.convert(sub, base, f"{where}/dependentSchemas/{name}")
+        else:
+            for name, sub in value.items():
+                deps[name] = sub if isinstance(sub, list) else self.convert(sub, base, where)
 
     def run(self) -> None:
         while self._pending:

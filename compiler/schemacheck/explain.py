@@ -99,6 +99,26 @@ def _unknown_fields(error: ValidationError) -> list[tuple[list[Any], str]]:
     return found
 
 
+_BOUNDS = {
+    "const": "{}",
+    "pattern": "a string matching {}",
+    "minimum": "a number >= {}",
+    "maximum": "a number <= {}",
+    "exclusiveMinimum": "a number > {}",
+    "exclusiveMaximum": "a number < {}",
+}
+"""The expected value of a keyword that bounds a value, as text."""
+_SIZED = {
+    "minLength": ("at least", "characters"),
+    "maxLength": ("at most", "characters"),
+    "minItems": ("at least", "items"),
+    "maxItems": ("at most", "items"),
+    "minProperties": ("at least", "fields"),
+    "maxProperties": ("at most", "fields"),
+}
+"""Keywords that bound a size: how, and the unit counted."""
+
+
 def _describe(error: ValidationError) -> list[tuple[list[Any], str]]:
     """(data path, message) pairs for one jsonschema error."""
     path = list(error.absolute_path)
@@ -123,31 +143,15 @@ def _describe(error: ValidationError) -> list[tuple[list[Any], str]]:
             else "one of " + ", ".join(map(_json, expected))
         )
         return [(path, _expected_got(wanted, value))]
-    bounds = {
-        "const": "{}",
-        "pattern": "a string matching {}",
-        "minimum": "a number >= {}",
-        "maximum": "a number <= {}",
-        "exclusiveMinimum": "a number > {}",
-        "exclusiveMaximum": "a number < {}",
-    }
-    if keyword in bounds:
+    if keyword in _BOUNDS:
         shown = _json(expected) if keyword in ("const", "pattern") else expected
-        return [(path, _expected_got(bounds[keyword].format(shown), value))]
+        return [(path, _expected_got(_BOUNDS[keyword].format(shown), value))]
     if keyword == "oneOf":
         return [(path, "matches more than one of the allowed forms")]
     if keyword == "uniqueItems":
         return [(path, "expected unique items")]
-    sized = {
-        "minLength": ("at least", "characters"),
-        "maxLength": ("at most", "characters"),
-        "minItems": ("at least", "items"),
-        "maxItems": ("at most", "items"),
-        "minProperties": ("at least", "fields"),
-        "maxProperties": ("at most", "fields"),
-    }
-    if keyword in sized and hasattr(value, "__len__"):
-        bound, unit = sized[keyword]
+    if keyword in _SIZED and hasattr(value, "__len__"):
+        bound, unit = _SIZED[keyword]
         return [(path, f"expected {bound} {expected} {unit}, got {len(value)}")]
     return [(path, error.message)]
 

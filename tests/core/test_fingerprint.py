@@ -25,6 +25,7 @@ def test_what_shapes_output_is_fingerprinted_and_the_rest_is_not() -> None:
     files = project_files()
     shaping = [
         "compiler/pipeline.py",
+        "compiler/sources.py",
         "compiler/writer.py",
         "compiler/yamlout.py",
         "compiler/review/lint.py",  # lint findings are cached with the output

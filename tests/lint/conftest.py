@@ -9,8 +9,8 @@ import pytest
 
 from compiler.diagnostics import Diagnostic
 from compiler.parallel import validate_sources
-from compiler.pipeline import load
 from compiler.plugins import build_plugin_manager
+from compiler.sources import load
 
 Lint = Callable[..., list[str]]
 

@@ -8,9 +8,9 @@ from types import SimpleNamespace
 
 from compiler import Diagnostic, EndpointContext, Environment, Severity, hookimpl
 from compiler.parallel import validate_sources
-from compiler.pipeline import load
 from compiler.plugins import build_plugin_manager
 from compiler.review.lint import LintRule, lint_rules
+from compiler.sources import load
 
 RULE = "cost-center-named"
 

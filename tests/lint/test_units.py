@@ -70,8 +70,9 @@ def test_every_rule_is_documented() -> None:
 
 def test_partial_runs_skip_environment_rules(repo: Path) -> None:
     from compiler.parallel import validate_sources
-    from compiler.pipeline import lint_whole_environment, load
+    from compiler.pipeline import lint_whole_environment
     from compiler.resolve import resolve_endpoint as resolve_loaded
+    from compiler.sources import load
     from compiler.summary import summarize
 
     manager = build_plugin_manager(root=repo, entry_points=False)

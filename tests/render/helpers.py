@@ -14,9 +14,10 @@ import yaml
 from compiler.context import EndpointContext
 from compiler.environments import load_environment
 from compiler.manifest import Manifest
-from compiler.pipeline import endpoint_files, environment_files, load_endpoint, resolve_endpoint
+from compiler.pipeline import resolve_endpoint
 from compiler.plugins import build_plugin_manager
 from compiler.resolve import resolve_endpoint as resolve_one
+from compiler.sources import endpoint_files, environment_files, load_endpoint
 from plugins import (
     httproute,
     namespace,
