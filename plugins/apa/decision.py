@@ -528,6 +528,17 @@ def decide(
     )
 
 
+CEILING_SHARE = 0.95
+"""The fleet is at its ceiling when its replicas x the target reach this share of
+concurrency.max (the HPA's rounding and tolerance keep it a little under)."""
+
+
+def _at_ceiling(sample: Signals, bounds: Bounds, target: float) -> bool:
+    """Whether the horizontal axis cannot add replicas: the fleet holds the concurrency max."""
+    replicas = sample.replicas
+    return replicas is not None and replicas * target >= CEILING_SHARE * bounds.concurrency_max
+
+
 def _choose(
     state: VerticalState,
     base: VerticalState,
@@ -558,6 +569,13 @@ def _choose(
             if running is None
             else min(_capacity(m, samples[-1], running, config, baseline) for m in stable)
         )
+    blind_at_ceiling = stable and baseline is None and _at_ceiling(samples[-1], bounds, target)
+    if blind_at_ceiling:
+        # No more replicas are coming (replicas x target is the concurrency ceiling), so the
+        # stress is the target's, not a horizontal lag; with no healthy latency ever seen a
+        # saturated resource cannot say by how much (0.9 / 0.99 CPU), so the quick step. Seen:
+        # a single-slot model started 10x too high held 9.2 for 1 with 64% rejected for 2 h.
+        capacity = target * (1.0 - config.max_step_down)
     if stable and target > bounds.per_replica_min and capacity >= target * (1 - 1e-9):
         return Decision(
             base,
@@ -572,6 +590,8 @@ def _choose(
         new = bounds.clamp_target(target * factor)
         worst = min(stable, key=lambda m: (stable[m], m))
         detail = ", ".join(_describe(m, samples[-1], config, baseline) for m in sorted(stable))
+        if blind_at_ceiling:
+            detail += " at the concurrency ceiling, no healthy latency seen yet"
         # Streaks go on: a stress that outlasts the decrease is judged again, against the load
         # it is seen at, so a lag after the change holds the target rather than shrinking it.
         return Decision(

@@ -352,6 +352,30 @@ def test_stress_while_flooded_above_the_target_holds_it() -> None:
     assert (caught_up.action, caught_up.target) == ("decrease", 9.0)
 
 
+def test_stress_at_the_concurrency_ceiling_with_no_baseline_takes_the_quick_step() -> None:
+    # 10 replicas x target 10 = concurrency.max 100: no more replicas are coming, so 30 in
+    # flight per replica is the target's fault, not a lag. No healthy latency was ever seen, so
+    # the saturated CPU (0.9 / 1.0) cannot say by how much: -30 % a decision, not -10 %.
+    flooded = Signals(t=30, replicas=10, concurrency_per_replica=30, cpu_utilization=1.0)
+    decision = run(VerticalState.initial(BOUNDS), flooded, replace(flooded, t=60))
+    assert (decision.action, decision.target, decision.code) == ("decrease", 7.0, "stress_cpu")
+    assert decision.reason == (
+        "decrease target 10 -> 7: cpu 1 > 0.9 at the concurrency ceiling, no healthy latency "
+        "seen yet for 2 samples"
+    )
+    # One replica under the ceiling (9 x 10 = 90 < 95): the horizontal axis can still add, so
+    # the same stress is a lag and the target holds.
+    below = replace(flooded, replicas=9)
+    held = run(VerticalState.initial(BOUNDS), below, replace(below, t=60))
+    assert (held.action, held.target, held.code) == ("hold", 10.0, "overloaded")
+    # With a healthy latency known, latency's own figure (Little's law) decides, as before.
+    known = VerticalState(target=10.0, latency_baseline_ms=100.0)
+    slow = replace(flooded, latency_ms=1000.0)
+    by_latency = run(known, slow, replace(slow, t=60))
+    assert (by_latency.action, by_latency.target) == ("decrease", 7.0)
+    assert "at the concurrency ceiling" not in by_latency.reason
+
+
 def test_flooded_replicas_show_their_capacity_through_latency() -> None:
     # Flooded: 60 in flight per replica at 10x the healthy 100 ms latency. The throughput it
     # serves, at the healthy latency, is 6 in flight: above the target of 5 it holds, below
