@@ -55,7 +55,7 @@ swapping in a new tree) is faster than the incremental path."""
 class Plan:
     """What one environment's cache allows."""
 
-    environment: str
+    env_name: str
     fingerprint: str
     keys: dict[str, str]
     """Key of every endpoint the environment deploys."""
@@ -70,7 +70,7 @@ class Plan:
         assert unit.endpoint is not None and unit.summary is not None
         key = self.keys[unit.endpoint]
         return entry_of(
-            self.environment, unit.endpoint, key, unit.files, unit.warnings, unit.summary, folder
+            self.env_name, unit.endpoint, key, unit.files, unit.warnings, unit.summary, folder
         )
 
 
@@ -249,7 +249,7 @@ def _stage_unit(changes: _Changes, current: Plan, unit: Unit) -> None:
             outcome.changed += 1
         else:
             outcome.added += 1
-    name = current.environment
+    name = current.env_name
     if unit.endpoint is None:
         changes.environment_files[name] = {p: digest(d) for p, d in unit.files.items()}
         changes.environment_warnings[name] = unit.warnings
@@ -270,7 +270,7 @@ def _stage_unit(changes: _Changes, current: Plan, unit: Unit) -> None:
 def _stage_removals(changes: _Changes, current: Plan) -> None:
     """The files of removed endpoints, and strays no one owns."""
     assert current.cache is not None
-    name, journal = current.environment, changes.journal
+    name, journal = current.env_name, changes.journal
     for endpoint in current.cache.entries.keys() - current.keys.keys():  # removed
         journal.delete(own_folder(name, endpoint))
         for path in current.cache.entries[endpoint].foreign:
@@ -308,7 +308,7 @@ def _save(root: Path, current: Plan, changes: _Changes) -> None:
     they now are, reused entries as they were, removed endpoints gone."""
     assert current.cache is not None
     rendered = root / RENDERED
-    name = current.environment
+    name = current.env_name
     fresh = changes.fresh[name]
     environment_files = changes.environment_files.get(name, current.cache.environment_files)
     warnings = changes.environment_warnings.get(name, current.cache.environment_warnings)

@@ -24,24 +24,24 @@ PRIORITY = 900
 """After the policy checks of other plugins (order only affects nothing but reading)."""
 
 
-def _where(manifest: Manifest, environment: str) -> tuple[str, str]:
+def _where(manifest: Manifest, env_name: str) -> tuple[str, str]:
     """(file under rendered/, `Kind/name`), tolerating the malformed bodies we are reporting."""
     body = manifest.body
     kind = body.get("kind") if isinstance(body, dict) else None
     metadata = body.get("metadata") if isinstance(body, dict) else None
     name = metadata.get("name") if isinstance(metadata, dict) else None
     if isinstance(kind, str) and isinstance(name, str):
-        return f"rendered/{manifest.path(environment)}", f"{kind}/{name}"
+        return f"rendered/{manifest.path(env_name)}", f"{kind}/{name}"
     return (
-        f"rendered/{environment}/{manifest.folder}",
+        f"rendered/{env_name}/{manifest.folder}",
         f"{kind or '(no kind)'}/{name or '(no name)'}",
     )
 
 
 def check_manifests(
-    checker: SchemaChecker, manifests: Iterable[Manifest], environment: str
+    checker: SchemaChecker, manifests: Iterable[Manifest], env_name: str
 ) -> list[Diagnostic]:
-    """Diagnostics for every schema problem of `manifests` (rendered for `environment`)."""
+    """Diagnostics for every schema problem of `manifests` (rendered for `env_name`)."""
     diagnostics = []
     default_label = f"Kubernetes {checker.kubernetes_version}"
     for manifest in manifests:
@@ -51,7 +51,7 @@ def check_manifests(
             diagnostics.append(Diagnostic(error.path, 0, 0, error.message))
             continue
         if problems:
-            path, name = _where(manifest, environment)
+            path, name = _where(manifest, env_name)
             for problem in problems:
                 diagnostics.append(
                     Diagnostic(

@@ -239,7 +239,7 @@ def _swap_in(
 class _Staged:
     """What a child process compiled and staged for one environment."""
 
-    environment: str
+    env_name: str
     endpoints: tuple[str, ...]
     written: tuple[str, ...]
     added: tuple[str, ...]

@@ -37,7 +37,7 @@ class FieldChange:
 class ObjectChange:
     """One Kubernetes object (one rendered file) that differs between the two trees."""
 
-    environment: str
+    env_name: str
     folder: str
     """Endpoint name, `platform` or `platform/argocd` (the path under `rendered/<env>/`)."""
     kind: str
@@ -75,13 +75,13 @@ class TreeDiff:
         return not self.objects
 
     def environments(self) -> list[str]:
-        return sorted({o.environment for o in self.objects})
+        return sorted({o.env_name for o in self.objects})
 
-    def for_environment(self, environment: str) -> list[ObjectChange]:
-        return [o for o in self.objects if o.environment == environment]
+    def for_environment(self, env_name: str) -> list[ObjectChange]:
+        return [o for o in self.objects if o.env_name == env_name]
 
-    def for_endpoint(self, environment: str, endpoint: str) -> list[ObjectChange]:
-        return [o for o in self.objects if o.environment == environment and o.endpoint == endpoint]
+    def for_endpoint(self, env_name: str, endpoint: str) -> list[ObjectChange]:
+        return [o for o in self.objects if o.env_name == env_name and o.endpoint == endpoint]
 
 
 def split_path(file: str) -> tuple[str, str, str]:
@@ -138,25 +138,23 @@ def diff_trees(
         old_bytes, new_bytes = before.get(file), after.get(file)
         if old_bytes == new_bytes:
             continue
-        environment, folder, _ = split_path(file)
+        env_name, folder, _ = split_path(file)
         old = _body(file, old_bytes, before_objects)
         new = _body(file, new_bytes, after_objects)
         kind, name = _identity(file, new if new is not None else old)
         if old is None:
-            changes.append(ObjectChange(environment, folder, kind, name, file, "added", after=new))
+            changes.append(ObjectChange(env_name, folder, kind, name, file, "added", after=new))
         elif new is None:
-            changes.append(
-                ObjectChange(environment, folder, kind, name, file, "removed", before=old)
-            )
+            changes.append(ObjectChange(env_name, folder, kind, name, file, "removed", before=old))
         else:
             fields = tuple(diff_values(old, new))
             if not fields and _canonical(old) != _canonical(new):
                 fields = tuple(diff_values(old, new, strict=True))
             if fields:  # bytes differ but parsed equal: a header or formatting change only
                 changes.append(
-                    ObjectChange(environment, folder, kind, name, file, "changed", fields, old, new)
+                    ObjectChange(env_name, folder, kind, name, file, "changed", fields, old, new)
                 )
-    changes.sort(key=lambda c: (c.environment, c.folder, c.kind, c.name, c.file))
+    changes.sort(key=lambda c: (c.env_name, c.folder, c.kind, c.name, c.file))
     return TreeDiff(tuple(changes))
 
 

@@ -83,7 +83,7 @@ class Side:
 
 @dataclass(frozen=True)
 class EndpointSummary:
-    environment: str
+    env_name: str
     name: str
     status: Literal["added", "removed", "changed"]
     before: EndpointFacts | None

@@ -237,7 +237,7 @@ def print_schedule(
     target = system.bounds.per_replica_initial
     source = f"--history {args.history}" if args.history is not None else args.prometheus
     out.write(
-        f"# knobless forecast {system.endpoint} --env {system.environment} "
+        f"# knobless forecast {system.endpoint} --env {system.env_name} "
         f"(served {system.served}, {system.traffic_percent}% of traffic), from {source}\n"
         "# windows: where the forecast floor is over 1.5x its weekly median and the spec's floor\n"
         f"# windows open {startup_s:g} s (the {system.runtime} start-up budget) + 60 s ahead of "

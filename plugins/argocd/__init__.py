@@ -55,14 +55,14 @@ def knobless_check(
     return forbidden_files(manifests, environment.name)
 
 
-def forbidden_files(manifests: Iterable[Manifest], environment: str) -> list[Diagnostic]:
+def forbidden_files(manifests: Iterable[Manifest], env_name: str) -> list[Diagnostic]:
     """An error per object whose file would switch Argo CD's tool detection away from plain YAML."""
     return [
         Diagnostic(
-            f"rendered/{manifest.path(environment)}",
+            f"rendered/{manifest.path(env_name)}",
             0,
             0,
-            f"`{manifest.filename}` would make Argo CD read `rendered/{environment}/"
+            f"`{manifest.filename}` would make Argo CD read `rendered/{env_name}/"
             f"{manifest.folder}/` as Kustomize or Helm; rename the {manifest.kind} "
             f"`{manifest.name}` (the plugin that renders it must choose another name)",
         )

@@ -11,7 +11,7 @@ from plugins.autoscaling.behavior import hpa_behavior
 def system(min_concurrency: float = 64.0, max_concurrency: float = 10000.0) -> ServedSystem:
     return ServedSystem(
         endpoint="fraud-scorer",
-        environment="prod",
+        env_name="prod",
         served="v7",
         runtime="mlflow",
         traffic_percent=100,

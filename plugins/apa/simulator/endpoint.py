@@ -25,7 +25,7 @@ class ServedSystem:
     """One served version as KEDA, the HPA and the scaler see it."""
 
     endpoint: str
-    environment: str
+    env_name: str
     served: str
     runtime: str
     traffic_percent: int
@@ -46,7 +46,7 @@ class ServedSystem:
     def to_json(self) -> dict[str, Any]:
         return {
             "endpoint": self.endpoint,
-            "environment": self.environment,
+            "environment": self.env_name,
             "served": self.served,
             "runtime": self.runtime,
             "traffic_percent": self.traffic_percent,
@@ -83,7 +83,7 @@ def from_scaled_object(
     behavior = spec.get("advanced", {}).get("horizontalPodAutoscalerConfig", {}).get("behavior")
     return ServedSystem(
         endpoint=context.spec.name,
-        environment=context.environment.name,
+        env_name=context.environment.name,
         served=served.spec.name,
         runtime=served.runtime.name,
         traffic_percent=served.traffic_percent,

@@ -49,7 +49,7 @@ def write_plot(simulation: Simulation, path: Path) -> None:
     figure, axes = plt.subplots(3, 1, figsize=(11, 8.5), sharex=True, constrained_layout=True)
     figure.suptitle(
         f"knobless simulate: {simulation.system.endpoint}/{simulation.system.served} "
-        f"({simulation.system.environment}) on trace `{simulation.trace.name}` — {profile.name}",
+        f"({simulation.system.env_name}) on trace `{simulation.trace.name}` — {profile.name}",
         fontsize=11,
     )
     traffic, replicas, latency = axes

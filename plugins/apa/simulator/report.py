@@ -76,7 +76,7 @@ def print_text(simulation: Simulation, stream: TextIO) -> None:
     console = Console(file=stream, width=160, highlight=False, soft_wrap=False)
     system, profile, trace = simulation.system, simulation.profile, simulation.trace
     console.print(
-        f"[bold]{system.endpoint}/{system.served}[/] in {system.environment} "
+        f"[bold]{system.endpoint}/{system.served}[/] in {system.env_name} "
         f"({system.runtime}, {system.traffic_percent}% of traffic): concurrency "
         f"{system.bounds.concurrency_min:g}..{system.bounds.concurrency_max:g}, per replica "
         f"{system.bounds.per_replica_min:g}..{system.bounds.per_replica_max:g} "
