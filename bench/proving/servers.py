@@ -296,6 +296,16 @@ class Prometheus:
         result: list[dict[str, object]] = body["data"]["result"]
         return result
 
+    def series(self, expr: str, start: float, end: float, step: float = 1.0) -> list[float]:
+        """The first series' values of a range query (unix seconds), NaN-free."""
+        params: dict[str, str | float] = {"query": expr, "start": start, "end": end, "step": step}
+        body = httpx.get(f"{self.url}/api/v1/query_range", params=params, timeout=10).json()
+        result = body["data"]["result"]
+        if not result:
+            return []
+        values = (float(v) for _, v in result[0]["values"])
+        return [v for v in values if v == v and abs(v) != float("inf")]
+
     def value(self, expr: str) -> float | None:
         result = self.query(expr)
         if not result:

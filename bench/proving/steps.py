@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from bench.proving.analysis import levels
 from bench.proving.ground import Ground
 from bench.proving.keda import Answer, KedaPoller
 from plugins.apa.simulator.endpoint import ServedSystem
@@ -48,6 +49,12 @@ def learn(
             # a start 4x too high is set on the trigger as KEDA would forward it.
             metadata["perReplicaInitial"] = f"{start:g}"
             metadata["perReplicaMax"] = str(max(int(metadata["perReplicaMax"]), math.ceil(start)))
+        # A fast replica's knee can be under the rendered perReplicaMin (1): the min would then
+        # floor the learned target above the band whatever the rule says. As far below the
+        # knee as the start above it (a quarter), so either side of the band is reachable.
+        floor = float(metadata["perReplicaMin"])
+        if knee_in_flight / 4 < floor:
+            metadata["perReplicaMin"] = f"{round(knee_in_flight / 4, 3):g}"
         poller = KedaPoller(
             ground.scaler,
             name,
@@ -63,13 +70,63 @@ def learn(
         span = min(phase_s, seconds - elapsed)
         phases.append((round(knee_rate * fraction, 1), span))
         elapsed += span
-    ground.load(phases, out / "learn.json", seed=4)
-    result: dict[str, Any] = {"load": phases, "knee_in_flight": knee_in_flight}
+    began = time.time()
+    loaded = ground.load(phases, out / "learn.json", seed=4)
+    result: dict[str, Any] = {
+        "load": phases,
+        "knee_in_flight": knee_in_flight,
+        "latency_seen": latency_seen(ground, loaded, began),
+    }
     for label, poller in pollers:
         poller.poll()
         poller.stop()
         result[label] = _learned(poller, knee_in_flight, ground)
     return result
+
+
+HAPROXY_1024_MS = (
+    "(haproxy_backend_queue_time_average_seconds{{proxy={proxy!r}}}"
+    " + haproxy_backend_response_time_average_seconds{{proxy={proxy!r}}}) * 1000"
+)
+"""HAProxy's own means over its last 1,024 requests (queue + response), for comparison."""
+HAPROXY_LITTLE_MS = (
+    "avg_over_time(haproxy_backend_current_sessions{{proxy={proxy!r}}}[5s])"
+    " / rate(haproxy_backend_http_requests_total{{proxy={proxy!r}}}[5s]) * 1000"
+)
+"""Little's law over the other signals' 5 s window: mean in flight / request rate."""
+
+
+def latency_seen(ground: Ground, loaded: dict[str, Any], began: float) -> list[dict[str, Any]]:
+    """Per phase of step 2: the load generator's mean latency against what the scaler's
+    `latency` template read over the phase (mean and spread of its 1 s evaluations, from 6 s in
+    so the 5 s ranges hold the phase alone) and HAProxy's 1,024-request means."""
+    metadata = ground.trigger.metadata
+    proxy = f"{metadata['selector.namespace']}.{metadata['selector.service']}"
+    templates = {
+        "template": ground.scaler.queries["latency"],
+        "haproxy_1024": HAPROXY_1024_MS.format(proxy=proxy),
+        "littles_law": HAPROXY_LITTLE_MS.format(proxy=proxy),
+    }
+    rows = []
+    begin = 0.0
+    for phase, level in zip(loaded["phases"], levels(loaded), strict=True):
+        seconds = float(phase["seconds"])
+        row: dict[str, Any] = {
+            "rate": phase["rate"],
+            "from_s": begin,
+            "measured_mean_ms": round(level.mean_ms, 2),
+            "measured_p50_ms": round(level.p50_ms, 2),
+        }
+        for label, expr in templates.items():
+            values = ground.prometheus.series(expr, began + begin + 6.0, began + begin + seconds)
+            row[label] = {
+                "mean_ms": round(float(np.mean(values)), 2) if values else None,
+                "cv": round(float(np.std(values) / np.mean(values)), 3) if values else None,
+                "n": len(values),
+            }
+        rows.append(row)
+        begin += seconds
+    return rows
 
 
 def _learned(poller: KedaPoller, knee: float, ground: Ground) -> dict[str, Any]:

@@ -68,3 +68,16 @@ def test_the_simulator_is_compared_at_the_knee(report: dict) -> None:
     assert row["p50_ratio"] == pytest.approx(
         row["simulated"]["p50_ms"] / row["measured"]["p50_ms"], rel=0.01
     )
+
+
+def test_the_scaler_brings_a_target_4x_too_high_down_and_says_why(report: dict) -> None:
+    # Step 2 from above: the latency the scaler reads (Little's law over the 5 s window of the
+    # other signals) shows the knee within the run, so a start at 4x the knee comes down (in
+    # three runs: 12.6 -> 2.11, 9.5 -> 10 -> 7.0 with the CPU fit first raising it, 12.5 -> 2.48).
+    learning = report["learning"]
+    above = learning["above"]
+    knee = learning["knee_in_flight"]
+    assert above["start"] == pytest.approx(4 * knee, rel=0.01), above
+    assert not above["errors"], above["errors"]
+    assert above["final"] < above["start"], above["targets"]
+    assert any(r.startswith("decrease target") for r in above["reasons"]), above["reasons"]
