@@ -71,9 +71,8 @@ def test_the_simulator_is_compared_at_the_knee(report: dict) -> None:
 
 
 def test_the_scaler_brings_a_target_4x_too_high_down_and_says_why(report: dict) -> None:
-    # Step 2 from above: the latency the scaler reads (Little's law over the 5 s window of the
-    # other signals) shows the knee within the run, so a start at 4x the knee comes down (in
-    # three runs: 12.6 -> 2.11, 9.5 -> 10 -> 7.0 with the CPU fit first raising it, 12.5 -> 2.48).
+    # Step 2 from above, now that the sweep's knee is measured against the replica's capacity
+    # and perReplicaMin is under it: a start at 4x the knee comes down and a reason says why.
     learning = report["learning"]
     above = learning["above"]
     knee = learning["knee_in_flight"]

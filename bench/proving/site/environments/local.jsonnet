@@ -28,13 +28,10 @@ local group(expr) =
     queries: {
       requests: backend('rate(haproxy_backend_http_requests_total' + range + ')'),
       concurrency: backend('avg_over_time(haproxy_backend_current_sessions' + range + ')'),
-      // Mean latency by Little's law over the same window as the other signals: requests in
-      // flight / requests per second, in ms (0/0 with no traffic is NaN: no sample). HAProxy's
-      // own `*_time_average_seconds` are means over its last 1,024 requests (15-90 s of traffic
-      // at 11-80 rps: longer than a load change the scaler must see); its total time (Tt) also
-      // counts a keep-alive connection's idle time before each request.
-      latency: backend('avg_over_time(haproxy_backend_current_sessions' + range + ')') + ' / ' +
-               backend('rate(haproxy_backend_http_requests_total' + range + ')') + ' * 1000',
+      // Queue + response time (Tw + Tr): HAProxy's total time (Tt) also counts the idle time of
+      // a keep-alive connection before its request (Ti), which is the client's, not latency.
+      latency: '(' + backend('haproxy_backend_queue_time_average_seconds') + ' + ' +
+               backend('haproxy_backend_response_time_average_seconds') + ') * 1000',
       replicas: backend('haproxy_backend_active_servers'),
       queue: backend('haproxy_backend_current_queue') + ' / ' +
              backend('haproxy_backend_active_servers > 0'),
