@@ -5,7 +5,7 @@ Horizontal (every `horizontal_interval_s`, 1 s): one grouped range query per hor
 instant not sampled yet
 (after a start, a Prometheus outage or a slow tick), so every process holds the same window for
 the same T. The instants are kept for the longest window plus what its jump guard and arrival
-estimate look back before it (`HorizontalWindow.lookback_s`: 20 + 113 s by default): a
+estimate look back before it (`HorizontalWindow.lookback_s`: 20 + 272 s by default): a
 ScaledObject seen for the first time gets its window from this history at once, in exactly the
 state a window fed since the series began is in. Then every answer is recomputed in memory, in
 short slices, by `decision.answer`: GetMetrics never waits on Prometheus.

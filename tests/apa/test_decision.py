@@ -27,6 +27,7 @@ from plugins.apa.decision import (
     schedule_floor,
     vertical_boundary,
 )
+from plugins.apa.horizontal import BACKLOG_SETTLE_S
 from plugins.apa.metadata import ScheduleFloor, TriggerMetadata
 
 BOUNDS = Bounds(
@@ -151,11 +152,12 @@ def test_answer_sizes_on_healthy_demand_and_wakes_on_gateway_requests() -> None:
     # No pod: no in-flight series (0), but the gateway counts 200 requests/s: active.
     window.add(2.0, 0.0, 200.0)
     assert answer(window, 2.0, zero_min, 10.0, 100.0) == Answer(2.0, True)  # 200 x 0.1 s / 10
-    # Flooded: 90 in flight measured for 300 requests/s x 100 ms = 30 of demand; the backlog
-    # counts up to 1.5x the demand (45), not 90.
+    # Flooded: 90 in flight measured for 300 requests/s x 100 ms = 30 of demand, one second
+    # after the traffic rose from nothing: the backlog is the rise's own (its replicas are still
+    # starting, and the answer already sizes them), so only the demand counts, not 90.
     window.add(3.0, 90.0, 300.0)
-    assert answer(window, 3.0, zero_min, 10.0, 100.0) == Answer(4.5, True)
-    assert demand(window, 3.0, 100.0) == 45.0
+    assert answer(window, 3.0, zero_min, 10.0, 100.0) == Answer(3.0, True)
+    assert demand(window, 3.0, 100.0) == 30.0
     # No healthy latency learned yet: Little's law on the measured latency.
     assert answer(window, 3.0, zero_min, 10.0, None) == Answer(9.0, True)
     # The window empties: missing data holds the previous answer, raised by floors only.
@@ -164,6 +166,67 @@ def test_answer_sizes_on_healthy_demand_and_wakes_on_gateway_requests() -> None:
         30.0, True
     )
     assert demand(HorizontalWindow(4.0), 3.0, 100.0) is None
+
+
+def test_a_backlog_counts_on_top_of_the_demand_that_has_lasted() -> None:
+    """The backlog allowance is half the demand of the last BACKLOG_SETTLE_S (its lowest
+    arrivals x healthy latency), capped by today's: at steady traffic 1.5x, as before; right
+    after a rise, half the level before it (the rise's own backlog is no sign of a target too
+    high: the answer already sizes the new arrivals)."""
+    assert BACKLOG_SETTLE_S == 180.0
+    window = HorizontalWindow(20.0)
+    for t in range(0, 201):
+        window.add(float(t), 40.0, 100.0)  # 100 requests/s x 100 ms = 10, 40 measured
+    # Steady and flooded: 40 in flight for 10 of demand counts up to 1.5x, 15.
+    assert demand(window, 200.0, 100.0) == 15.0
+    # The traffic rises 1.5x (what the jump guard lets through at once) and floods: 15 of
+    # demand plus half of the 10 that lasted, 20 (1.5x today's would be 22.5).
+    window.add(201.0, 40.0, 150.0)
+    assert demand(window, 201.0, 100.0) == 20.0
+    for t in range(202, 380):
+        window.add(float(t), 40.0, 150.0)
+    assert demand(window, 379.0, 100.0) == 20.0  # the span (t > 199) still holds t = 200
+    window.add(380.0, 40.0, 150.0)
+    assert demand(window, 380.0, 100.0) == 22.5  # 150 requests/s for the whole span: settled
+    assert answer(window, 380.0, BOUNDS, 10.0, 100.0) == Answer(2.25, True)
+    for t in range(381, 400):
+        window.add(float(t), 40.0, 150.0)
+    # A fall: the demand that lasted is above today's, so today's caps it (1.5x of 5).
+    for t in range(400, 420):
+        window.add(float(t), 40.0, 50.0)
+    assert demand(window, 419.0, 100.0) == 7.5
+
+
+def test_a_window_started_late_answers_as_one_fed_from_the_start() -> None:
+    """`lookback_s` covers the settled span: a window filled from that much history before its
+    window gives the same answers as one fed all along, backlog included."""
+    rng = random.Random(7)
+    points = []
+    rate = 100.0
+    for t in range(0, 1500):
+        if t % 300 == 150:
+            rate *= 1.4 if t < 900 else 0.6
+        arrivals = rate + rng.uniform(-3.0, 3.0)
+        in_flight = arrivals * 0.1 * (2.0 if t % 300 > 200 else 1.0)  # floods for 100 s
+        points.append((float(t), in_flight, arrivals))
+
+    def answers(start: int) -> dict[float, float]:
+        window = HorizontalWindow(20.0, 30.0)
+        first = start + window.lookback_s + 20.0 - 1.0
+        out = {}
+        for t, in_flight, arrivals in points[start:]:
+            window.add(t, in_flight, arrivals)
+            if t >= first:
+                out[t] = answer(window, t, BOUNDS, 1.0, 100.0).value
+        return out
+
+    always = answers(0)
+    assert HorizontalWindow(20.0, 30.0).lookback_s == 272.0
+    assert len(set(always.values())) > 100
+    for start in range(100, 1100, 97):
+        late = answers(start)
+        assert late, start
+        assert late == {t: always[t] for t in late}, start
 
 
 def scraped_rate(arrivals: list[float], scrape_s: int = 5, range_s: int = 30) -> list[float]:

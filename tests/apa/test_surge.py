@@ -34,8 +34,8 @@ from .conftest import PrometheusServer, free_port, prometheus_binary
 SCRAPE_S = 5
 RPS = 100.0  # every series' steady rate
 BASELINE_MS = 100.0  # healthy latency: demand = rate x 0.1 s, replicas = demand (target 1)
-LENGTH_S = 600
-EVENT_S = 300  # offset of the glitch (or the real step) from the start
+LENGTH_S = 1000
+EVENT_S = 600  # offset of the glitch (or the real step) from the start: after a look-back
 NAMESPACE = "serving-glitch"
 BOUNDS = Bounds(0.0, 100000.0, 1.0, 100.0, 1.0)
 
@@ -230,7 +230,9 @@ def test_a_process_started_at_any_moment_answers_as_one_running_for_long(
     jump = next(i for i, (t, _) in enumerate(points) if t >= EVENT_S)
     unguarded = answers_from(points, 0, math.inf)
     assert any(always[t] < unguarded[t] for t in always), "nothing held: nothing to agree on"
-    for start in range(jump - 150, jump + 41, 7):
+    # A window answers once its window and look-back (20 + 272 s) are filled: started from
+    # 300 s before the jump on, the first ones answer while it is held.
+    for start in range(jump - 300, jump + 41, 7):
         late = answers_from(points, start)
         assert late, start
         assert late == {t: always[t] for t in late}, f"started at {points[start][0]}"
