@@ -222,9 +222,11 @@ class HorizontalWindow:
 
     The in-flight and arrivals windows record what their `JumpGuard` lets through (one bad
     scrape, a counter reset or a duplicated series cannot multiply the demand); `requests`
-    keeps the raw rate, for activity only. `settled` holds the same guarded arrivals, negated,
-    over `BACKLOG_SETTLE_S` (at least the window): its max is minus the lowest arrivals of that
-    span (`settled_arrivals`), the demand that has lasted it.
+    keeps the raw rate, for activity only. With an arrival estimate, `settled` holds the same
+    guarded arrivals, negated, over `BACKLOG_SETTLE_S` (at least the window): its max is minus
+    the lowest arrivals of that span (`settled_arrivals`), the demand that has lasted it.
+    Without one (None) the rate lags a step by its range, and the backlog is also the only
+    sign of the arrivals it does not show yet: the allowance stays 1.5x today's demand.
     """
 
     __slots__ = (
@@ -248,7 +250,9 @@ class HorizontalWindow:
         self.concurrency = ConcurrencyWindow(window_s)
         self.requests = ConcurrencyWindow(window_s)
         self.arrivals = ConcurrencyWindow(window_s)
-        self.settled = ConcurrencyWindow(max(window_s, BACKLOG_SETTLE_S))
+        self.settled = (
+            None if rate_range_s is None else ConcurrencyWindow(max(window_s, BACKLOG_SETTLE_S))
+        )
         self.rate_range_s = rate_range_s
         self._estimate = None if rate_range_s is None else ArrivalEstimate(rate_range_s)
         # Without a known range the default query's: how long a bad point stays in a rate.
@@ -267,7 +271,7 @@ class HorizontalWindow:
         arrival estimate's (the rate's range). The sampler fills a new window from that much
         history, so that it answers exactly as a window fed for days does."""
         estimate = 0.0 if self._estimate is None else self._estimate.range_s
-        settled = self.settled.window_s - self.concurrency.window_s
+        settled = 0.0 if self.settled is None else self.settled.window_s - self.concurrency.window_s
         return settled + self._concurrency_guard.lookback_s + estimate + 1.0
 
     @property
@@ -282,11 +286,13 @@ class HorizontalWindow:
         arrivals = requests if estimate is None else estimate.add(t, requests)
         guarded = self._arrivals_guard.add(t, requests, arrivals)
         self.arrivals.add(t, guarded)
-        self.settled.add(t, -guarded)
+        if self.settled is not None:
+            self.settled.add(t, -guarded)
 
     def settled_arrivals(self, t: float) -> float | None:
-        """The lowest guarded arrivals of the last `BACKLOG_SETTLE_S` (None: no sample)."""
-        lowest = self.settled.max(t)
+        """The lowest guarded arrivals of the last `BACKLOG_SETTLE_S` (None: no sample, or no
+        arrival estimate)."""
+        lowest = None if self.settled is None else self.settled.max(t)
         return None if lowest is None else -lowest
 
 
@@ -323,7 +329,7 @@ def demand(window: HorizontalWindow, t: float, latency_baseline_ms: float | None
         # after a rise it is the rise's own, which the answer already sizes.
         lowest = window.settled_arrivals(t)
         settled = healthy if lowest is None else lowest * latency_baseline_ms / 1000.0
-        allowance = healthy + (BACKLOG_ALLOWANCE - 1.0) * min(settled, healthy)
+        allowance = healthy + (BACKLOG_ALLOWANCE - 1.0) * settled  # settled <= healthy
         return max(healthy, min(concurrency or 0.0, allowance))
     return concurrency or 0.0
 

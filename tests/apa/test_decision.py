@@ -152,12 +152,11 @@ def test_answer_sizes_on_healthy_demand_and_wakes_on_gateway_requests() -> None:
     # No pod: no in-flight series (0), but the gateway counts 200 requests/s: active.
     window.add(2.0, 0.0, 200.0)
     assert answer(window, 2.0, zero_min, 10.0, 100.0) == Answer(2.0, True)  # 200 x 0.1 s / 10
-    # Flooded: 90 in flight measured for 300 requests/s x 100 ms = 30 of demand, one second
-    # after the traffic rose from nothing: the backlog is the rise's own (its replicas are still
-    # starting, and the answer already sizes them), so only the demand counts, not 90.
+    # Flooded: 90 in flight measured for 300 requests/s x 100 ms = 30 of demand; the backlog
+    # counts up to 1.5x the demand (45), not 90 (no arrival estimate: 1.5x today's demand).
     window.add(3.0, 90.0, 300.0)
-    assert answer(window, 3.0, zero_min, 10.0, 100.0) == Answer(3.0, True)
-    assert demand(window, 3.0, 100.0) == 30.0
+    assert answer(window, 3.0, zero_min, 10.0, 100.0) == Answer(4.5, True)
+    assert demand(window, 3.0, 100.0) == 45.0
     # No healthy latency learned yet: Little's law on the measured latency.
     assert answer(window, 3.0, zero_min, 10.0, None) == Answer(9.0, True)
     # The window empties: missing data holds the previous answer, raised by floors only.
@@ -169,32 +168,33 @@ def test_answer_sizes_on_healthy_demand_and_wakes_on_gateway_requests() -> None:
 
 
 def test_a_backlog_counts_on_top_of_the_demand_that_has_lasted() -> None:
-    """The backlog allowance is half the demand of the last BACKLOG_SETTLE_S (its lowest
-    arrivals x healthy latency), capped by today's: at steady traffic 1.5x, as before; right
-    after a rise, half the level before it (the rise's own backlog is no sign of a target too
-    high: the answer already sizes the new arrivals)."""
+    """With an arrival estimate, the backlog allowance is half the demand of the last
+    BACKLOG_SETTLE_S (its lowest arrivals x healthy latency) on top of today's: at steady
+    traffic 1.5x, as before; while traffic rises, half of the level the span still holds (a
+    rise's own backlog is no sign of a target too high: the answer already sizes the new
+    arrivals). Without an estimate the rate lags a rise and the backlog is the only sign of
+    what it does not show yet: 1.5x today's demand at once."""
     assert BACKLOG_SETTLE_S == 180.0
-    window = HorizontalWindow(20.0)
-    for t in range(0, 201):
-        window.add(float(t), 40.0, 100.0)  # 100 requests/s x 100 ms = 10, 40 measured
-    # Steady and flooded: 40 in flight for 10 of demand counts up to 1.5x, 15.
-    assert demand(window, 200.0, 100.0) == 15.0
-    # The traffic rises 1.5x (what the jump guard lets through at once) and floods: 15 of
-    # demand plus half of the 10 that lasted, 20 (1.5x today's would be 22.5).
-    window.add(201.0, 40.0, 150.0)
-    assert demand(window, 201.0, 100.0) == 20.0
-    for t in range(202, 380):
-        window.add(float(t), 40.0, 150.0)
-    assert demand(window, 379.0, 100.0) == 20.0  # the span (t > 199) still holds t = 200
-    window.add(380.0, 40.0, 150.0)
-    assert demand(window, 380.0, 100.0) == 22.5  # 150 requests/s for the whole span: settled
-    assert answer(window, 380.0, BOUNDS, 10.0, 100.0) == Answer(2.25, True)
-    for t in range(381, 400):
-        window.add(float(t), 40.0, 150.0)
-    # A fall: the demand that lasted is above today's, so today's caps it (1.5x of 5).
-    for t in range(400, 420):
-        window.add(float(t), 40.0, 50.0)
-    assert demand(window, 419.0, 100.0) == 7.5
+    window, bare = HorizontalWindow(20.0, rate_range_s=30.0), HorizontalWindow(20.0)
+
+    def rate(t: int) -> float:  # 100 requests/s, +0.125/s from 200 s to 600 s (150): no trend
+        return 100.0 + 0.125 * min(max(t - 200, 0), 400)
+
+    expected = {
+        # (with the estimate, without) for 400 in flight measured (flooded), healthy 1 s.
+        200: (150.0, 150.0),  # steady: 100 of demand, counted up to 1.5x
+        500: (195.0625, 206.25),  # rising: 137.5 + half the span's lowest (t > 320: 115.125)
+        778: (224.9375, 225.0),  # the span (t > 598) still holds 599's 149.875
+        779: (225.0, 225.0),  # 150 requests/s for the whole span: settled, 1.5x
+    }
+    for t in range(0, 780):
+        window.add(float(t), 400.0, rate(t))
+        bare.add(float(t), 400.0, rate(t))
+        if t in expected:
+            assert (demand(window, t, 1000.0), demand(bare, t, 1000.0)) == expected[t], t
+    assert answer(window, 779.0, BOUNDS, 10.0, 1000.0) == Answer(10.0, True)  # the ceiling
+    assert window.settled_arrivals(779.0) == 150.0
+    assert bare.settled_arrivals(779.0) is None
 
 
 def test_a_window_started_late_answers_as_one_fed_from_the_start() -> None:

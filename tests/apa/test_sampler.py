@@ -98,11 +98,9 @@ def test_window_freeze_on_garbage_and_backfill_on_recovery() -> None:
         (111, 0.0, False),  # recovered: the backfilled window holds only zeros
         (112, 0.0, False),
     ]  # fmt: skip
-    # The first tick filled the window, the settled span's excess over it (the backlog
-    # allowance's, horizontal.BACKLOG_SETTLE_S) and the jump guard's look-back before that
-    # (4 + 176 + 82 s), then one instant per tick; after the outage one range query covered the
-    # missed instants.
-    assert prometheus.ranges[0] == (-161.0, 100.0)
+    # The first tick filled the window and the jump guard's look-back before it (4 + 82 s),
+    # then one instant per tick; after the outage one range query covered the missed instants.
+    assert prometheus.ranges[0] == (15.0, 100.0)
     assert prometheus.ranges[1:5] == [(float(t), float(t)) for t in range(101, 105)]
     assert prometheus.ranges[5:] == [(105.0, 111.0), (112.0, 112.0)]
     assert telemetry.degraded._value.get() == 0  # recovered
