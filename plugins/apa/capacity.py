@@ -3,17 +3,18 @@
 The horizontal axis keeps replicas below their target, so evidence has to come from any load,
 not only from replicas driven to saturation:
 
-- **Resource use per request in flight** (CPU, GPU): utilization is close to linear in the
-  requests a replica runs, `idle + slope x in_flight`, until the bottleneck saturates. A least
-  squares fit over the recent samples (exponentially forgotten, so a drift in cost per request
+- **Resource use per busy slot** (CPU, GPU): utilization is linear in the slots a replica keeps
+  busy (throughput x service time, the utilization law; `decision._busy` derives it from the
+  requests in flight by Little's law), `idle + slope x busy`, until the bottleneck saturates.
+  A least squares fit over the recent samples (exponentially forgotten, so a drift in cost per request
   is followed) says where the line crosses the resource's threshold — in both directions, at
   10% of the load as well as at 90%. With too little spread in load for a slope, one point
   still bounds it: below the threshold the line through the origin crosses it no later than
-  the real one (idle >= 0), so `in_flight x threshold / utilization` is a lower bound; above
+  the real one (idle >= 0), so `busy x threshold / utilization` is a lower bound; above
   it, an upper bound (the stress rule in `decision.py`).
-- **The latency knee**: past its capacity a replica serves at its top throughput and requests
-  wait, so `in_flight x healthy latency / latency` (Little's law) is the capacity itself,
-  however far the backlog went. Remembered, so growth does not walk past it again.
+- **The latency knee**: the capacity whose queue explains the latency at the load carried
+  (`knee_estimate`: the fleet as one M/M/s queue); saturated, the throughput at healthy
+  latency, however far the backlog went. Remembered, so growth does not walk past it again.
 - **Healthy load**: replicas seen at some load with healthy latency can take at least that.
 
 The fit lives in `VerticalState.fit` as plain sums (five per resource) so the state stays a
@@ -29,7 +30,7 @@ FIT_RESOURCES = ("cpu", "gpu")
 """Resources fitted against the load. Memory is left out: a working set barely follows the
 requests in flight (model weights, caches), so its line says nothing about the knee."""
 SUMS = 5
-"""Per resource: weight, sum x, sum y, sum x^2, sum xy (x = in flight per replica)."""
+"""Per resource: weight, sum x, sum y, sum x^2, sum xy (x = slots busy per replica)."""
 EMPTY_FIT = (0.0,) * (SUMS * len(FIT_RESOURCES))
 
 
@@ -105,9 +106,56 @@ def resource_estimate(
     return Estimate(origin, False, f"{name} at one load")
 
 
-def knee_estimate(load: float, latency_ms: float, baseline_ms: float) -> float:
-    """Capacity of replicas past their knee: the throughput they serve at healthy latency."""
-    return load * baseline_ms / latency_ms
+def queue_wait(rho: float, servers: float) -> float:
+    """Mean wait over service time of an M/M/s queue at utilization `rho` (Sakasegawa 1977:
+    Wq / S ~ rho^(sqrt(2 (s + 1)) - 1) / (s (1 - rho)); within 3% of Erlang C for 1..1000
+    servers at 0.3..0.98). For s = 1 it is exact: rho / (1 - rho)."""
+    if rho >= 1.0:
+        return math.inf
+    if rho <= 0.0:
+        return 0.0
+    return rho ** (math.sqrt(2.0 * (servers + 1.0)) - 1.0) / (servers * (1.0 - rho))
+
+
+KNEE_SEARCH = 64.0
+"""The queue inversion looks for a capacity up to this x the busy slots (rho down to 1/64)."""
+
+
+def knee_estimate(
+    load: float, latency_ms: float, baseline_ms: float, replicas: float | None = None
+) -> float:
+    """What one replica takes, from the latency it shows at the load it carries.
+
+    Little's law gives the slots busy per replica, `busy = load x baseline / latency` (the
+    throughput times the service time: the utilization law). That is the capacity only when
+    replicas are saturated; below it, latency also rises because requests wait, and reading
+    `busy` as the capacity then takes the utilization for the limit (a one-slot model held at
+    0.86 busy with latency 1.35x its baseline was taken to 0.88, then 0.78). So the capacity c
+    is the one whose queue explains the latency: the fleet as one M/M/s queue of s =
+    replicas x c slots (the gateway balances by least requests: Istio's default) at utilization
+    busy / c, waiting `latency / baseline - 1` service times. Saturated, this is `busy`; a
+    latency the model does not explain by queueing (barely above the baseline) says more.
+    """
+    if baseline_ms <= 0.0 or latency_ms <= 0.0:
+        return 0.0  # a zero latency (an idle scrape learned as the baseline) says nothing
+    busy = load * baseline_ms / latency_ms
+    waiting = latency_ms / baseline_ms - 1.0
+    if waiting <= 0.0:
+        return math.inf  # no wait at all: the latency bounds nothing
+    if busy <= 0.0:
+        return 0.0
+    fleet = replicas if replicas is not None and replicas >= 1.0 else 1.0
+    low, high = 0.0, math.log(KNEE_SEARCH)  # ln(c / busy)
+    if queue_wait(math.exp(-high), fleet * busy * KNEE_SEARCH) >= waiting:
+        return busy * KNEE_SEARCH
+    for _ in range(40):  # bisection: the wait falls as c grows (rho down, servers up)
+        mid = 0.5 * (low + high)
+        c = busy * math.exp(mid)
+        if queue_wait(busy / c, fleet * c) > waiting:
+            low = mid
+        else:
+            high = mid
+    return busy * math.exp(0.5 * (low + high))
 
 
 def combine(estimates: list[Estimate]) -> Estimate | None:

@@ -295,6 +295,16 @@ def _least_resource(fit: tuple[float, ...], config: VerticalConfig) -> float | N
     return min(values) if values else None
 
 
+def _busy(load: float, latency: float | None, baseline: float | None) -> float:
+    """Slots busy per replica: throughput x service time (the utilization law), by Little's
+    law `load x baseline / latency`. The resources follow this, not the requests in flight:
+    waiting requests use no CPU, so a line fitted against in-flight bends where queueing
+    starts (a one-slot model's CPU line said 1.22 where the CPU reaches 0.9 at 0.89)."""
+    if latency is None or baseline is None or latency <= baseline:
+        return load
+    return load * baseline / latency
+
+
 def _lesser(a: Estimate | None, b: Estimate | None) -> Estimate | None:
     """The binding one of two estimates, ordered as `capacity.combine` orders them."""
     if a is None:
@@ -323,6 +333,7 @@ def _evidence(
     sample: Signals | None,
     config: VerticalConfig,
     target: float,
+    baseline: float | None = None,
 ) -> _Evidence:
     # Per fitted resource what its line says a replica takes (exact or a lower bound), folded
     # as found (this runs for every sample of every ScaledObject): the least exact estimate,
@@ -330,7 +341,9 @@ def _evidence(
     exact: Estimate | None = None
     lower: Estimate | None = None
     least: float | None = None
-    load = sample.concurrency_per_replica if sample is not None else None
+    load = None
+    if sample is not None and sample.concurrency_per_replica:
+        load = _busy(sample.concurrency_per_replica, sample.latency_ms, baseline)
     for index, high in ((0, config.cpu_high), (1, config.gpu_high)):
         estimate = resource_estimate(fit, index, high, config.min_spread, config.max_extrapolation)
         value = None
@@ -461,7 +474,8 @@ def decide(
         if load is not None and load > 0 and not mixed:
             if past_knee and latency is not None and baseline is not None and steady_fleet:
                 # Throughput per replica needs the replicas the window served with.
-                knee, knee_at = knee_estimate(load, latency, baseline), sample.t
+                knee = knee_estimate(load, latency, baseline, sample.replicas)
+                knee_at = sample.t
                 knee_resources = _least_resource(fit, config)
             elif not past_knee:
                 # The linear part only: past the knee or a threshold the line bends.
@@ -471,7 +485,7 @@ def decide(
                     gpu if gpu is not None and gpu <= config.gpu_high else None,
                 )
                 if point != (None, None) and steady_fleet:
-                    fit = add_point(fit, load, point, config.fit_decay)
+                    fit = add_point(fit, _busy(load, latency, baseline), point, config.fit_decay)
                 if latency is not None and baseline is not None:
                     healthy_load = max(healthy_load, load)
                     if knee is not None and load > knee:
@@ -490,7 +504,9 @@ def decide(
                 baseline += config.baseline_alpha * (latency - baseline)
         healthy = (not mixed or grew) and not stress_now and _healthy(sample, config, baseline)
         fresh = load is not None and load > 0
-        evidence = _evidence(fit, knee, knee_resources, healthy_load, sample, config, state.target)
+        evidence = _evidence(
+            fit, knee, knee_resources, healthy_load, sample, config, state.target, baseline
+        )
         target = state.target
         ceiling, grow_to = evidence.ceiling, evidence.grow_to
         if not mixed and (load is not None or known):

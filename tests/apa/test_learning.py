@@ -174,10 +174,38 @@ def test_the_latency_knee_is_the_capacity_and_caps_growth() -> None:
     model = Replica(capacity=40.0, idle=0.02, busy=0.2)
     state = VerticalState(target=50.0, latency_baseline_ms=100.0, healthy_load=30.0)
     flooded = replay(state, [model.sample(30, 80.0), model.sample(60, 80.0)])
-    assert flooded[-1].state.knee == pytest.approx(40.0)
+    # Saturated: the queue that waits one service time is 160 slots at rho 0.994, 40.2 each.
+    assert flooded[-1].state.knee == pytest.approx(40.227, abs=1e-3)
     assert (flooded[-1].action, flooded[-1].code) == ("decrease", "stress_latency")
     calm = replay(flooded[-1].state, [model.sample(90 + 30 * k, 30.0) for k in range(6)])
     assert max(d.target for d in calm) <= 40.0 + 1e-9
+
+
+def test_a_queueing_fleet_is_not_read_as_a_knee_at_its_utilization() -> None:
+    # Seen in the zoo (CPU ensemble: one slot, 120 ms, idle CPU 0.1): 14 replicas at 1.187 in
+    # flight each, latency 1.351x the baseline. Little's law alone read the slots busy (0.879)
+    # as the capacity and took a right target of 1.02 down to 0.879, then 0.777; the queue of
+    # 14 one-slot replicas explains the latency with 0.995 each. The CPU's one-load bound is
+    # taken against the slots busy too (0.911; against the requests in flight it said 1.23).
+    bounds = Bounds(
+        concurrency_min=0, concurrency_max=10_000, per_replica_min=0.1, per_replica_max=100,
+        per_replica_initial=2,
+    )  # fmt: skip
+    state = VerticalState(target=1.02, latency_baseline_ms=120.0, replicas=14.0)
+    loaded = [
+        Signals(
+            t=30.0 * (k + 1),
+            replicas=14.0,
+            concurrency_per_replica=1.187,
+            cpu_utilization=0.868,
+            latency_ms=1.351 * 120.0,
+        )
+        for k in range(3)
+    ]
+    decisions = replay(state, loaded, bounds)
+    assert [d.action for d in decisions] == ["hold"] * 3
+    assert decisions[-1].state.knee == pytest.approx(0.99525, abs=1e-5)
+    assert decisions[-1].reason == "hold target 1.02: steady (cpu at one load says 0.911)"
 
 
 def test_latency_alone_probes_a_bounded_step_past_the_healthy_load() -> None:
