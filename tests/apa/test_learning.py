@@ -208,6 +208,21 @@ def test_a_queueing_fleet_is_not_read_as_a_knee_at_its_utilization() -> None:
     assert decisions[-1].reason == "hold target 1.02: steady (cpu at one load says 0.911)"
 
 
+@pytest.mark.parametrize(("queue", "grows"), [(0.0, True), (0.05, True), (0.1, True), (0.2, False)])
+def test_a_trace_of_waiting_requests_is_still_healthy(queue: float, grows: bool) -> None:
+    # vLLM's waiting gauge averaged over a fleet at a quarter of its capacity: 0.02-0.05 a
+    # replica. Up to a tenth of `queue_high` (1) growth goes on; more holds it.
+    model = Replica(capacity=100.0)
+    samples = [
+        replace(model.sample(30.0 * (k + 1), n), queue_per_replica=queue)
+        for k, n in enumerate([20.0, 30.0, 20.0, 30.0])
+    ]
+    decisions = replay(VerticalState(target=10.0), samples)
+    assert (decisions[-1].target > 10.0) is grows
+    if not grows:
+        assert {d.action for d in decisions} == {"hold"}
+
+
 def test_latency_alone_probes_a_bounded_step_past_the_healthy_load() -> None:
     model = Replica(capacity=100.0)
     samples = [model.sample(30.0 * (k + 1), 9.0, cpu=True) for k in range(4)]
