@@ -4,7 +4,7 @@ The horizontal axis keeps replicas below their target, so evidence has to come f
 not only from replicas driven to saturation:
 
 - **Resource use per busy slot** (CPU, GPU): utilization is linear in the slots a replica keeps
-  busy (throughput x service time, the utilization law; `decision._busy` derives it from the
+  busy (throughput x service time, the utilization law; `busy_slots` derives it from the
   requests in flight by Little's law), `idle + slope x busy`, until the bottleneck saturates.
   A least squares fit over the recent samples (exponentially forgotten, so a drift in cost per request
   is followed) says where the line crosses the resource's threshold — in both directions, at
@@ -106,6 +106,17 @@ def resource_estimate(
     return Estimate(origin, False, f"{name} at one load")
 
 
+def busy_slots(load: float, latency_ms: float | None, baseline_ms: float | None) -> float:
+    """Slots busy per replica: throughput x service time (the utilization law), by Little's
+    law `load x baseline / latency`. The resources follow this, not the requests in flight:
+    waiting requests use no CPU, so a line fitted against in-flight bends where queueing
+    starts (a one-slot model's CPU line said 1.22 where the CPU reaches 0.9 at 0.89). Without
+    a latency above the baseline nothing waits: the load itself."""
+    if latency_ms is None or baseline_ms is None or latency_ms <= baseline_ms:
+        return load
+    return load * baseline_ms / latency_ms
+
+
 def queue_wait(rho: float, servers: float) -> float:
     """Mean wait over service time of an M/M/s queue at utilization `rho` (Sakasegawa 1977:
     Wq / S ~ rho^(sqrt(2 (s + 1)) - 1) / (s (1 - rho)); within 3% of Erlang C for 1..1000
@@ -138,10 +149,10 @@ def knee_estimate(
     """
     if baseline_ms <= 0.0 or latency_ms <= 0.0:
         return 0.0  # a zero latency (an idle scrape learned as the baseline) says nothing
-    busy = load * baseline_ms / latency_ms
     waiting = latency_ms / baseline_ms - 1.0
     if waiting <= 0.0:
         return math.inf  # no wait at all: the latency bounds nothing
+    busy = busy_slots(load, latency_ms, baseline_ms)
     if busy <= 0.0:
         return 0.0
     fleet = replicas if replicas is not None and replicas >= 1.0 else 1.0

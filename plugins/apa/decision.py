@@ -25,6 +25,7 @@ from plugins.apa.capacity import (
     FIT_RESOURCES,
     Estimate,
     add_point,
+    busy_slots,
     knee_estimate,
     resource_estimate,
 )
@@ -303,16 +304,6 @@ def _least_resource(fit: tuple[float, ...], config: VerticalConfig) -> float | N
     return min(values) if values else None
 
 
-def _busy(load: float, latency: float | None, baseline: float | None) -> float:
-    """Slots busy per replica: throughput x service time (the utilization law), by Little's
-    law `load x baseline / latency`. The resources follow this, not the requests in flight:
-    waiting requests use no CPU, so a line fitted against in-flight bends where queueing
-    starts (a one-slot model's CPU line said 1.22 where the CPU reaches 0.9 at 0.89)."""
-    if latency is None or baseline is None or latency <= baseline:
-        return load
-    return load * baseline / latency
-
-
 def _lesser(a: Estimate | None, b: Estimate | None) -> Estimate | None:
     """The binding one of two estimates, ordered as `capacity.combine` orders them."""
     if a is None:
@@ -341,7 +332,7 @@ def _evidence(
     sample: Signals | None,
     config: VerticalConfig,
     target: float,
-    baseline: float | None = None,
+    baseline: float | None,
 ) -> _Evidence:
     # Per fitted resource what its line says a replica takes (exact or a lower bound), folded
     # as found (this runs for every sample of every ScaledObject): the least exact estimate,
@@ -351,7 +342,7 @@ def _evidence(
     least: float | None = None
     load = None
     if sample is not None and sample.concurrency_per_replica:
-        load = _busy(sample.concurrency_per_replica, sample.latency_ms, baseline)
+        load = busy_slots(sample.concurrency_per_replica, sample.latency_ms, baseline)
     for index, high in ((0, config.cpu_high), (1, config.gpu_high)):
         estimate = resource_estimate(fit, index, high, config.min_spread, config.max_extrapolation)
         value = None
@@ -493,7 +484,9 @@ def decide(
                     gpu if gpu is not None and gpu <= config.gpu_high else None,
                 )
                 if point != (None, None) and steady_fleet:
-                    fit = add_point(fit, _busy(load, latency, baseline), point, config.fit_decay)
+                    fit = add_point(
+                        fit, busy_slots(load, latency, baseline), point, config.fit_decay
+                    )
                 if latency is not None and baseline is not None:
                     healthy_load = max(healthy_load, load)
                     if knee is not None and load > knee:
